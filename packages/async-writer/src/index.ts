@@ -1,0 +1,2 @@
+// Public surface of @ringside/async-writer (built in a later issue).
+export {}

@@ -1,0 +1,305 @@
+// A compact tagged binary encoding of JSON-shaped values, written straight into a byte buffer.
+// It exists because JSON.stringify of a small event costs several times the producer's budget:
+// walking the object once and copying ASCII strings byte by byte is cheaper, and it lets us
+// refuse what JSON cannot carry (BigInt, functions, symbols, cycles) instead of mangling it.
+// Semantics follow JSON: toJSON() is honoured, undefined object members are skipped, undefined in
+// arrays and non-finite numbers become null.
+
+const T_NULL = 0
+const T_FALSE = 1
+const T_TRUE = 2
+const T_INT = 3 // int32, little-endian
+const T_F64 = 4 // float64, little-endian
+const T_STR = 5 // varint byte length (possibly padded), UTF-8 bytes
+const T_ARR = 6 // values ..., T_END
+const T_OBJ = 7 // (T_STR key, value) ..., T_END: keys carry a tag so a key's length byte is never read as T_END
+const T_END = 8
+
+/** Encoder results below zero. */
+export const ENC_TOO_LARGE = -1
+export const ENC_NOT_SERIALIZABLE = -2
+export const ENC_INVALID_EVENT = -3
+
+/** Deepest nesting accepted; deeper values (and cycles) are not serializable. */
+export const MAX_DEPTH = 64
+
+class Overflow {}
+class Unserializable {}
+const OVERFLOW = new Overflow()
+const UNSERIALIZABLE = new Unserializable()
+
+const f64 = new Float64Array(1)
+const f64Bytes = new Uint8Array(f64.buffer)
+
+/**
+ * Encodes an event (a non-array object) into `buf[start, end)`. Returns the encoded length or one
+ * of the negative ENC_* codes. Never throws for bad input.
+ */
+export function encodeEvent(event: unknown, buf: Uint8Array, start: number, end: number): number {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return ENC_INVALID_EVENT
+  // One encoder per thread, reused; a nested call (a toJSON that writes to the ring) gets its own.
+  const enc = shared.busy ? new Encoder() : shared
+  enc.reset(buf, start, end)
+  try {
+    enc.value(event, 0)
+    return enc.pos - start
+  } catch (e) {
+    if (e === OVERFLOW) return ENC_TOO_LARGE
+    if (e === UNSERIALIZABLE || e instanceof RangeError) return ENC_NOT_SERIALIZABLE
+    // A getter or toJSON of the application threw: the event cannot be serialized.
+    return ENC_NOT_SERIALIZABLE
+  } finally {
+    enc.busy = false
+  }
+}
+
+class Encoder {
+  pos = 0
+  limit = 0
+  busy = false
+  buf: Uint8Array = new Uint8Array(0)
+  readonly stack: object[] = []
+
+  reset(buf: Uint8Array, start: number, end: number): void {
+    this.buf = buf
+    this.limit = end
+    this.pos = start
+    this.stack.length = 0
+    this.busy = true
+  }
+
+  byte(b: number): void {
+    if (this.pos >= this.limit) throw OVERFLOW
+    this.buf[this.pos++] = b
+  }
+
+  value(v: unknown, depth: number): void {
+    switch (typeof v) {
+      case 'string':
+        this.byte(T_STR)
+        this.string(v)
+        return
+      case 'number':
+        this.number(v)
+        return
+      case 'boolean':
+        this.byte(v ? T_TRUE : T_FALSE)
+        return
+      case 'object':
+        if (v === null) this.byte(T_NULL)
+        else this.object(v, depth)
+        return
+      default:
+        // bigint, function, symbol, undefined at the top of a member are handled by the caller
+        throw UNSERIALIZABLE
+    }
+  }
+
+  number(n: number): void {
+    if ((n | 0) === n) {
+      // -0 lands here too and is written as 0, as JSON does
+      if (this.pos + 5 > this.limit) throw OVERFLOW
+      const b = this.buf
+      let p = this.pos
+      b[p++] = T_INT
+      b[p++] = n & 0xff
+      b[p++] = (n >>> 8) & 0xff
+      b[p++] = (n >>> 16) & 0xff
+      b[p++] = (n >>> 24) & 0xff
+      this.pos = p
+    } else if (Number.isFinite(n)) {
+      if (this.pos + 9 > this.limit) throw OVERFLOW
+      f64[0] = n
+      this.buf[this.pos] = T_F64
+      this.buf.set(f64Bytes, this.pos + 1)
+      this.pos += 9
+    } else {
+      this.byte(T_NULL)
+    }
+  }
+
+  object(o: object, depth: number): void {
+    const toJSON = (o as { toJSON?: unknown }).toJSON
+    if (typeof toJSON === 'function') {
+      this.value(toJSON.call(o), depth)
+      return
+    }
+    if (depth >= MAX_DEPTH) throw UNSERIALIZABLE
+    const stack = this.stack
+    for (let i = 0; i < stack.length; i++) if (stack[i] === o) throw UNSERIALIZABLE
+    stack.push(o)
+    if (Array.isArray(o)) {
+      this.byte(T_ARR)
+      for (let i = 0; i < o.length; i++) {
+        const item: unknown = o[i]
+        if (item === undefined) this.byte(T_NULL)
+        else this.value(item, depth + 1)
+      }
+    } else {
+      this.byte(T_OBJ)
+      const rec = o as Record<string, unknown>
+      for (const key in rec) {
+        if (!Object.prototype.hasOwnProperty.call(rec, key)) continue
+        const item = rec[key]
+        if (item === undefined) continue
+        this.byte(T_STR)
+        this.string(key)
+        this.value(item, depth + 1)
+      }
+    }
+    this.byte(T_END)
+    stack.pop()
+  }
+
+  /** Writes a varint byte length then the UTF-8 bytes; the length field is sized for the worst case and padded. */
+  string(s: string): void {
+    const n = s.length
+    const worst = n * 3
+    const lb = worst < 0x80 ? 1 : worst < 0x4000 ? 2 : worst < 0x200000 ? 3 : worst < 0x10000000 ? 4 : 5
+    const start = this.pos + lb
+    if (start + n > this.limit) throw OVERFLOW
+    const b = this.buf
+    let p = start
+    let k = 0
+    for (; k < n; k++) {
+      const c = s.charCodeAt(k)
+      if (c >= 0x80) break
+      b[p++] = c
+    }
+    if (k < n) p = this.utf8Tail(s, k, p)
+    let len = p - start
+    let q = this.pos
+    for (let i = 1; i < lb; i++) {
+      b[q++] = (len & 0x7f) | 0x80
+      len >>>= 7
+    }
+    b[q] = len & 0x7f
+    this.pos = p
+  }
+
+  utf8Tail(s: string, from: number, p: number): number {
+    const b = this.buf
+    const limit = this.limit
+    for (let k = from; k < s.length; k++) {
+      let c = s.charCodeAt(k)
+      if (p + 4 > limit) throw OVERFLOW
+      if (c < 0x80) b[p++] = c
+      else if (c < 0x800) {
+        b[p++] = 0xc0 | (c >> 6)
+        b[p++] = 0x80 | (c & 0x3f)
+      } else {
+        if (c >= 0xd800 && c <= 0xdbff && k + 1 < s.length) {
+          const d = s.charCodeAt(k + 1)
+          if (d >= 0xdc00 && d <= 0xdfff) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
+            k++
+            b[p++] = 0xf0 | (c >> 18)
+            b[p++] = 0x80 | ((c >> 12) & 0x3f)
+            b[p++] = 0x80 | ((c >> 6) & 0x3f)
+            b[p++] = 0x80 | (c & 0x3f)
+            continue
+          }
+        }
+        if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd // lone surrogate: what TextEncoder writes
+        b[p++] = 0xe0 | (c >> 12)
+        b[p++] = 0x80 | ((c >> 6) & 0x3f)
+        b[p++] = 0x80 | (c & 0x3f)
+      }
+    }
+    return p
+  }
+}
+
+const shared = new Encoder()
+const utf8 = new TextDecoder()
+
+/** Decodes one value encoded by `encodeEvent` from `buf[start, end)`. Throws on a malformed buffer. */
+export function decodeEvent(buf: Uint8Array, start: number, end: number): Record<string, unknown> {
+  const d = new Decoder(buf, start, end)
+  const v = d.value()
+  if (d.pos !== end) throw new Error(`malformed record: ${end - d.pos} trailing bytes`)
+  return v as Record<string, unknown>
+}
+
+class Decoder {
+  constructor(
+    readonly buf: Uint8Array,
+    public pos: number,
+    readonly end: number,
+  ) {}
+
+  u8(): number {
+    if (this.pos >= this.end) throw new Error('malformed record: truncated')
+    return this.buf[this.pos++] as number
+  }
+
+  value(): unknown {
+    const tag = this.u8()
+    switch (tag) {
+      case T_NULL:
+        return null
+      case T_FALSE:
+        return false
+      case T_TRUE:
+        return true
+      case T_INT: {
+        const b = this.buf
+        const p = this.pos
+        this.pos += 4
+        return ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24))
+      }
+      case T_F64:
+        for (let i = 0; i < 8; i++) f64Bytes[i] = this.u8()
+        return f64[0]
+      case T_STR:
+        return this.string()
+      case T_ARR: {
+        const out: unknown[] = []
+        while (this.pos < this.end && this.buf[this.pos] !== T_END) out.push(this.value())
+        this.u8() // T_END
+        return out
+      }
+      case T_OBJ: {
+        const out: Record<string, unknown> = {}
+        for (;;) {
+          const tag = this.u8()
+          if (tag === T_END) break
+          if (tag !== T_STR) throw new Error(`malformed record: key tag ${tag} at ${this.pos - 1}`)
+          const key = this.string()
+          // JSON.parse makes "__proto__" an own property; plain assignment would set the prototype.
+          if (key === '__proto__') Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true })
+          else out[key] = this.value()
+        }
+        return out
+      }
+      default:
+        throw new Error(`malformed record: unknown tag ${tag} at ${this.pos - 1}`)
+    }
+  }
+
+  string(): string {
+    let len = 0
+    let shift = 0
+    for (;;) {
+      const b = this.u8()
+      len += (b & 0x7f) * 2 ** shift
+      if (b < 0x80) break
+      shift += 7
+    }
+    const start = this.pos
+    const end = start + len
+    if (end > this.end) throw new Error('malformed record: string past the end')
+    this.pos = end
+    const b = this.buf
+    if (len <= 32) {
+      let ascii = true
+      for (let i = start; i < end; i++) if ((b[i] as number) >= 0x80) ascii = false
+      if (ascii) {
+        let s = ''
+        for (let i = start; i < end; i++) s += String.fromCharCode(b[i] as number)
+        return s
+      }
+    }
+    return utf8.decode(b.subarray(start, end))
+  }
+}

@@ -1,0 +1,258 @@
+// RingConsumer: the consumer side. claim() takes up to N published events (and M bytes) under a
+// short lock shared only by consumers, marks each slot CLAIMED with its owner in shared memory,
+// and returns decoded records; commit() marks them DONE and frees space up to the oldest
+// uncommitted claim. A supervisor can hand a dead consumer's claims to a live one (takeOver).
+
+import { decodeEvent } from './codec.js'
+import { RingError } from './errors.js'
+import {
+  C_CLAIMED,
+  C_COMMITTED,
+  H_CLAIM,
+  H_DATA_SEQ,
+  H_DATA_WAITERS,
+  H_HEAD,
+  H_TAIL,
+  S_ABANDONED,
+  S_CLAIMED,
+  S_DONE,
+  S_PUBLISHED,
+} from './layout.js'
+import {
+  acquireLock,
+  claimStart,
+  countDrop,
+  releaseLock,
+  stateAt,
+  sweep,
+  turnOf,
+  type Views,
+} from './internal/views.js'
+
+/** One event as a consumer receives it. */
+export interface RingRecord {
+  /** `${ringId}:${seq}`: unique across rings and restarts. */
+  readonly key: string
+  readonly ringId: string
+  /** The event's sequence number in its ring, from 0. */
+  readonly seq: number
+  /** When the ring accepted the event, ms since the epoch (fractional). */
+  readonly capturedAt: number
+  /** Encoded size in the ring. */
+  readonly bytes: number
+  /** The event as written (JSON semantics). */
+  readonly event: Record<string, unknown>
+}
+
+/** A batch a consumer holds until it commits it. */
+export interface Claim {
+  readonly consumerId: number
+  readonly records: readonly RingRecord[]
+  readonly bytes: number
+  /** True when this batch was handed over from a dead consumer: it may already be stored. */
+  readonly handedOver: boolean
+  /** Ring positions of the records (internal to commit). */
+  readonly positions: readonly number[]
+}
+
+export interface ConsumerOptions {
+  /** Longest wait for the claim lock before claim() throws `lock_timeout`. Defaults to 5000. */
+  lockTimeoutMs?: number
+  /**
+   * How long a reserved slot may stay unwritten before a consumer gives up on it (its producer
+   * thread died mid-write) and counts it as `abandoned`. Defaults to 2000.
+   */
+  abandonAfterMs?: number
+}
+
+/** A consumer bound to one id. Not for concurrent use from two threads. */
+export class RingConsumer {
+  readonly #v: Views
+  readonly id: number
+  readonly #token: number
+  readonly #lockTimeoutMs: number
+  readonly #abandonAfterMs: number
+  #stuckPos = 0
+  #stuckSince = -1
+
+  constructor(v: Views, id: number, options: ConsumerOptions = {}) {
+    if (!Number.isInteger(id) || id < 0 || id >= v.maxConsumers) {
+      throw new RingError('invalid_consumer', `consumer id must be an integer from 0 to ${v.maxConsumers - 1}, got ${id}`)
+    }
+    this.#v = v
+    this.id = id
+    this.#token = id + 1
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? 5_000
+    this.#abandonAfterMs = options.abandonAfterMs ?? 2_000
+  }
+
+  /**
+   * Claims up to `maxEvents` events and about `maxBytes` bytes (always at least one event when any
+   * is ready). Claims handed over by takeOver come first. Returns null when nothing is ready.
+   */
+  claim(maxEvents: number, maxBytes = Number.POSITIVE_INFINITY): Claim | null {
+    const v = this.#v
+    if (maxEvents < 1) return null
+    const handed = Atomics.load(v.pending, this.id) > 0
+    const positions: number[] = []
+    let bytes = 0
+    acquireLock(v, this.#token, this.#lockTimeoutMs)
+    try {
+      bytes = handed ? this.#collectHanded(positions, maxEvents, maxBytes) : this.#collectNew(positions, maxEvents, maxBytes)
+    } finally {
+      releaseLock(v, this.#token)
+    }
+    if (positions.length === 0) return null
+    return { consumerId: this.id, records: this.#decode(positions), bytes, handedOver: handed, positions }
+  }
+
+  #collectNew(positions: number[], maxEvents: number, maxBytes: number): number {
+    const v = this.#v
+    const { turn, owner, ownerPos, lens, mask } = v
+    const head = Atomics.load(v.hdr, H_HEAD)
+    let c = claimStart(v)
+    let bytes = 0
+    while (c !== head && positions.length < maxEvents) {
+      const i = c & mask
+      const tv = Atomics.load(turn, i)
+      const s = stateAt(tv, c)
+      if (s === S_PUBLISHED) {
+        const len = lens[i] as number
+        if (positions.length > 0 && bytes + len > maxBytes) break
+        if (Atomics.compareExchange(turn, i, tv, turnOf(c, S_CLAIMED)) !== tv) continue // evicted meanwhile
+        owner[i] = this.#token
+        ownerPos[i] = c
+        positions.push(c)
+        bytes += len
+      } else if (s === 0) {
+        // Reserved, not yet written. A producer killed mid-write would stall every consumer here.
+        this.#maybeAbandon(c, i)
+        break
+      }
+      // Evicted, abandoned, done or freed slots are skipped.
+      c = (c + 1) | 0
+    }
+    Atomics.store(v.hdr, H_CLAIM, c)
+    if (positions.length > 0) Atomics.add(v.counters, C_CLAIMED, BigInt(positions.length))
+    return bytes
+  }
+
+  #maybeAbandon(c: number, i: number): void {
+    const now = performance.now()
+    if (this.#stuckSince < 0 || this.#stuckPos !== c) {
+      this.#stuckPos = c
+      this.#stuckSince = now
+      return
+    }
+    if (now - this.#stuckSince < this.#abandonAfterMs) return
+    const reserved = turnOf(c, 0)
+    if (Atomics.compareExchange(this.#v.turn, i, reserved, turnOf(c, S_ABANDONED)) === reserved) {
+      countDrop(this.#v, 'abandoned')
+      sweep(this.#v)
+    }
+    this.#stuckSince = -1
+  }
+
+  #collectHanded(positions: number[], maxEvents: number, maxBytes: number): number {
+    const v = this.#v
+    const { turn, owner, lens, mask } = v
+    const head = Atomics.load(v.hdr, H_HEAD)
+    const mine = -this.#token
+    let bytes = 0
+    for (let p = Atomics.load(v.hdr, H_TAIL); p !== head && positions.length < maxEvents; p = (p + 1) | 0) {
+      const i = p & mask
+      if (owner[i] !== mine || stateAt(Atomics.load(turn, i), p) !== S_CLAIMED) continue
+      const len = lens[i] as number
+      if (positions.length > 0 && bytes + len > maxBytes) break
+      owner[i] = this.#token
+      positions.push(p)
+      bytes += len
+    }
+    Atomics.sub(v.pending, this.id, positions.length)
+    if (positions.length === 0) Atomics.store(v.pending, this.id, 0)
+    return bytes
+  }
+
+  #decode(positions: readonly number[]): RingRecord[] {
+    const v = this.#v
+    const out: RingRecord[] = new Array(positions.length)
+    for (let k = 0; k < positions.length; k++) {
+      const i = (positions[k] as number) & v.mask
+      const seq = v.seqs[i] as number
+      const len = v.lens[i] as number
+      const start = i * v.maxEventBytes
+      out[k] = {
+        key: `${v.ringId}:${seq}`,
+        ringId: v.ringId,
+        seq,
+        capturedAt: v.times[i] as number,
+        bytes: len,
+        event: decodeEvent(v.data, start, start + len),
+      }
+    }
+    return out
+  }
+
+  /**
+   * Marks a claim stored and frees ring space up to the oldest uncommitted claim. Throws RingError
+   * `claim_not_owned` (and changes nothing) if any of its events is no longer held by this consumer.
+   */
+  commit(claim: Claim): void {
+    const v = this.#v
+    const { turn, owner, ownerPos, mask } = v
+    const ps = claim.positions
+    for (let k = 0; k < ps.length; k++) {
+      const p = ps[k] as number
+      const i = p & mask
+      if (Atomics.load(turn, i) !== turnOf(p, S_CLAIMED) || owner[i] !== this.#token || ownerPos[i] !== p) {
+        throw new RingError('claim_not_owned', `consumer ${this.id} no longer holds position ${p >>> 0} of this claim`)
+      }
+    }
+    for (let k = 0; k < ps.length; k++) {
+      const p = ps[k] as number
+      Atomics.store(turn, p & mask, turnOf(p, S_DONE))
+    }
+    // Counted after the loop: a consumer killed inside this loop leaves up to one batch uncounted
+    // (its remaining slots are handed over and committed by the heir, which counts those).
+    Atomics.add(v.counters, C_COMMITTED, BigInt(ps.length))
+    sweep(v)
+  }
+
+  /** True when claim() would find something now (or handed-over claims wait). */
+  hasData(): boolean {
+    const v = this.#v
+    if (Atomics.load(v.pending, this.id) > 0) return true
+    const c = claimStart(v)
+    if (c === Atomics.load(v.hdr, H_HEAD)) return false
+    return stateAt(Atomics.load(v.turn, c & v.mask), c) !== 0
+  }
+
+  /** Sleeps until data may be ready or `timeoutMs` passes, without spinning. Blocks the thread. */
+  waitForData(timeoutMs: number): boolean {
+    const hdr = this.#v.hdr
+    Atomics.add(hdr, H_DATA_WAITERS, 1)
+    try {
+      const seen = Atomics.load(hdr, H_DATA_SEQ)
+      if (this.hasData()) return true
+      Atomics.wait(hdr, H_DATA_SEQ, seen, timeoutMs)
+      return this.hasData()
+    } finally {
+      Atomics.sub(hdr, H_DATA_WAITERS, 1)
+    }
+  }
+
+  /** Like waitForData, but yields the event loop (Atomics.waitAsync) so the thread can take messages. */
+  async waitForDataAsync(timeoutMs: number): Promise<boolean> {
+    const hdr = this.#v.hdr
+    Atomics.add(hdr, H_DATA_WAITERS, 1)
+    try {
+      const seen = Atomics.load(hdr, H_DATA_SEQ)
+      if (this.hasData()) return true
+      const r = Atomics.waitAsync(hdr, H_DATA_SEQ, seen, timeoutMs)
+      if (r.async) await r.value
+      return this.hasData()
+    } finally {
+      Atomics.sub(hdr, H_DATA_WAITERS, 1)
+    }
+  }
+}

@@ -1,0 +1,114 @@
+// The whole shared-memory layout of a ring in one place: header word indices, per-slot state
+// encoding and the byte offsets of every region. Nothing else in the package hard-codes an offset;
+// test/layout.test.ts pins these numbers so a change to them is a deliberate one.
+
+/** Layout version written into the header; `attach` refuses a buffer of another version. */
+export const LAYOUT_VERSION = 1
+/** First header word of every ring: "RSRB" in ASCII, to reject a foreign SharedArrayBuffer. */
+export const MAGIC = 0x52535242
+
+/** Int32 words per 64-byte cache line. Hot words written by different parties sit on their own line. */
+export const LINE = 16
+
+// Header words (indices into an Int32Array over the header region).
+// Line 0: immutable after create.
+export const H_MAGIC = 0
+export const H_VERSION = 1
+export const H_SIZE = 2
+export const H_MAX_EVENT_BYTES = 3
+export const H_OVERFLOW = 4
+export const H_BLOCK_TIMEOUT_MS = 5
+export const H_MAX_CONSUMERS = 6
+export const H_RING_ID = 8 // 4 words: 128-bit random ring id
+// Line 1: producers' reservation cursor (compare-and-swap by every producer).
+export const H_HEAD = LINE * 1
+export const H_HEAD_WRAPS = LINE * 1 + 1 // times HEAD wrapped past 2^32
+// Line 2: consumers' claim cursor and the claim lock (token = consumer id + 1).
+export const H_CLAIM = LINE * 2
+export const H_LOCK = LINE * 2 + 1
+// Line 3: the free cursor: every position below TAIL is free for the next lap.
+export const H_TAIL = LINE * 3
+// Line 4: wake-ups. A producer only pays for notify when a consumer sleeps (DATA_WAITERS > 0).
+export const H_DATA_SEQ = LINE * 4
+export const H_DATA_WAITERS = LINE * 4 + 1
+export const H_SPACE_SEQ = LINE * 4 + 2
+export const H_SPACE_WAITERS = LINE * 4 + 3
+// Line 5: lifecycle.
+export const H_CLOSED = LINE * 5
+export const HEADER_WORDS = LINE * 6
+
+/**
+ * Per-slot state lives in `turn[slot]` as `8 * position + state` (32-bit wrapping), so a state is
+ * always tied to the lap it belongs to and a stale compare-and-swap from an earlier lap fails
+ * (no ABA). This is Vyukov's bounded-queue sequence trick with room for claim states.
+ */
+export const TURN_SHIFT = 8
+export const S_FREE = 0 // free for the producer of this position
+export const S_PUBLISHED = 2 // written, visible to consumers, unclaimed
+export const S_CLAIMED = 3 // held by the consumer named in owner[slot]
+export const S_DONE = 4 // committed: stored downstream
+export const S_EVICTED = 5 // discarded by drop_oldest before any consumer claimed it
+export const S_ABANDONED = 6 // reserved by a producer that never published it
+/** The largest ring whose turn values stay unambiguous in 32-bit wrapping arithmetic. */
+export const MAX_SIZE = 1 << 24
+
+/** Reasons an event is not stored, each with its own counter slot. */
+export const DROP_REASONS = [
+  'full',
+  'too_large',
+  'not_serializable',
+  'invalid_event',
+  'closed',
+  'timeout',
+  'evicted',
+  'abandoned',
+] as const
+export type DropReason = (typeof DROP_REASONS)[number]
+export const DROP_INDEX: Readonly<Record<DropReason, number>> = Object.freeze(
+  Object.fromEntries(DROP_REASONS.map((r, i) => [r, i])) as Record<DropReason, number>,
+)
+// 64-bit counters (BigInt64Array indices): drops by reason, then consumer-side totals.
+export const C_CLAIMED = DROP_REASONS.length
+export const C_COMMITTED = DROP_REASONS.length + 1
+export const COUNTER_WORDS = DROP_REASONS.length + 2
+
+export const OVERFLOW_CODES = { drop_newest: 0, drop_oldest: 1, block: 2 } as const
+export type OverflowStrategy = keyof typeof OVERFLOW_CODES
+export const OVERFLOW_NAMES: readonly OverflowStrategy[] = ['drop_newest', 'drop_oldest', 'block']
+
+/** Byte offsets of each region for a ring of `size` slots. Every region starts 8-byte aligned. */
+export interface Regions {
+  readonly header: number
+  readonly counters: number
+  readonly turn: number
+  readonly owner: number
+  readonly ownerPos: number
+  readonly lens: number
+  readonly pending: number
+  readonly seqs: number
+  readonly times: number
+  readonly data: number
+  readonly totalBytes: number
+}
+
+const align8 = (n: number): number => (n + 7) & ~7
+
+export function regionsFor(size: number, maxEventBytes: number, maxConsumers: number): Regions {
+  let at = 0
+  const take = (bytes: number): number => {
+    const start = at
+    at = align8(at + bytes)
+    return start
+  }
+  const header = take(HEADER_WORDS * 4)
+  const counters = take(COUNTER_WORDS * 8)
+  const seqs = take(size * 8) // full 53-bit sequence of the record in the slot
+  const times = take(size * 8) // capture time, ms since the epoch (fractional)
+  const turn = take(size * 4)
+  const owner = take(size * 4) // consumer id + 1 (claimed), -(id + 1) (handed over, not yet delivered)
+  const ownerPos = take(size * 4) // the position the owner word belongs to
+  const lens = take(size * 4) // encoded length in bytes
+  const pending = take(maxConsumers * 4) // events handed to each consumer, not yet delivered
+  const data = take(size * maxEventBytes)
+  return { header, counters, turn, owner, ownerPos, lens, pending, seqs, times, data, totalBytes: at }
+}

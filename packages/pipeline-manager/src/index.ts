@@ -1,0 +1,2 @@
+// Public surface of @ringside/pipeline-manager (built in a later issue).
+export {}

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// The test command: type-check the whole workspace, run every vitest suite, and print the closing
+// line `N passed, N failed` from vitest's JSON report. Exits non-zero on any failure.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+
+const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit' }).status ?? 1
+
+console.log('== type-check (tsc -b)')
+const tsc = run('npx', ['tsc', '-b'])
+if (tsc !== 0) {
+  console.log('type-check failed')
+  console.log('0 passed, 1 failed')
+  process.exit(1)
+}
+
+const report = '.vitest-results.json'
+rmSync(report, { force: true })
+console.log('== tests (vitest)')
+const status = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)])
+if (!existsSync(report)) {
+  console.log('vitest wrote no report')
+  console.log('0 passed, 1 failed')
+  process.exit(1)
+}
+const r = JSON.parse(readFileSync(report, 'utf8'))
+const failed = r.numFailedTests + (r.numFailedTestSuites ?? 0)
+const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
+console.log(`${r.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+process.exit(status === 0 && failed === 0 && r.numPassedTests > 0 ? 0 : 1)
