@@ -24,7 +24,9 @@ if (!existsSync(report)) {
   process.exit(1)
 }
 const r = JSON.parse(readFileSync(report, 'utf8'))
-const failed = r.numFailedTests + (r.numFailedTestSuites ?? 0)
+// A file that failed to load has no tests of its own: count it as one failure.
+const brokenFiles = (r.testResults ?? []).filter((f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0).length
+const failed = r.numFailedTests + brokenFiles
 const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
 console.log(`${r.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(status === 0 && failed === 0 && r.numPassedTests > 0 ? 0 : 1)

@@ -40,11 +40,15 @@ while (received < producers * perProducer) {
   consumer.commit(claim)
   received += claim.records.length
   batches++
-  if (batches % 100 === 0) process.stdout.write(`\r  received ${received.toLocaleString()} events in ${batches} batches`)
+  if (batches % 200 === 0) {
+    const line = `  received ${received.toLocaleString()} events in ${batches} batches`
+    if (process.stdout.isTTY) process.stdout.write(`\r${line}`)
+    else console.log(line)
+  }
 }
 const results = await Promise.all(done)
 const seconds = (performance.now() - t0) / 1000
-console.log(`\r  received ${received.toLocaleString()} events in ${batches} batches, ${finished ? 'producers done' : ''}`)
+console.log(`${process.stdout.isTTY ? '\r' : ''}  received ${received.toLocaleString()} events in ${batches} batches${finished ? ', producers done' : ''}`)
 for (const r of results) console.log(`  producer ${r.producer}: accepted ${r.accepted}, retried after a full ring ${r.dropped.full ?? 0} times`)
 console.log(`every event arrived once, in per-producer order: ${nextN.every((n) => n === perProducer)}`)
 console.log(`throughput: ${Math.round(received / seconds).toLocaleString()} events/s over ${seconds.toFixed(2)} s`)

@@ -39,18 +39,42 @@ export function encodeEvent(event: unknown, buf: Uint8Array, start: number, end:
   if (event === null || typeof event !== 'object' || Array.isArray(event)) return ENC_INVALID_EVENT
   // One encoder per thread, reused; a nested call (a toJSON that writes to the ring) gets its own.
   const enc = shared.busy ? new Encoder() : shared
-  enc.reset(buf, start, end)
+  enc.busy = true
+  enc.buf = buf
+  enc.pos = start
+  enc.limit = end
   try {
     enc.value(event, 0)
     return enc.pos - start
   } catch (e) {
-    if (e === OVERFLOW) return ENC_TOO_LARGE
-    if (e === UNSERIALIZABLE || e instanceof RangeError) return ENC_NOT_SERIALIZABLE
-    // A getter or toJSON of the application threw: the event cannot be serialized.
+    // The fast path keeps no ancestor stack, so a cycle shows up as depth or size overflow: tell
+    // which it was with a proper walk, off the hot path.
+    if (e === OVERFLOW) return hasCycle(event) ? ENC_NOT_SERIALIZABLE : ENC_TOO_LARGE
+    // UNSERIALIZABLE, or a getter / toJSON of the application threw.
     return ENC_NOT_SERIALIZABLE
   } finally {
     enc.busy = false
   }
+}
+
+/** True when `root` reaches itself through object members or array items (within MAX_DEPTH). */
+function hasCycle(root: unknown): boolean {
+  const path: unknown[] = []
+  const walk = (v: unknown): boolean => {
+    if (v === null || typeof v !== 'object') return false
+    if (path.includes(v)) return true
+    if (path.length >= MAX_DEPTH) return false
+    path.push(v)
+    try {
+      for (const item of Array.isArray(v) ? v : Object.values(v)) if (walk(item)) return true
+    } catch {
+      return false
+    } finally {
+      path.pop()
+    }
+    return false
+  }
+  return walk(root)
 }
 
 class Encoder {
@@ -58,15 +82,6 @@ class Encoder {
   limit = 0
   busy = false
   buf: Uint8Array = new Uint8Array(0)
-  readonly stack: object[] = []
-
-  reset(buf: Uint8Array, start: number, end: number): void {
-    this.buf = buf
-    this.limit = end
-    this.pos = start
-    this.stack.length = 0
-    this.busy = true
-  }
 
   byte(b: number): void {
     if (this.pos >= this.limit) throw OVERFLOW
@@ -90,7 +105,7 @@ class Encoder {
         else this.object(v, depth)
         return
       default:
-        // bigint, function, symbol, undefined at the top of a member are handled by the caller
+        // bigint, function, symbol (undefined members are skipped by the caller)
         throw UNSERIALIZABLE
     }
   }
@@ -119,15 +134,18 @@ class Encoder {
   }
 
   object(o: object, depth: number): void {
-    const toJSON = (o as { toJSON?: unknown }).toJSON
-    if (typeof toJSON === 'function') {
-      this.value(toJSON.call(o), depth)
+    // Depth bounds recursion; it also stops a cycle, which encodeEvent then names (hasCycle).
+    if (depth >= MAX_DEPTH) throw UNSERIALIZABLE
+    const proto: unknown = Object.getPrototypeOf(o)
+    if (proto === Object.prototype || proto === null) {
+      // Plain object, the common case: no toJSON to look up, and for-in yields own keys only
+      // (Object.prototype has no enumerable members).
+      this.byte(T_OBJ)
+      const rec = o as Record<string, unknown>
+      for (const key in rec) this.member(key, rec[key], depth)
+      this.byte(T_END)
       return
     }
-    if (depth >= MAX_DEPTH) throw UNSERIALIZABLE
-    const stack = this.stack
-    for (let i = 0; i < stack.length; i++) if (stack[i] === o) throw UNSERIALIZABLE
-    stack.push(o)
     if (Array.isArray(o)) {
       this.byte(T_ARR)
       for (let i = 0; i < o.length; i++) {
@@ -135,20 +153,25 @@ class Encoder {
         if (item === undefined) this.byte(T_NULL)
         else this.value(item, depth + 1)
       }
-    } else {
-      this.byte(T_OBJ)
-      const rec = o as Record<string, unknown>
-      for (const key in rec) {
-        if (!Object.prototype.hasOwnProperty.call(rec, key)) continue
-        const item = rec[key]
-        if (item === undefined) continue
-        this.byte(T_STR)
-        this.string(key)
-        this.value(item, depth + 1)
-      }
+      this.byte(T_END)
+      return
     }
+    const toJSON = (o as { toJSON?: unknown }).toJSON
+    if (typeof toJSON === 'function') {
+      this.value(toJSON.call(o), depth + 1)
+      return
+    }
+    this.byte(T_OBJ)
+    const rec = o as Record<string, unknown>
+    for (const key of Object.keys(rec)) this.member(key, rec[key], depth)
     this.byte(T_END)
-    stack.pop()
+  }
+
+  member(key: string, item: unknown, depth: number): void {
+    if (item === undefined) return
+    this.byte(T_STR)
+    this.string(key)
+    this.value(item, depth + 1)
   }
 
   /** Writes a varint byte length then the UTF-8 bytes; the length field is sized for the worst case and padded. */
@@ -212,6 +235,40 @@ class Encoder {
 
 const shared = new Encoder()
 const utf8 = new TextDecoder()
+
+// Short strings (keys, event types, module names) repeat from event to event. Decoding them
+// through a small hash-indexed cache of (bytes -> string) turns most of them into one hash and one
+// compare, where building each string anew costs several times more (msgpackr does the same).
+const SHORT = 24
+const CACHE_SIZE = 4096
+const cacheBytes: (Uint8Array | undefined)[] = new Array(CACHE_SIZE)
+const cacheStrings: string[] = new Array(CACHE_SIZE)
+
+function shortString(b: Uint8Array, start: number, len: number): string {
+  if (len === 0) return ''
+  const end = start + len
+  // Hash only the length and three bytes; the byte compare below makes any collision harmless.
+  const h = Math.imul(len ^ ((b[start] as number) << 8) ^ ((b[end - 1] as number) << 16) ^ ((b[start + (len >> 1)] as number) << 4), 0x9e3779b1)
+  const slot = h >>> 20 // CACHE_SIZE = 2^12 slots from the top bits
+  const hit = cacheBytes[slot]
+  if (hit !== undefined && hit.length === len) {
+    let same = true
+    for (let i = 0; i < len; i++) {
+      if (hit[i] !== b[start + i]) {
+        same = false
+        break
+      }
+    }
+    if (same) return cacheStrings[slot] as string
+  }
+  const bytes = b.slice(start, end)
+  let ascii = 0
+  for (let i = 0; i < len; i++) ascii |= bytes[i] as number
+  const s = ascii < 0x80 ? String.fromCharCode.apply(null, bytes as unknown as number[]) : utf8.decode(bytes)
+  cacheBytes[slot] = bytes
+  cacheStrings[slot] = s
+  return s
+}
 
 /** Decodes one value encoded by `encodeEvent` from `buf[start, end)`. Throws on a malformed buffer. */
 export function decodeEvent(buf: Uint8Array, start: number, end: number): Record<string, unknown> {
@@ -278,28 +335,19 @@ class Decoder {
   }
 
   string(): string {
-    let len = 0
-    let shift = 0
-    for (;;) {
-      const b = this.u8()
-      len += (b & 0x7f) * 2 ** shift
-      if (b < 0x80) break
-      shift += 7
+    let b0 = this.u8()
+    let len = b0 & 0x7f
+    // Padded varint (length field sized for the worst case): continue while the high bit is set.
+    for (let mul = 0x80; b0 >= 0x80; mul *= 0x80) {
+      b0 = this.u8()
+      len += (b0 & 0x7f) * mul
     }
     const start = this.pos
     const end = start + len
     if (end > this.end) throw new Error('malformed record: string past the end')
     this.pos = end
     const b = this.buf
-    if (len <= 32) {
-      let ascii = true
-      for (let i = start; i < end; i++) if ((b[i] as number) >= 0x80) ascii = false
-      if (ascii) {
-        let s = ''
-        for (let i = start; i < end; i++) s += String.fromCharCode(b[i] as number)
-        return s
-      }
-    }
+    if (len <= SHORT) return shortString(b, start, len)
     return utf8.decode(b.subarray(start, end))
   }
 }

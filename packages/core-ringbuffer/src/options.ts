@@ -106,11 +106,11 @@ export function resolveRingOptions(options: unknown): ResolvedRingOptions {
   const blockTimeoutMs = pick('blockTimeoutMs', 0, 10_000)
   const maxConsumers = pick('maxConsumers', 1, 1024)
   const totalData = size * maxEventBytes
-  if (totalData > 2 ** 31) {
+  if (totalData > 2 ** 30) {
     throw new RingOptionError(
       'invalid_option',
       'maxEventBytes',
-      `size * maxEventBytes must be at most 2 GiB, got ${size} * ${maxEventBytes}`,
+      `size * maxEventBytes must be at most 1 GiB, got ${size} * ${maxEventBytes}`,
     )
   }
   return Object.freeze({ size, overflowStrategy, maxEventBytes, blockTimeoutMs, maxConsumers })

@@ -134,7 +134,12 @@ export class RingBuffer {
   static create(options?: RingBufferOptions): RingBuffer {
     const o = resolveRingOptions(options)
     const r = regionsFor(o.size, o.maxEventBytes, o.maxConsumers)
-    const sab = new SharedArrayBuffer(r.totalBytes)
+    let sab: SharedArrayBuffer
+    try {
+      sab = new SharedArrayBuffer(r.totalBytes)
+    } catch (cause) {
+      throw new RingError('invalid_option', `could not allocate ${r.totalBytes} bytes of shared memory for the ring`, { cause })
+    }
     const hdr = new Int32Array(sab, 0, HEADER_WORDS)
     hdr[H_MAGIC] = MAGIC
     hdr[H_VERSION] = LAYOUT_VERSION
