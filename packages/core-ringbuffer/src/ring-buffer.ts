@@ -79,8 +79,12 @@ export interface RingStats {
   readonly committedPosition: number
   /** Slots free for producers right now. */
   readonly available: number
+  /** Events written and not yet claimed. */
+  readonly ready: number
   /** Events claimed by consumers and not yet committed. */
   readonly claimed: number
+  /** Capture time of the oldest event not yet committed (ready or claimed); absent when none. */
+  readonly oldestPendingAt?: number
   /** Events accepted by write (published into the ring). */
   readonly totalWrites: number
   /** Events delivered to consumers by claim (a taken-over event is counted once). */
@@ -338,6 +342,7 @@ export class RingBuffer {
     const write = head64(v)
     const head = write % 2 ** 32 | 0
     const used = (head - Atomics.load(hdr, H_TAIL)) | 0
+    const live = scanLive(v)
     const dropped = {} as Record<DropReason, number>
     for (const r of DROP_REASONS) dropped[r] = Number(Atomics.load(v.counters, DROP_INDEX[r]))
     // Reservations that never became an accepted event: given up on by a consumer (producer died mid-write).
@@ -350,7 +355,9 @@ export class RingBuffer {
       writePosition: write,
       committedPosition: write - used,
       available: v.size - used,
-      claimed: countClaimed(v),
+      ready: live.ready,
+      claimed: live.claimed,
+      ...(live.oldestPendingAt === undefined ? {} : { oldestPendingAt: live.oldestPendingAt }),
       totalWrites: write - unaccepted,
       totalReads: Number(Atomics.load(v.counters, C_CLAIMED)),
       totalCommitted: Number(Atomics.load(v.counters, C_COMMITTED)),
@@ -361,14 +368,21 @@ export class RingBuffer {
   }
 }
 
-/** Events claimed and not yet committed: a scan of the live part of the ring (stats only). */
-function countClaimed(v: Views): number {
+/** Events waiting (published) and claimed, and the oldest one's capture time: a scan of the live part of the ring (stats only). */
+function scanLive(v: Views): { ready: number; claimed: number; oldestPendingAt: number | undefined } {
   const head = Atomics.load(v.hdr, H_HEAD)
-  let n = 0
+  let ready = 0
+  let claimed = 0
+  let oldestPendingAt: number | undefined
   for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
-    if (stateAt(Atomics.load(v.turn, p & v.mask), p) === S_CLAIMED) n++
+    const i = p & v.mask
+    const s = stateAt(Atomics.load(v.turn, i), p)
+    if (s === S_CLAIMED) claimed++
+    else if (s === S_PUBLISHED) ready++
+    else continue
+    oldestPendingAt ??= v.times[i]
   }
-  return n
+  return { ready, claimed, oldestPendingAt }
 }
 
 /** One compare-and-swap on HEAD if the slot is free for this lap; FULL if the slot is still in use. */
