@@ -1,2 +1,40 @@
-// Public surface of @ringside/storage.
-export {}
+// Public surface of @ringside/storage: the EventStore contract, createStore and its specs, the
+// memory and SQLite adapters, the remote pair for sharing a store across threads, typed errors.
+export type { EventRecord, IndexedFields } from './event-record.js'
+export { indexedFields } from './event-record.js'
+export {
+  STORE_METHODS,
+  isEventStore,
+  type DeadLetter,
+  type DeadLetterInput,
+  type EventStore,
+  type ListDeadLettersOptions,
+  type StoreResult,
+  type StoreStats,
+} from './event-store.js'
+export { resolveQueryFilter, type QueryFilter, type ResolvedQueryFilter } from './query-filter.js'
+export {
+  createStore,
+  resolveStoreSpec,
+  type MemoryStoreSpec,
+  type ResolvedStoreSpec,
+  type SqliteStoreSpec,
+  type StoreFactory,
+  type StoreSpec,
+  type TargetStoreSpec,
+} from './create-store.js'
+export { MemoryStore } from './memory-store.js'
+export { SqliteStore } from './sqlite/sqlite-store.js'
+export { SQLITE_DEFAULTS, type ResolvedSqliteOptions, type SqliteStoreOptions, type SqliteSynchronous } from './sqlite/options.js'
+export { SCHEMA_VERSION } from './sqlite/schema.js'
+export { serveStore, type ServedPort } from './serve-store.js'
+export { REMOTE_STORE_DEFAULTS, RemoteStore, connectStore, type RemoteStoreOptions } from './remote-store.js'
+export {
+  RemoteStoreTimeoutError,
+  StoreError,
+  StoreFilterError,
+  StoreOpenError,
+  StoreRecordError,
+  StoreSpecError,
+  type StoreErrorCode,
+} from './errors.js'

@@ -1,0 +1,99 @@
+// The EventStore contract every adapter implements (memory, SQLite, later PostgreSQL and NATS
+// JetStream, a user's own module), and the shapes it takes and returns. Every method is async
+// even where the adapter is synchronous underneath, so network adapters fit the same contract.
+
+import type { EventRecord } from './event-record.js'
+import type { QueryFilter } from './query-filter.js'
+
+/** What `storeEvents` and `storeDeadLetters` report. */
+export interface StoreResult {
+  /** Records the store did not hold before. */
+  readonly inserted: number
+  /** Records whose key the store already held (or that repeat a key earlier in the same batch); ignored. */
+  readonly duplicates: number
+}
+
+/** What `stats` reports. */
+export interface StoreStats {
+  readonly totalEvents: number
+  /** Capture time of the oldest event; absent when the store is empty. */
+  readonly oldestCapturedAt?: number
+  /** Capture time of the newest event; absent when the store is empty. */
+  readonly newestCapturedAt?: number
+  /** Bytes on disk (SQLite: database plus WAL file) or an estimate of bytes in memory. */
+  readonly sizeBytes: number
+  /** Dead letters held. */
+  readonly deadLetters: number
+}
+
+/** An event the writer could not store, handed to `storeDeadLetters`. */
+export interface DeadLetterInput {
+  readonly record: EventRecord
+  /** The last error, as text. */
+  readonly error: string
+  /** How many times the writer tried to store it. */
+  readonly attempts: number
+  /** Why it was quarantined (for example `permanent_error`, `retries_exhausted`). */
+  readonly reason?: string
+}
+
+/** A stored dead letter as `listDeadLetters` returns it. */
+export interface DeadLetter extends DeadLetterInput {
+  /** When the store took it, ms since the epoch. */
+  readonly storedAt: number
+}
+
+/** Options of `listDeadLetters`. */
+export interface ListDeadLettersOptions {
+  /** Most dead letters to return, oldest first; an integer from 0. Defaults to no limit. */
+  readonly limit?: number
+}
+
+/** The contract of every event store. */
+export interface EventStore {
+  /**
+   * Writes a batch in one transaction: all of it or none of it. Idempotent on `key`: a key the
+   * store already holds is counted as a duplicate and left as it is. An empty batch stores nothing.
+   */
+  storeEvents(batch: readonly EventRecord[]): Promise<StoreResult>
+  /** The event with this key, or undefined. */
+  getEvent(key: string): Promise<EventRecord | undefined>
+  /** Events matching every given filter field, ordered by capture time (ties by ring id, then seq). */
+  query(filter?: QueryFilter): Promise<EventRecord[]>
+  stats(): Promise<StoreStats>
+  /** Removes events captured strictly before `time` (ms since the epoch); returns how many. */
+  deleteOlderThan(time: number): Promise<number>
+  /** Keeps events that could not be stored, with their error; idempotent on the record's key. */
+  storeDeadLetters(items: readonly DeadLetterInput[]): Promise<StoreResult>
+  /** Dead letters, oldest first. */
+  listDeadLetters(options?: ListDeadLettersOptions): Promise<DeadLetter[]>
+  /**
+   * Optional: how many events and dead letters of one ring the store holds. The pipeline's
+   * accounting report takes `stored` and `quarantined` from here when the store offers it, because
+   * a writer killed between a store's commit and its own counters would otherwise go uncounted.
+   */
+  countByRing?(ringId: string): Promise<{ readonly events: number; readonly deadLetters: number }>
+  /** Releases the store; later calls fail with `store_closed`. Closing twice is harmless. */
+  close(): Promise<void>
+}
+
+const METHODS = [
+  'storeEvents',
+  'getEvent',
+  'query',
+  'stats',
+  'deleteOlderThan',
+  'storeDeadLetters',
+  'listDeadLetters',
+  'close',
+] as const
+
+/** The method names of the contract, in a fixed order (the remote store forwards exactly these). */
+export const STORE_METHODS: readonly (typeof METHODS)[number][] = METHODS
+
+/** True when `value` has every method of the EventStore contract (how a user's factory result is checked). */
+export function isEventStore(value: unknown): value is EventStore {
+  if (value === null || typeof value !== 'object') return false
+  const o = value as Record<string, unknown>
+  return METHODS.every((m) => typeof o[m] === 'function')
+}

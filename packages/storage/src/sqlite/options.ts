@@ -1,0 +1,90 @@
+// SQLite store options: an all-optional type (bar `path`), frozen defaults, and one resolve step
+// that checks a field at a time and throws StoreSpecError naming it (piscina's shape).
+
+import { StoreSpecError, describeValue } from '../errors.js'
+
+/** `synchronous` levels the store allows (`EXTRA` adds nothing in WAL mode that a store needs). */
+export type SqliteSynchronous = 'OFF' | 'NORMAL' | 'FULL'
+
+/** Options of the SQLite store, as given in a `{ kind: 'sqlite', ... }` spec. */
+export interface SqliteStoreOptions {
+  /** Database file; created with its directory's permissions if missing. `':memory:'` for a private in-memory database. */
+  readonly path: string
+  /**
+   * SQLite's `synchronous` pragma. In WAL mode `NORMAL` never corrupts the database; a power
+   * loss may lose the last commits. `FULL` syncs the WAL on every commit. Defaults to `NORMAL`.
+   */
+  readonly synchronous?: SqliteSynchronous
+  /**
+   * How long a write waits for another connection's lock before failing with `busy`, in ms; an
+   * integer from 0 to 2^31-1. Several writer threads share one file through it. Defaults to 30000.
+   */
+  readonly busyTimeoutMs?: number
+  /**
+   * Page cache of this connection, in KiB; an integer from 128 to 16 GiB. Large enough to hold
+   * the hot index pages, or writes slow down as the file grows (see bench/STORE-RESULTS.md).
+   * Defaults to 65536 (64 MiB).
+   */
+  readonly cacheSizeKiB?: number
+  /**
+   * WAL pages after which a commit checkpoints the WAL into the database (`wal_autocheckpoint`);
+   * an integer from 0 (never) to 2^31-1. Defaults to 50000 (about 200 MiB of WAL with 4 KiB pages).
+   */
+  readonly walAutocheckpointPages?: number
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedSqliteOptions {
+  readonly path: string
+  readonly synchronous: SqliteSynchronous
+  readonly busyTimeoutMs: number
+  readonly cacheSizeKiB: number
+  readonly walAutocheckpointPages: number
+}
+
+/** Defaults of every optional SQLite option. */
+export const SQLITE_DEFAULTS: Omit<ResolvedSqliteOptions, 'path'> = Object.freeze({
+  synchronous: 'NORMAL',
+  busyTimeoutMs: 30_000,
+  cacheSizeKiB: 65_536,
+  walAutocheckpointPages: 50_000,
+})
+
+const SYNC_LEVELS: readonly SqliteSynchronous[] = ['OFF', 'NORMAL', 'FULL']
+const KNOWN = new Set(['kind', 'path', ...Object.keys(SQLITE_DEFAULTS)])
+const INT31 = 2 ** 31 - 1
+
+function integerIn(o: Record<string, unknown>, name: keyof typeof SQLITE_DEFAULTS, min: number, max: number): number {
+  const v = o[name]
+  if (v === undefined) return SQLITE_DEFAULTS[name] as number
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new StoreSpecError('invalid_spec', name, `sqlite option '${name}' must be an integer from ${min} to ${max}, got ${describeValue(v)}`)
+  }
+  return v
+}
+
+/** Applies defaults and validates a sqlite spec; throws StoreSpecError naming the first bad field. */
+export function resolveSqliteOptions(spec: Record<string, unknown>): ResolvedSqliteOptions {
+  for (const key of Object.keys(spec)) {
+    if (!KNOWN.has(key)) throw new StoreSpecError('invalid_spec', key, `unknown sqlite option '${key}'`)
+  }
+  const path = spec.path
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new StoreSpecError('invalid_spec', 'path', `sqlite option 'path' must be a non-empty string, got ${describeValue(path)}`)
+  }
+  const synchronous = spec.synchronous ?? SQLITE_DEFAULTS.synchronous
+  if (!SYNC_LEVELS.includes(synchronous as SqliteSynchronous)) {
+    throw new StoreSpecError(
+      'invalid_spec',
+      'synchronous',
+      `sqlite option 'synchronous' must be one of ${SYNC_LEVELS.join(', ')}, got ${describeValue(synchronous)}`,
+    )
+  }
+  return Object.freeze({
+    path,
+    synchronous: synchronous as SqliteSynchronous,
+    busyTimeoutMs: integerIn(spec, 'busyTimeoutMs', 0, INT31),
+    cacheSizeKiB: integerIn(spec, 'cacheSizeKiB', 128, 16 * 1024 * 1024),
+    walAutocheckpointPages: integerIn(spec, 'walAutocheckpointPages', 0, INT31),
+  })
+}

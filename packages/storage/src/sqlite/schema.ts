@@ -1,0 +1,88 @@
+// The SQLite schema and its migrations. `PRAGMA user_version` holds the number of migrations a
+// file has had; opening runs the missing ones in one IMMEDIATE transaction, so several threads
+// opening one new file at once migrate it exactly once. Never edit a shipped migration: add one.
+
+import type Database from 'better-sqlite3'
+import { StoreOpenError } from '../errors.js'
+
+/**
+ * Each entry moves a file from version i to i + 1.
+ *
+ * Why this shape (bench/STORE-RESULTS.md has the figures): ring ids are interned into `rings` so
+ * the unique key is two small integers, `(ring_no, seq)`, and a ring's inserts append to the end
+ * of its key range instead of landing all over a b-tree of 'hex:seq' text. Rows are a rowid table
+ * so the bodies append too. Secondary indexes pair a field with `captured_at`, which both serves
+ * "by X in a time range, ordered by time" and keeps each field value's inserts at one hot page;
+ * the optional fields' indexes are partial, so events without the field cost them nothing.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: events, interned ring ids, query indexes.
+  `
+  CREATE TABLE rings (
+    ring_no INTEGER PRIMARY KEY,
+    ring_id TEXT NOT NULL UNIQUE
+  );
+  CREATE TABLE events (
+    ring_no INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    captured_at REAL NOT NULL,
+    type TEXT,
+    pid TEXT,
+    module TEXT,
+    function TEXT,
+    arity INTEGER,
+    correlation_id TEXT,
+    ast_node_id TEXT,
+    body TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX events_key ON events (ring_no, seq);
+  CREATE INDEX events_captured_at ON events (captured_at);
+  CREATE INDEX events_pid ON events (pid, captured_at) WHERE pid IS NOT NULL;
+  CREATE INDEX events_type ON events (type, captured_at) WHERE type IS NOT NULL;
+  CREATE INDEX events_mfa ON events (module, function, arity, captured_at) WHERE module IS NOT NULL;
+  CREATE INDEX events_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL;
+  CREATE INDEX events_ast_node ON events (ast_node_id, captured_at) WHERE ast_node_id IS NOT NULL;
+  `,
+  // 2: dead letters, and an exact event count kept per transaction so stats() need not scan.
+  `
+  CREATE TABLE dead_letters (
+    key TEXT PRIMARY KEY,
+    ring_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    captured_at REAL NOT NULL,
+    body TEXT NOT NULL,
+    error TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    reason TEXT,
+    stored_at REAL NOT NULL
+  );
+  CREATE INDEX dead_letters_stored_at ON dead_letters (stored_at);
+  CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO counters (name, value) SELECT 'events', count(*) FROM events;
+  `,
+]
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** Brings the file at `path` up to SCHEMA_VERSION; returns the version it found. */
+export function migrate(db: Database.Database, path: string): number {
+  const run = db.transaction((): number => {
+    const found = db.pragma('user_version', { simple: true }) as number
+    if (found > SCHEMA_VERSION) {
+      throw new StoreOpenError(
+        'schema_too_new',
+        path,
+        `database ${path} has schema version ${found}; this @ringside/storage knows up to ${SCHEMA_VERSION}`,
+      )
+    }
+    for (let v = found; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] as string)
+    if (found !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`)
+    return found
+  })
+  // IMMEDIATE takes the write lock before reading user_version, so two openers cannot both migrate.
+  return run.immediate()
+}
