@@ -1,0 +1,48 @@
+// The writer's live configuration: defaults, and the check of a patch. The manager validates user
+// input first (with option paths); this is the writer's own guard against a malformed message.
+
+/** Settings a writer applies live. */
+export interface WriterConfig {
+  /** Most events per stored batch. */
+  readonly batchSize: number
+  /** About this many encoded bytes per batch (at least one event is always taken). */
+  readonly maxBatchBytes: number
+  /** Longest time an event waits for its batch to fill before a partial batch is written, ms. */
+  readonly lingerMs: number
+  /** Longest sleep while waiting for data, ms (the writer also wakes as soon as data arrives). */
+  readonly pollIntervalMs: number
+  /** Report every batch to the manager, which logs it (the debug preset turns this on). */
+  readonly logBatches: boolean
+  /** First delay after a store error, ms; doubled per attempt with full jitter. */
+  readonly retryBaseMs: number
+  /** Longest delay between store attempts, ms. */
+  readonly retryMaxMs: number
+}
+
+export const WRITER_DEFAULTS: WriterConfig = Object.freeze({
+  batchSize: 500,
+  maxBatchBytes: 4 << 20,
+  lingerMs: 20,
+  pollIntervalMs: 20,
+  logBatches: false,
+  retryBaseMs: 50,
+  retryMaxMs: 5_000,
+})
+
+const NUMERIC = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'retryBaseMs', 'retryMaxMs'] as const
+
+/** Returns `base` with `patch` applied; throws TypeError naming the key for anything malformed. */
+export function applyWriterPatch(base: WriterConfig, patch: Partial<WriterConfig>): WriterConfig {
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(patch)) {
+    if ((NUMERIC as readonly string[]).includes(key)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`writer config '${key}' must be a number >= 0`)
+    } else if (key === 'logBatches') {
+      if (typeof value !== 'boolean') throw new TypeError(`writer config 'logBatches' must be a boolean`)
+    } else {
+      throw new TypeError(`unknown writer config '${key}'`)
+    }
+    out[key] = value
+  }
+  return Object.freeze(out) as unknown as WriterConfig
+}

@@ -1,0 +1,53 @@
+// The control plane between a writer thread and its pool: what the pool puts in workerData, the
+// lifecycle messages a writer posts on parentPort (a small discriminated union), and the comlink
+// API it exposes on its control port. Events never travel here: only through the ring.
+
+import type { MessagePort } from 'node:worker_threads'
+import type { RingHandle } from '@ringside/core-ringbuffer'
+import type { StoreSpec } from '@ringside/storage'
+import type { WriterConfig } from './config.js'
+import type { FaultSwitch } from './faults.js'
+import type { WriterMetricsSnapshot } from './metrics.js'
+import type { StageSpec } from './stages.js'
+import type { BatchReport } from './writer.js'
+
+/** A store the writer reaches through a port served by the manager's thread (the memory store). */
+export interface PortStoreSpec {
+  readonly kind: 'port'
+  readonly port: MessagePort
+}
+
+/** workerData of a writer thread. */
+export interface WriterInit {
+  readonly writerId: string
+  readonly consumerId: number
+  readonly ring: RingHandle
+  readonly store: StoreSpec | PortStoreSpec
+  readonly stages: readonly StageSpec[]
+  readonly config: WriterConfig
+  readonly metrics: { readonly buffer: SharedArrayBuffer; readonly slot: number }
+  /** Port on which the writer exposes its WriterApi through comlink. */
+  readonly control: MessagePort
+  /** Set when the writer runs from the bundle: it registers tsx itself for TypeScript user modules. */
+  readonly bundled?: boolean
+  /** Abandon slots a dead producer reserved but never wrote after this long, ms. */
+  readonly abandonAfterMs?: number
+}
+
+/** Lifecycle messages from a writer to its pool. */
+export type WriterMessage =
+  | { readonly kind: 'ready'; readonly writerId: string }
+  | { readonly kind: 'start_failed'; readonly writerId: string; readonly error: string }
+  | { readonly kind: 'batch'; readonly writerId: string; readonly report: BatchReport }
+  | { readonly kind: 'stopped'; readonly writerId: string }
+
+/** The writer's control API (comlink). */
+export interface WriterApi {
+  configure(patch: Partial<WriterConfig>): WriterConfig
+  /** Resolves once this writer finds nothing left to claim. */
+  drain(): Promise<void>
+  /** Finishes and commits the batch in hand, closes the store; the thread then exits with code 0. */
+  stop(): Promise<void>
+  setFault(fault: FaultSwitch | undefined): void
+  introspect(): { writerId: string; consumerId: number; config: WriterConfig; metrics: WriterMetricsSnapshot }
+}

@@ -1,0 +1,82 @@
+// The processing chain run on every batch: built-in validation, built-in enrichment, then the
+// user's stage modules in order. Validation failures are per event (quarantined), never per batch;
+// a user stage that throws crashes the writer, as any other bug would, and the supervisor restarts it.
+
+import { pathToFileURL } from 'node:url'
+import { isAbsolute } from 'node:path'
+import type { RingRecord } from '@ringside/core-ringbuffer'
+
+/** A user stage named by a serializable spec, loaded inside the writer thread. */
+export interface StageSpec {
+  /** Module specifier, absolute path or file URL. Its `createStage` (or default) export is called with `options`. */
+  readonly target: string
+  readonly options?: unknown
+}
+
+/** What a stage's factory returns. `process` returns the event (changed or not) or null/undefined to drop it. */
+export interface Stage {
+  readonly name?: string
+  process(event: Record<string, unknown>, context: StageContext): Record<string, unknown> | null | undefined | Promise<Record<string, unknown> | null | undefined>
+}
+
+export interface StageContext {
+  readonly key: string
+  readonly writerId: string
+}
+
+export type StageFactory = (options: unknown) => Stage | Promise<Stage>
+
+/** Fields the ring does not require but the store indexes; a wrong type makes the event invalid. */
+const STRING_FIELDS = ['pid', 'module', 'function', 'correlationId', 'astNodeId'] as const
+
+/** Why an event is invalid, or undefined when it is fine. */
+export function validateEvent(event: Record<string, unknown>): string | undefined {
+  if (typeof event.type !== 'string' || event.type.length === 0) return "missing or non-string 'type'"
+  for (const f of STRING_FIELDS) {
+    const v = event[f]
+    if (v !== undefined && v !== null && typeof v !== 'string') return `'${f}' must be a string`
+  }
+  const arity = event.arity
+  if (arity !== undefined && arity !== null && !(typeof arity === 'number' && Number.isInteger(arity) && arity >= 0)) {
+    return "'arity' must be a non-negative integer"
+  }
+  return undefined
+}
+
+/**
+ * Enrichment keeps every field and adds the writer's id, the enrichment time and a processing
+ * order; a correlation id only when the event has none (the event key, so a re-stored event after a
+ * crash gets the same one).
+ */
+export function enrichEvent(record: RingRecord, writerId: string, enrichedAt: number, processingOrder: number): Record<string, unknown> {
+  // The decoded event belongs to this writer alone: enrich it in place rather than copy it.
+  const event = record.event as Record<string, unknown>
+  event.writerId = writerId
+  event.enrichedAt = enrichedAt
+  event.processingOrder = processingOrder
+  if (event.correlationId === undefined || event.correlationId === null) event.correlationId = record.key
+  return event
+}
+
+/** Loads the user's stage modules in order. Throws with the target named when one cannot be loaded. */
+export async function loadStages(specs: readonly StageSpec[]): Promise<Stage[]> {
+  const out: Stage[] = []
+  for (const [i, spec] of specs.entries()) {
+    const where = `stages[${i}] (${spec.target})`
+    const url = spec.target.startsWith('file:') || !isAbsolute(spec.target) ? spec.target : pathToFileURL(spec.target).href
+    let mod: Record<string, unknown>
+    try {
+      mod = (await import(url)) as Record<string, unknown>
+    } catch (cause) {
+      throw new Error(`${where}: cannot load the module`, { cause })
+    }
+    const factory = (typeof mod.createStage === 'function' ? mod.createStage : mod.default) as StageFactory | undefined
+    if (typeof factory !== 'function') throw new Error(`${where}: exports no 'createStage' or default function`)
+    const stage = await factory(spec.options)
+    if (stage === null || typeof stage !== 'object' || typeof stage.process !== 'function') {
+      throw new Error(`${where}: the factory did not return an object with a process(event) method`)
+    }
+    out.push(stage)
+  }
+  return out
+}

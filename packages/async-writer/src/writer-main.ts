@@ -1,0 +1,88 @@
+// Entry of a writer thread: opens the store, loads the stages, announces `ready` only then (a
+// failure before that is a start failure for the caller, not a crash to restart), exposes the
+// control API over comlink, and runs the AsyncWriter loop until asked to stop.
+
+import { parentPort, workerData } from 'node:worker_threads'
+import { RingBuffer } from '@ringside/core-ringbuffer'
+import { connectStore, createStore, type EventStore } from '@ringside/storage'
+import { Comlink, nodeEndpoint } from './comlink.js'
+import type { PortStoreSpec, WriterApi, WriterInit, WriterMessage } from './messages.js'
+import { readWriterMetrics, WriterMetrics } from './metrics.js'
+import { loadStages } from './stages.js'
+import { AsyncWriter } from './writer.js'
+
+const init = workerData as WriterInit
+const post = (m: WriterMessage) => parentPort!.postMessage(m)
+
+/** The bundled writer has no tsx loader; register it only when a user module is TypeScript. */
+async function loaderForUserModules(): Promise<void> {
+  const targets = [...init.stages.map((s) => s.target), (init.store as { target?: string }).target ?? '']
+  if (init.bundled && targets.some((t) => /\.[cm]?tsx?$/.test(t))) {
+    const { register } = await import('tsx/esm/api')
+    register()
+  }
+}
+
+async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics: WriterMetrics }> {
+  await loaderForUserModules()
+  const metrics = new WriterMetrics(init.metrics.buffer, init.metrics.slot)
+  metrics.setState('starting')
+  const spec = init.store
+  const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await createStore(spec as never)
+  const stages = await loadStages(init.stages)
+  const ring = RingBuffer.attach(init.ring)
+  const consumer = ring.consumer(init.consumerId, init.abandonAfterMs === undefined ? {} : { abandonAfterMs: init.abandonAfterMs })
+  const writer = new AsyncWriter({
+    writerId: init.writerId,
+    consumer,
+    store,
+    stages,
+    metrics,
+    config: init.config,
+    onBatch: (report) => {
+      if (writer.config.logBatches) post({ kind: 'batch', writerId: init.writerId, report })
+    },
+  })
+  return { store, writer, metrics }
+}
+
+let opened: Awaited<ReturnType<typeof open>>
+try {
+  opened = await open()
+} catch (err) {
+  post({ kind: 'start_failed', writerId: init.writerId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })
+  process.exit(1)
+}
+const { store, writer, metrics } = opened
+
+// Beats while the event loop turns; a stuck loop (an infinite loop holding a claim) stops it.
+const beat = setInterval(() => metrics.set('heartbeatAt', performance.timeOrigin + performance.now()), 100)
+
+const api: WriterApi = {
+  configure: (patch) => writer.configure(patch),
+  drain: () => writer.drain(),
+  async stop() {
+    await writer.stop()
+    clearInterval(beat)
+    await store.close()
+    post({ kind: 'stopped', writerId: init.writerId })
+    // Exit once this reply is on its way.
+    setImmediate(() => process.exit(0))
+  },
+  setFault: (fault) => writer.setFault(fault),
+  introspect: () => ({
+    writerId: init.writerId,
+    consumerId: init.consumerId,
+    config: writer.config,
+    metrics: readWriterMetrics(init.metrics.buffer, init.metrics.slot),
+  }),
+}
+Comlink.expose(api, nodeEndpoint(init.control))
+post({ kind: 'ready', writerId: init.writerId })
+
+writer.start().catch((err: unknown) => {
+  // Anything but a store error is a bug: crash the thread and let the supervisor restart it.
+  setImmediate(() => {
+    throw err
+  })
+})

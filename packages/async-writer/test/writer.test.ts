@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { RingBuffer } from '@ringside/core-ringbuffer'
+import { MemoryStore, type EventStore } from '@ringside/storage'
+import { AsyncWriter, WRITER_DEFAULTS, WriterMetrics, createMetricsBuffer, loadStages, readWriterMetrics, type Stage } from '../src/index.js'
+
+// The writer actor in this thread, against a real ring and a real memory store.
+
+const until = async (cond: () => boolean | Promise<boolean>, ms = 5_000) => {
+  const end = Date.now() + ms
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+let running: AsyncWriter[] = []
+afterEach(async () => {
+  await Promise.all(running.map((w) => w.stop()))
+  running = []
+})
+
+function setup(opts: { store?: EventStore; stages?: Stage[]; config?: Partial<typeof WRITER_DEFAULTS>; size?: number } = {}) {
+  const ring = RingBuffer.create({ size: opts.size ?? 4096 })
+  const store = opts.store ?? new MemoryStore()
+  const buffer = createMetricsBuffer(1)
+  const writer = new AsyncWriter({
+    writerId: 'writer-1',
+    consumer: ring.consumer(0),
+    store,
+    stages: opts.stages ?? [],
+    metrics: new WriterMetrics(buffer, 0),
+    config: { ...WRITER_DEFAULTS, lingerMs: 5, pollIntervalMs: 5, ...opts.config },
+  })
+  running.push(writer)
+  void writer.start()
+  return { ring, store, writer, metrics: () => readWriterMetrics(buffer, 0) }
+}
+
+describe('AsyncWriter', () => {
+  it('reads and stores batches of at most batchSize, then commits them', async () => {
+    const { ring, store, metrics } = setup({ config: { batchSize: 500 } })
+    for (let n = 0; n < 1200; n++) ring.write({ type: 'call', n })
+    await until(async () => (await store.stats()).totalEvents === 1200)
+    await until(() => ring.stats().totalCommitted === 1200)
+    const m = metrics()
+    expect(m).toMatchObject({ eventsRead: 1200, eventsProcessed: 1200, eventsStored: 1200, duplicates: 0, errors: 0 })
+    expect(m.batches).toBeGreaterThanOrEqual(3)
+    expect(ring.stats()).toMatchObject({ ready: 0, claimed: 0 })
+  })
+
+  it('writes a partial batch after the linger time', async () => {
+    const { ring, store } = setup({ config: { batchSize: 1000, lingerMs: 30 } })
+    ring.write({ type: 'call' })
+    await until(async () => (await store.stats()).totalEvents === 1, 2_000)
+  })
+
+  it('enriches: keeps every field, adds writerId, enrichedAt, processingOrder, and a correlation id only when missing', async () => {
+    const { ring, store } = setup()
+    const before = Date.now()
+    ring.write({ type: 'call', pid: '<0.1.0>', data: { deep: [1, 2] } })
+    ring.write({ type: 'call', correlationId: 'mine' })
+    await until(async () => (await store.stats()).totalEvents === 2)
+    const [a, b] = await store.query({ order: 'asc' })
+    expect(a!.event).toMatchObject({ type: 'call', pid: '<0.1.0>', data: { deep: [1, 2] }, writerId: 'writer-1', correlationId: a!.key })
+    expect(a!.event.enrichedAt as number).toBeGreaterThanOrEqual(before - 1)
+    expect(b!.event.correlationId).toBe('mine')
+    expect(b!.event.processingOrder).toBe((a!.event.processingOrder as number) + 1)
+  })
+
+  it('is fine on an empty ring', async () => {
+    const { store, metrics } = setup()
+    await new Promise((r) => setTimeout(r, 50))
+    expect((await store.stats()).totalEvents).toBe(0)
+    expect(metrics()).toMatchObject({ eventsRead: 0, errors: 0, batches: 0 })
+    expect(metrics().heartbeatAt).toBeGreaterThan(0)
+  })
+
+  it('counts store errors, keeps the claim uncommitted while failing, and stores it once the store recovers', async () => {
+    const inner = new MemoryStore()
+    let failures = 3
+    const flaky: EventStore = Object.assign(Object.create(inner) as EventStore, {
+      storeEvents: (batch: Parameters<EventStore['storeEvents']>[0]) => {
+        if (failures > 0) {
+          failures--
+          return Promise.reject(new Error('disk on fire'))
+        }
+        return inner.storeEvents(batch)
+      },
+    })
+    const { ring, metrics } = setup({ store: flaky, config: { retryBaseMs: 20, retryMaxMs: 40 } })
+    for (let n = 0; n < 10; n++) ring.write({ type: 'call', n })
+    await until(() => metrics().errors >= 1)
+    expect(ring.stats().totalCommitted).toBe(0)
+    expect(ring.stats().claimed).toBe(10)
+    await until(async () => (await inner.stats()).totalEvents === 10)
+    await until(() => ring.stats().totalCommitted === 10)
+    expect(metrics().errors).toBe(3)
+  })
+
+  it('sends events that fail validation to dead letters and stores the rest of the batch', async () => {
+    const { ring, store, metrics } = setup()
+    ring.write({ type: 'call', n: 1 })
+    ring.write({ n: 2 })
+    ring.write({ type: 'call', arity: 'three' })
+    ring.write({ type: 'call', n: 4 })
+    await until(() => ring.stats().totalCommitted === 4)
+    expect((await store.stats()).totalEvents).toBe(2)
+    const dead = await store.listDeadLetters()
+    expect(dead.map((d) => [d.record.event.n ?? d.record.event.arity, d.reason])).toEqual([
+      [2, 'invalid_event'],
+      ['three', 'invalid_event'],
+    ])
+    expect(metrics()).toMatchObject({ invalid: 2, eventsStored: 2 })
+  })
+
+  it('runs user stages in order; a stage may change or drop an event (counted as filtered)', async () => {
+    const stages = await loadStages([{ target: new URL('./fixtures/tag-stage.ts', import.meta.url).href, options: { tag: 'seen' } }])
+    const { ring, store, metrics } = setup({ stages })
+    ring.write({ type: 'call', n: 1 })
+    ring.write({ type: 'call', n: 2, drop: true })
+    await until(() => ring.stats().totalCommitted === 2)
+    const rows = await store.query({})
+    expect(rows.map((r) => [r.event.n, r.event.tag])).toEqual([[1, 'seen']])
+    expect(metrics().filtered).toBe(1)
+  })
+
+  it('drain resolves once nothing is left; stop finishes and commits the batch in hand', async () => {
+    const { ring, store, writer } = setup({ config: { batchSize: 100 } })
+    for (let n = 0; n < 1000; n++) ring.write({ type: 'call', n })
+    await writer.drain()
+    expect(ring.stats()).toMatchObject({ ready: 0, claimed: 0, totalCommitted: 1000 })
+    expect((await store.stats()).totalEvents).toBe(1000)
+    await writer.stop()
+  })
+})
+
+describe('loadStages', () => {
+  it('names the stage that cannot be loaded', async () => {
+    await expect(loadStages([{ target: '/nope/missing-stage.js' }])).rejects.toThrow(/stages\[0\].*cannot load/)
+  })
+})
