@@ -1,2 +1,19 @@
-// Public surface of @ringside/pipeline-manager (built in a later issue).
-export {}
+// Public surface of @ringside/pipeline-manager.
+export { PipelineManager, type PipelineEvents, type PipelineState, type PipelineStatus } from './pipeline-manager.js'
+export { DEFAULTS, LIVE_KEYS, PRESETS, PRESET_VALUES, type HealthThresholds, type PipelineOptions, type Preset, type ResolvedConfig } from './config.js'
+export { PipelineConfigError, PipelineError, WriterStartError, type PipelineErrorCode } from './errors.js'
+export { evaluateHealth, type HealthCheck, type HealthReport, type HealthStatus } from './health.js'
+export type { PipelineMetrics, Percentiles, Totals, WriterView } from './metrics.js'
+export type { AccountingReport } from './report.js'
+export { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
+export {
+  childrenToRestart,
+  registerRestart,
+  restartDelay,
+  restartsInWindow,
+  shouldRestart,
+  type ExitReason,
+  type RestartType,
+  type Strategy,
+} from './supervisor/restart-policy.js'
+export { RingBuffer } from '@ringside/core-ringbuffer'

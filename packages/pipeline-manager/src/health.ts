@@ -1,0 +1,72 @@
+// Health as a pure function of what the manager sees: each check passes, degrades or fails with a
+// reason, and the status is the worst of them.
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy'
+
+export interface HealthCheck {
+  readonly name: 'writers' | 'restart_budget' | 'ring_fill' | 'oldest_unstored' | 'supervisor'
+  readonly status: HealthStatus
+  readonly reason: string
+}
+
+export interface HealthReport {
+  readonly status: HealthStatus
+  readonly checks: readonly HealthCheck[]
+}
+
+export interface HealthInput {
+  readonly targetWriters: number
+  readonly runningWriters: number
+  readonly restartsInWindow: number
+  readonly maxRestarts: number
+  readonly maxSeconds: number
+  readonly ringUtilization: number
+  /** Age of the oldest event not yet committed, ms; undefined when the ring holds none. */
+  readonly oldestUnstoredAgeMs: number | undefined
+  /** Set when the pool escalated and the manager gave up restarting it (or is restarting it). */
+  readonly supervisorProblem: string | undefined
+  readonly thresholds: {
+    readonly ringFillDegraded: number
+    readonly ringFillUnhealthy: number
+    readonly oldestUnstoredMs: number
+    readonly restartBudgetDegraded: number
+  }
+}
+
+const RANK: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 }
+
+export function evaluateHealth(h: HealthInput): HealthReport {
+  const t = h.thresholds
+  const checks: HealthCheck[] = []
+  const w = h.runningWriters
+  checks.push(
+    w >= h.targetWriters
+      ? { name: 'writers', status: 'healthy', reason: `${w} of ${h.targetWriters} writers running` }
+      : { name: 'writers', status: w === 0 ? 'unhealthy' : 'degraded', reason: `writers below target: ${w} of ${h.targetWriters} running` },
+  )
+  const budget = h.maxRestarts === 0 ? (h.restartsInWindow > 0 ? 1 : 0) : h.restartsInWindow / h.maxRestarts
+  checks.push({
+    name: 'restart_budget',
+    status: budget >= t.restartBudgetDegraded ? 'degraded' : 'healthy',
+    reason: `${h.restartsInWindow} of ${h.maxRestarts} restarts used in the last ${h.maxSeconds}s${budget >= t.restartBudgetDegraded ? ' (restart budget nearly spent)' : ''}`,
+  })
+  const fill = h.ringUtilization
+  checks.push({
+    name: 'ring_fill',
+    status: fill >= t.ringFillUnhealthy ? 'unhealthy' : fill >= t.ringFillDegraded ? 'degraded' : 'healthy',
+    reason: `ring ${(fill * 100).toFixed(1)}% full${fill >= t.ringFillDegraded ? ` (threshold ${(t.ringFillDegraded * 100).toFixed(0)}%)` : ''}`,
+  })
+  const age = h.oldestUnstoredAgeMs
+  checks.push(
+    age !== undefined && age > t.oldestUnstoredMs
+      ? { name: 'oldest_unstored', status: 'degraded', reason: `oldest unstored event is ${Math.round(age)} ms old (threshold ${t.oldestUnstoredMs} ms)` }
+      : { name: 'oldest_unstored', status: 'healthy', reason: age === undefined ? 'nothing waiting' : `oldest unstored event is ${Math.round(age)} ms old` },
+  )
+  checks.push(
+    h.supervisorProblem === undefined
+      ? { name: 'supervisor', status: 'healthy', reason: 'pool supervised' }
+      : { name: 'supervisor', status: 'unhealthy', reason: h.supervisorProblem },
+  )
+  const status = checks.reduce<HealthStatus>((worst, c) => (RANK[c.status] > RANK[worst] ? c.status : worst), 'healthy')
+  return { status, checks }
+}

@@ -1,0 +1,336 @@
+// PipelineManager: the public API and the supervisor of the writer pool. It starts the pool,
+// restarts it within its own intensity when the pool escalates, aggregates metrics, answers health
+// probes, applies config changes live, and on stop drains the ring and reports every event's bucket.
+// The application is never crashed by the pipeline: failures become events, logs and health.
+
+import { EventEmitter } from 'eventemitter3'
+import { pino, type Logger } from 'pino'
+import type { RingBuffer } from '@ringside/core-ringbuffer'
+import { createStore, MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
+import { createMetricsBuffer, type FaultSwitch, type WriterConfig } from '@ringside/async-writer'
+import { applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
+import { PipelineError } from './errors.js'
+import { evaluateHealth, type HealthReport } from './health.js'
+import { latencyOf, offeredOf, RateWindow, sumRows, writerViews, type PipelineMetrics } from './metrics.js'
+import { buildReport, type AccountingReport } from './report.js'
+import { registerRestart } from './supervisor/restart-policy.js'
+import { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
+
+export type PipelineStatus = 'running' | 'stopping' | 'stopped' | 'failed'
+
+export interface PipelineState {
+  readonly status: PipelineStatus
+  readonly config: ResolvedConfig & { readonly version: number }
+  readonly members: readonly MemberInfo[]
+  readonly restarts: { readonly total: number; readonly inWindow: number; readonly poolRestarts: number }
+  readonly startedAt: number
+  readonly uptimeMs: number
+}
+
+export interface PipelineEvents extends PoolEvents {
+  config_changed: [{ version: number; changed: string[] }]
+  pool_restarted: [{ restarts: number }]
+  stopped: [AccountingReport]
+}
+
+const WRITER_KEYS = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs'] as const
+const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs', 'heartbeatTimeoutMs'] as const
+const POOL_EVENTS = ['writer_started', 'writer_exited', 'writer_restarted', 'writer_hung', 'claims_handed_over', 'pool_scaled', 'batch'] as const
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+function writerConfigOf(c: ResolvedConfig): WriterConfig {
+  return {
+    batchSize: c.batchSize,
+    maxBatchBytes: c.maxBatchBytes,
+    lingerMs: c.lingerMs,
+    pollIntervalMs: c.pollIntervalMs,
+    logBatches: c.logBatches,
+    retryBaseMs: c.retryBaseMs,
+    retryMaxMs: c.retryMaxMs,
+  }
+}
+
+export class PipelineManager extends EventEmitter<PipelineEvents> {
+  readonly #ring: RingBuffer
+  readonly #pool: AsyncWriterPool
+  readonly #metricsBuffer: SharedArrayBuffer
+  readonly #logger: Logger
+  readonly #store: EventStore | undefined
+  readonly #storeSpec: StoreSpec
+  readonly #startedAt = Date.now()
+  readonly #rates = new RateWindow()
+  #config: ResolvedConfig
+  #version = 1
+  #status: PipelineStatus = 'running'
+  #supervisorProblem: string | undefined
+  #poolRestarts: number[] = []
+  #poolRestartCount = 0
+  #sampler: NodeJS.Timeout | undefined
+  #stopping: Promise<AccountingReport> | undefined
+
+  private constructor(
+    ring: RingBuffer,
+    config: ResolvedConfig,
+    pool: AsyncWriterPool,
+    metricsBuffer: SharedArrayBuffer,
+    logger: Logger,
+    store: EventStore | undefined,
+    storeSpec: StoreSpec,
+  ) {
+    super()
+    this.#storeSpec = storeSpec
+    this.#ring = ring
+    this.#config = config
+    this.#pool = pool
+    this.#metricsBuffer = metricsBuffer
+    this.#logger = logger
+    this.#store = store
+  }
+
+  /**
+   * Validates the options, starts the writers and resolves once every writer is ready. Rejects with
+   * PipelineConfigError (a bad option, named) or WriterStartError (a writer failed before ready).
+   */
+  static async start(options: PipelineOptions): Promise<PipelineManager> {
+    const { config, ring, store, logger: given } = resolveOptions(options)
+    const logger =
+      given ?? (config.preset === 'debug' ? pino({ name: 'ringside', level: 'debug' }, pino.destination(2)) : pino({ level: 'silent' }))
+    // The memory store lives in this thread; writers reach it through ports (see @ringside/storage).
+    const hosted = (store as { kind?: string }).kind === 'memory' ? new MemoryStore() : undefined
+    const metricsBuffer = createMetricsBuffer(config.maxPoolSize)
+    const pool = new AsyncWriterPool({
+      ring,
+      store,
+      ...(hosted ? { hostedStore: hosted } : {}),
+      stages: config.stages,
+      writerConfig: writerConfigOf(config),
+      supervision: {
+        strategy: config.strategy,
+        restart: config.restart,
+        shutdown: config.shutdown,
+        maxRestarts: config.maxRestarts,
+        maxSeconds: config.maxSeconds,
+        restartBackoffMs: config.restartBackoffMs,
+        restartBackoffMaxMs: config.restartBackoffMaxMs,
+        heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      },
+      metricsBuffer,
+      maxPoolSize: config.maxPoolSize,
+      abandonAfterMs: config.abandonAfterMs,
+      logger,
+    })
+    const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store)
+    manager.#wire()
+    await pool.start(config.poolSize)
+    manager.#sampler = setInterval(() => manager.#sample(), 1_000)
+    manager.#sampler.unref()
+    manager.#sample()
+    logger.info({ poolSize: config.poolSize, preset: config.preset }, 'pipeline started')
+    return manager
+  }
+
+  /** The ring the pipeline drains. */
+  get ring(): RingBuffer {
+    return this.#ring
+  }
+
+  /** The memory store held by this thread (`store: { kind: 'memory' }` only); it stays readable after stop. */
+  get memoryStore(): EventStore | undefined {
+    return this.#store
+  }
+
+  #wire(): void {
+    // Re-emit the pool's lifecycle events as the manager's own.
+    const forward = this.emit.bind(this) as (name: string, e: unknown) => boolean
+    const listen = this.#pool.on.bind(this.#pool) as (name: string, f: (e: unknown) => void) => unknown
+    for (const name of POOL_EVENTS) listen(name, (e) => forward(name, e))
+    this.#pool.on('batch', ({ id, report }) => this.#logger.debug({ writer: id, ...report }, 'batch'))
+    this.#pool.on('error', (err) => this.emit('error', err))
+    this.#pool.on('escalated', (e) => void this.#onEscalated(e))
+  }
+
+  async #onEscalated(e: { reason: string; restartsInWindow: number }): Promise<void> {
+    this.emit('escalated', e)
+    if (this.#status !== 'running') return
+    const { history, exceeded } = registerRestart(this.#poolRestarts, Date.now(), this.#config.managerMaxRestarts, this.#config.managerMaxSeconds)
+    this.#poolRestarts = history
+    if (exceeded) {
+      this.#status = 'failed'
+      this.#supervisorProblem = `writer pool escalated and the manager's restart intensity is spent: ${e.reason}`
+      this.#logger.error({ reason: e.reason }, 'pipeline failed')
+      this.emit('error', new PipelineError('escalated', this.#supervisorProblem))
+      return
+    }
+    this.#supervisorProblem = `restarting the writer pool after: ${e.reason}`
+    try {
+      await this.#pool.restartAll()
+      this.#poolRestartCount++
+      this.#supervisorProblem = undefined
+      this.emit('pool_restarted', { restarts: this.#poolRestartCount })
+    } catch (err) {
+      this.#status = 'failed'
+      this.#supervisorProblem = `the writer pool could not be restarted: ${(err as Error).message}`
+      this.emit('error', new PipelineError('escalated', this.#supervisorProblem, { cause: err }))
+    }
+  }
+
+  #sample(): void {
+    const ring = this.#ring.stats()
+    this.#rates.add(Date.now(), offeredOf(ring), sumRows(this.#metricsBuffer).totals.eventsStored)
+  }
+
+  /** Config (with its version), pool members, restarts and uptime. */
+  getState(): PipelineState {
+    return {
+      status: this.#status,
+      config: { ...this.#config, version: this.#version },
+      members: this.#pool.members(),
+      restarts: { total: this.#pool.totalRestarts, inWindow: this.#pool.restartsInWindow(), poolRestarts: this.#poolRestartCount },
+      startedAt: this.#startedAt,
+      uptimeMs: Date.now() - this.#startedAt,
+    }
+  }
+
+  /** Per writer and totals, rates, latency percentiles, ring stats and drops by reason. */
+  getMetrics(): PipelineMetrics {
+    const now = performance.timeOrigin + performance.now()
+    const { totals, rows } = sumRows(this.#metricsBuffer)
+    const members = this.#pool.members()
+    const ring = this.#ring.stats()
+    const healthy = members.filter((m) => m.state === 'running').length
+    return {
+      uptimeMs: Date.now() - this.#startedAt,
+      workerCount: members.length,
+      healthyWorkers: healthy,
+      failedWorkers: Math.max(0, this.#pool.size - healthy),
+      writers: writerViews(members, rows, now),
+      totals,
+      rates: this.#rates.rates(),
+      latency: latencyOf(rows),
+      ring,
+      dropped: ring.dropped,
+    }
+  }
+
+  /** `healthy` / `degraded` / `unhealthy`, with each check's reason. */
+  healthCheck(): HealthReport {
+    const ring = this.#ring.stats()
+    const now = performance.timeOrigin + performance.now()
+    return evaluateHealth({
+      targetWriters: this.#pool.size,
+      runningWriters: this.#pool.running,
+      restartsInWindow: this.#pool.restartsInWindow(),
+      maxRestarts: this.#config.maxRestarts,
+      maxSeconds: this.#config.maxSeconds,
+      ringUtilization: ring.utilization,
+      oldestUnstoredAgeMs: ring.oldestPendingAt === undefined ? undefined : now - ring.oldestPendingAt,
+      supervisorProblem: this.#status === 'stopped' ? 'pipeline stopped' : this.#supervisorProblem,
+      thresholds: this.#config.health,
+    })
+  }
+
+  /**
+   * Validates a patch (PipelineConfigError names the bad key; `not_live` for keys fixed at start),
+   * applies it to every writer and the supervisor, and returns the effective config with its version.
+   */
+  async updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }> {
+    this.#assertRunning()
+    const next = applyPatch(this.#config, patch)
+    const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined)
+    const writerPatch: Partial<WriterConfig> = {}
+    for (const k of WRITER_KEYS) if (next[k] !== this.#config[k]) (writerPatch as Record<string, unknown>)[k] = next[k]
+    const prev = this.#config
+    this.#config = next
+    this.#pool.setSupervision(Object.fromEntries(SUPERVISION_KEYS.map((k) => [k, next[k]])))
+    if (Object.keys(writerPatch).length > 0) await this.#pool.configure(writerPatch)
+    if (next.poolSize !== prev.poolSize) await this.#pool.scale(next.poolSize)
+    this.#version++
+    this.emit('config_changed', { version: this.#version, changed })
+    this.#logger.info({ version: this.#version, changed }, 'config changed')
+    return { ...this.#config, version: this.#version }
+  }
+
+  /** Grows or shrinks the pool at runtime; retiring writers finish and commit their batch first. */
+  async scalePool(n: number): Promise<void> {
+    await this.updateConfig({ poolSize: n })
+  }
+
+  /** Asks every running writer for its own config and metrics (over comlink): what it really applies. */
+  async inspectWriters(): ReturnType<AsyncWriterPool['introspect']> {
+    return this.#pool.introspect()
+  }
+
+  /** Crash drill: terminates the writer thread in `slot` as a crash would. */
+  async killWriter(slot: number): Promise<void> {
+    await this.#pool.kill(slot)
+  }
+
+  /** Crash drill: sets a fault switch on the writer in `slot` (crash, exit or hang at a point of its batch cycle). */
+  async setWriterFault(slot: number, fault: FaultSwitch | undefined): Promise<void> {
+    await this.#pool.setFault(slot, fault)
+  }
+
+  /**
+   * Closes the ring's intake, lets the writers drain it, stops them (two-phase), and reports every
+   * event's bucket. Everything happens within `timeoutMs` (default 5000); what did not make it is
+   * reported as in flight. Calling stop twice returns the same report.
+   */
+  stop(options: { timeoutMs?: number } = {}): Promise<AccountingReport> {
+    this.#stopping ??= this.#stop(options.timeoutMs ?? 5_000)
+    return this.#stopping
+  }
+
+  async #stop(timeoutMs: number): Promise<AccountingReport> {
+    const t0 = Date.now()
+    const deadline = t0 + timeoutMs
+    const wasFailed = this.#status === 'failed'
+    this.#status = 'stopping'
+    this.#ring.close()
+    let drained = false
+    while (Date.now() < deadline) {
+      const s = this.#ring.stats()
+      if (s.ready + s.claimed === 0) {
+        drained = true
+        break
+      }
+      if (wasFailed) break
+      await delay(5)
+    }
+    await this.#pool.stopAll(Math.max(100, deadline - Date.now()))
+    if (this.#sampler) clearInterval(this.#sampler)
+    const ring = this.#ring.stats()
+    if (!drained) drained = ring.ready + ring.claimed === 0
+    const counted = await this.#countInStore()
+    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, counted, !drained, Date.now() - t0)
+    this.#status = wasFailed ? 'failed' : 'stopped'
+    this.#logger.info(report, 'pipeline stopped')
+    this.emit('stopped', report)
+    return report
+  }
+
+  /**
+   * What the store itself holds of this ring (events, dead letters), when it can say: the hosted
+   * memory store, or a SQLite file opened once more in this thread. A `{ target }` store is not
+   * opened here (it may be a network service with side effects); the writers' counts are used.
+   */
+  async #countInStore(): Promise<{ events: number; deadLetters: number } | undefined> {
+    try {
+      if (this.#store?.countByRing) return await this.#store.countByRing(this.#ring.id)
+      if ((this.#storeSpec as { kind?: string }).kind !== 'sqlite') return undefined
+      const store = await createStore(this.#storeSpec)
+      try {
+        return await store.countByRing?.(this.#ring.id)
+      } finally {
+        await store.close()
+      }
+    } catch (err) {
+      this.#logger.warn({ err }, 'could not count stored events in the store; the report uses the writers\' counts')
+      return undefined
+    }
+  }
+
+  #assertRunning(): void {
+    if (this.#status === 'stopping' || this.#status === 'stopped') throw new PipelineError('stopped', 'the pipeline is stopped')
+  }
+}
+

@@ -1,0 +1,70 @@
+// The accounting report stop() returns: every event offered to the ring in exactly one bucket.
+// offered = accepted + refused at the door (by reason); accepted = stored + quarantined + filtered
+// + evicted + in flight. `balanced` says whether the second equation holds exactly.
+
+import type { RingStats } from '@ringside/core-ringbuffer'
+import { offeredOf, type Totals } from './metrics.js'
+
+export interface AccountingReport {
+  /** Every write() call that reached the ring. */
+  readonly offered: number
+  /** Events the ring accepted (each has a key). */
+  readonly accepted: number
+  /** Refused at the door, by reason. */
+  readonly rejected: { readonly full: number; readonly too_large: number; readonly not_serializable: number; readonly invalid_event: number; readonly closed: number; readonly timeout: number }
+  /** Events the store took as new rows. */
+  readonly stored: number
+  /** Re-stored events the store already held (after a writer crash); not a bucket, they are stored once. */
+  readonly duplicates: number
+  /** Dropped by a user stage. */
+  readonly filtered: number
+  /** Refused by validation and kept as dead letters. */
+  readonly quarantined: number
+  /** Accepted, then discarded by drop_oldest before any writer claimed them. */
+  readonly evicted: number
+  /** Slots a dead producer reserved and never wrote (not accepted; listed for completeness). */
+  readonly abandoned: number
+  /** Accepted and not stored when stop finished (its deadline passed, or no writer was left). */
+  readonly inFlight: number
+  /** Where `stored` and `quarantined` come from: the store itself (exact) or the writers' counters. */
+  readonly countedBy: 'store' | 'writer metrics'
+  readonly balanced: boolean
+  /** stop() hit its deadline before the ring was drained. */
+  readonly timedOut: boolean
+  readonly durationMs: number
+}
+
+/**
+ * `inStore` is what the store holds of this ring, when it can say. The writers' own counts can miss
+ * one batch per writer killed between the store's commit and its counter update (the re-store then
+ * counts as a duplicate), so the store is preferred.
+ */
+export function buildReport(
+  ring: RingStats,
+  totals: Totals,
+  inStore: { events: number; deadLetters: number } | undefined,
+  timedOut: boolean,
+  durationMs: number,
+): AccountingReport {
+  const d = ring.dropped
+  const inFlight = ring.ready + ring.claimed
+  const accepted = ring.totalWrites
+  const stored = inStore?.events ?? totals.eventsStored
+  const quarantined = inStore?.deadLetters ?? totals.invalid
+  return {
+    offered: offeredOf(ring),
+    accepted,
+    rejected: { full: d.full, too_large: d.too_large, not_serializable: d.not_serializable, invalid_event: d.invalid_event, closed: d.closed, timeout: d.timeout },
+    stored,
+    duplicates: totals.duplicates,
+    filtered: totals.filtered,
+    quarantined,
+    evicted: d.evicted,
+    abandoned: d.abandoned,
+    inFlight,
+    countedBy: inStore ? 'store' : 'writer metrics',
+    balanced: accepted === stored + quarantined + totals.filtered + d.evicted + inFlight,
+    timedOut,
+    durationMs,
+  }
+}

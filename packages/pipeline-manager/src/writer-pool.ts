@@ -1,0 +1,452 @@
+// AsyncWriterPool: the supervisor of the writer threads. It spawns writers into numbered slots
+// (slot = ring consumer id = metrics row), watches their exits and heartbeats, restarts them by
+// OTP's rules with a jittered backoff, hands a dead writer's claims to its replacement (or to a
+// live writer), scales at runtime, and escalates to its parent when restart intensity is exceeded.
+
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
+import { EventEmitter } from 'eventemitter3'
+import type { Remote } from 'comlink'
+import type { Logger } from 'pino'
+import type { RingBuffer } from '@ringside/core-ringbuffer'
+import { serveStore, type EventStore, type ServedPort, type StoreSpec } from '@ringside/storage'
+import {
+  Comlink,
+  WriterMetrics,
+  nodeEndpoint,
+  readWriterMetrics,
+  type BatchReport,
+  type FaultSwitch,
+  type StageSpec,
+  type WriterApi,
+  type WriterConfig,
+  type WriterInit,
+  type WriterEntry,
+  type WriterMessage,
+  writerEntry,
+} from '@ringside/async-writer'
+import { WriterStartError } from './errors.js'
+import {
+  childrenToRestart,
+  registerRestart,
+  restartDelay,
+  shouldRestart,
+  type ExitReason,
+  type RestartType,
+  type Strategy,
+} from './supervisor/restart-policy.js'
+
+/** Supervision settings the pool reads live. */
+export interface PoolSupervision {
+  strategy: Strategy
+  restart: RestartType
+  shutdown: number | 'brutal_kill'
+  maxRestarts: number
+  maxSeconds: number
+  restartBackoffMs: number
+  restartBackoffMaxMs: number
+  heartbeatTimeoutMs: number
+}
+
+export interface PoolOptions {
+  readonly ring: RingBuffer
+  readonly store: StoreSpec
+  /** A store held in this thread and served to every writer over a port (the memory store). */
+  readonly hostedStore?: EventStore
+  readonly stages: readonly StageSpec[]
+  readonly writerConfig: WriterConfig
+  readonly supervision: PoolSupervision
+  readonly metricsBuffer: SharedArrayBuffer
+  readonly maxPoolSize: number
+  readonly abandonAfterMs: number
+  readonly logger: Logger
+}
+
+export type MemberState = 'starting' | 'running' | 'stopping' | 'exited'
+
+/** What getState reports per pool member. */
+export interface MemberInfo {
+  readonly id: string
+  readonly slot: number
+  readonly state: MemberState
+  readonly threadId: number
+  readonly restarts: number
+  readonly startedAt: number
+}
+
+export interface PoolEvents {
+  writer_started: [{ id: string; slot: number; threadId: number }]
+  writer_exited: [{ id: string; slot: number; reason: ExitReason; code: number; detail?: string }]
+  writer_restarted: [{ id: string; slot: number; restarts: number; delayMs: number }]
+  writer_hung: [{ id: string; slot: number; heartbeatAgeMs: number; heldEvents: number }]
+  claims_handed_over: [{ from: number; to: number; events: number }]
+  pool_scaled: [{ from: number; to: number }]
+  escalated: [{ reason: string; restartsInWindow: number }]
+  batch: [{ id: string; report: BatchReport }]
+  error: [Error]
+}
+
+interface Member {
+  readonly id: string
+  readonly slot: number
+  readonly worker: Worker
+  readonly api: Remote<WriterApi>
+  readonly control: MessagePort
+  readonly served: ServedPort | undefined
+  readonly startedAt: number
+  readonly ready: Promise<void>
+  readonly exited: Promise<number>
+  state: MemberState
+  expectedExit: boolean
+  hung: boolean
+  lastError: string | undefined
+}
+
+const idOf = (slot: number): string => `writer-${slot + 1}`
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+/** Longest wait for a control call (configure, introspect) to a live writer. */
+const CONTROL_TIMEOUT_MS = 5_000
+
+export class AsyncWriterPool extends EventEmitter<PoolEvents> {
+  readonly #o: PoolOptions
+  #sup: PoolSupervision
+  #writerConfig: WriterConfig
+  readonly #members = new Map<number, Member>()
+  /** Slots whose writer is dead and whose claims wait for an heir. */
+  readonly #orphans = new Set<number>()
+  /** Slots scheduled for a restart. */
+  readonly #restarting = new Set<number>()
+  readonly #restartsBySlot = new Map<number, number>()
+  #history: number[] = []
+  #target = 0
+  #stopping = false
+  #escalated = false
+  #monitor: NodeJS.Timeout | undefined
+  #entry: WriterEntry | undefined
+
+  constructor(options: PoolOptions) {
+    super()
+    this.#o = options
+    this.#sup = { ...options.supervision }
+    this.#writerConfig = options.writerConfig
+  }
+
+  /** Starts `n` writers; rejects with WriterStartError (and stops the rest) if one fails before ready. */
+  async start(n: number): Promise<void> {
+    this.#entry = await writerEntry()
+    this.#target = n
+    this.#escalated = false
+    this.#stopping = false
+    const spawned = Array.from({ length: n }, (_, slot) => this.#spawn(slot))
+    const results = await Promise.allSettled(spawned.map((m) => m.ready))
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) {
+      await this.stopAll(1_000)
+      throw failed.reason
+    }
+    this.#startMonitor()
+  }
+
+  get size(): number {
+    return this.#target
+  }
+
+  get escalated(): boolean {
+    return this.#escalated
+  }
+
+  /** Restart timestamps in the intensity window. */
+  restartsInWindow(now = Date.now()): number {
+    return this.#history.filter((t) => now - t < this.#sup.maxSeconds * 1000).length
+  }
+
+  get supervision(): Readonly<PoolSupervision> {
+    return this.#sup
+  }
+
+  members(): MemberInfo[] {
+    return [...this.#members.values()]
+      .sort((a, b) => a.slot - b.slot)
+      .map((m) => ({ id: m.id, slot: m.slot, state: m.state, threadId: m.worker.threadId, restarts: this.#restartsBySlot.get(m.slot) ?? 0, startedAt: m.startedAt }))
+  }
+
+  /** Total restarts since start. */
+  get totalRestarts(): number {
+    let n = 0
+    for (const r of this.#restartsBySlot.values()) n += r
+    return n
+  }
+
+  setSupervision(patch: Partial<PoolSupervision>): void {
+    this.#sup = { ...this.#sup, ...patch }
+  }
+
+  /** Applies a config patch to every running writer and to writers started later. */
+  async configure(patch: Partial<WriterConfig>): Promise<void> {
+    this.#writerConfig = { ...this.#writerConfig, ...patch }
+    await Promise.all([...this.#members.values()].filter((m) => m.state === 'running').map((m) => this.#call(m, () => m.api.configure(patch))))
+  }
+
+  /** Sets (or clears) a fault switch on the writer in `slot` (crash drills). */
+  async setFault(slot: number, fault: FaultSwitch | undefined): Promise<void> {
+    const m = this.#members.get(slot)
+    if (!m || m.state !== 'running') throw new Error(`no running writer in slot ${slot}`)
+    await this.#call(m, () => m.api.setFault(fault))
+  }
+
+  /** Each running writer's own view of itself (config and metrics), asked over its control port. */
+  async introspect(): Promise<ReturnType<WriterApi['introspect']>[]> {
+    const running = [...this.#members.values()].filter((m) => m.state === 'running')
+    const all = await Promise.all(running.map((m) => this.#call(m, () => m.api.introspect())))
+    return all.filter((x): x is ReturnType<WriterApi['introspect']> => x !== undefined)
+  }
+
+  /** Terminates the writer thread in `slot` as a crash would (worker.terminate). */
+  async kill(slot: number): Promise<void> {
+    const m = this.#members.get(slot)
+    if (!m) throw new Error(`no writer in slot ${slot}`)
+    await m.worker.terminate()
+  }
+
+  /** Grows or shrinks the pool; a retiring writer finishes and commits its batch first. */
+  async scale(n: number): Promise<void> {
+    const from = this.#target
+    this.#target = n
+    const live = this.#members.size + this.#restarting.size
+    if (n > live) {
+      const free: number[] = []
+      for (let s = 0; free.length < n - live && s < this.#o.maxPoolSize; s++) if (!this.#members.has(s) && !this.#restarting.has(s)) free.push(s)
+      const results = await Promise.allSettled(free.map((s) => this.#spawn(s).ready))
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed) throw failed.reason
+    } else if (n < live) {
+      const retiring = [...this.#members.values()].sort((a, b) => b.slot - a.slot).slice(0, live - n)
+      await Promise.all(retiring.map((m) => this.#stopMember(m, this.#sup.shutdown)))
+    }
+    this.emit('pool_scaled', { from, to: n })
+  }
+
+  /** Stops every writer (two-phase, within `timeoutMs`). No restarts happen from here on. */
+  async stopAll(timeoutMs: number): Promise<void> {
+    this.#stopping = true
+    if (this.#monitor) clearInterval(this.#monitor)
+    const shutdown = this.#sup.shutdown === 'brutal_kill' ? 'brutal_kill' : Math.min(this.#sup.shutdown, timeoutMs)
+    await Promise.all([...this.#members.values()].map((m) => this.#stopMember(m, shutdown)))
+  }
+
+  /** After an escalation: starts a fresh set of writers (the manager's restart of its child). */
+  async restartAll(): Promise<void> {
+    this.#history = []
+    await this.start(this.#target)
+  }
+
+  /** Writers that are running (ready and not stopping). */
+  get running(): number {
+    let n = 0
+    for (const m of this.#members.values()) if (m.state === 'running') n++
+    return n
+  }
+
+  #spawn(slot: number): Member {
+    const o = this.#o
+    const id = idOf(slot)
+    const { port1: control, port2: controlRemote } = new MessageChannel()
+    let store: WriterInit['store'] = o.store
+    let served: ServedPort | undefined
+    const transfer: MessagePort[] = [controlRemote]
+    if (o.hostedStore) {
+      const ch = new MessageChannel()
+      served = serveStore(o.hostedStore, ch.port1)
+      store = { kind: 'port', port: ch.port2 }
+      transfer.push(ch.port2)
+    }
+    new WriterMetrics(o.metricsBuffer, slot).add('incarnation')
+    const entry = this.#entry!
+    const init: WriterInit & { entry?: string } = {
+      ...(entry.entry ? { entry: entry.entry } : {}),
+      bundled: entry.bundled,
+      writerId: id,
+      consumerId: slot,
+      ring: o.ring.handle,
+      store,
+      stages: o.stages,
+      config: this.#writerConfig,
+      metrics: { buffer: o.metricsBuffer, slot },
+      control: controlRemote,
+      abandonAfterMs: o.abandonAfterMs,
+    }
+    const worker = new Worker(entry.script, { workerData: init, transferList: transfer })
+    let onReady!: () => void
+    let onStartFailed!: (e: Error) => void
+    const ready = new Promise<void>((resolve, reject) => {
+      onReady = resolve
+      onStartFailed = reject
+    })
+    ready.catch(() => {}) // observed by start()/scale()/restart; never unhandled
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve))
+    const member: Member = {
+      id,
+      slot,
+      worker,
+      api: Comlink.wrap<WriterApi>(nodeEndpoint(control)),
+      control,
+      served,
+      startedAt: Date.now(),
+      ready,
+      exited,
+      state: 'starting',
+      expectedExit: false,
+      hung: false,
+      lastError: undefined,
+    }
+    this.#members.set(slot, member)
+    // A replacement takes its predecessor's claims first; it also adopts claims of dead slots nobody took.
+    this.#handOver(slot, slot)
+    for (const orphan of this.#orphans) this.#handOver(orphan, slot)
+
+    worker.on('message', (m: WriterMessage) => {
+      switch (m.kind) {
+        case 'ready':
+          member.state = 'running'
+          onReady()
+          this.emit('writer_started', { id, slot, threadId: worker.threadId })
+          break
+        case 'start_failed':
+          member.lastError = m.error
+          onStartFailed(new WriterStartError(id, `${id} failed before ready: ${m.error}`))
+          break
+        case 'batch':
+          this.emit('batch', { id, report: m.report })
+          break
+        case 'stopped':
+          break
+        default: {
+          const err = new Error(`unknown message from ${id}: ${JSON.stringify(m)}`)
+          o.logger.error({ err }, 'writer protocol error')
+          this.emit('error', err)
+        }
+      }
+    })
+    worker.on('error', (err) => {
+      member.lastError = `${err.name}: ${err.message}`
+      o.logger.warn({ writer: id, err }, 'writer thread error')
+    })
+    worker.once('exit', (code) => this.#onExit(member, code, onStartFailed))
+    return member
+  }
+
+  #onExit(m: Member, code: number, onStartFailed: (e: Error) => void): void {
+    const wasStarting = m.state === 'starting'
+    m.state = 'exited'
+    m.control.close()
+    m.served?.close()
+    if (this.#members.get(m.slot) === m) this.#members.delete(m.slot)
+    const reason: ExitReason = m.expectedExit ? 'shutdown' : m.hung || code !== 0 ? 'crash' : 'normal'
+    const detail = m.hung ? 'heartbeat stopped while holding a claim' : m.lastError
+    if (wasStarting) onStartFailed(new WriterStartError(m.id, `${m.id} exited with code ${code} before ready${detail ? `: ${detail}` : ''}`))
+    this.emit('writer_exited', { id: m.id, slot: m.slot, reason, code, ...(detail ? { detail } : {}) })
+    this.#o.logger.info({ writer: m.id, reason, code, detail }, 'writer exited')
+
+    if (this.#stopping || this.#escalated || !shouldRestart(this.#sup.restart, reason)) {
+      this.#orphans.add(m.slot)
+      // A child that is not restarted (transient after a normal exit, temporary) leaves the pool
+      // below its target until scalePool or a config change fills it again; health shows it.
+      this.#adoptOrphans()
+      return
+    }
+    const { history, exceeded } = registerRestart(this.#history, Date.now(), this.#sup.maxRestarts, this.#sup.maxSeconds)
+    this.#history = history
+    if (exceeded) {
+      void this.#escalate(`restart intensity exceeded: ${history.length} restarts within ${this.#sup.maxSeconds}s (maxRestarts ${this.#sup.maxRestarts})`)
+      return
+    }
+    void this.#restart(m.slot, history.length)
+  }
+
+  /** Restarts the failed slot and, by strategy, its siblings (stopped first, in reverse start order). */
+  async #restart(failedSlot: number, nInWindow: number): Promise<void> {
+    const order = [...this.#members.keys(), failedSlot].sort((a, b) => a - b).map(idOf)
+    const ids = childrenToRestart(this.#sup.strategy, order, idOf(failedSlot))
+    const slots = ids.map((id) => Number(id.slice('writer-'.length)) - 1)
+    for (const s of slots) this.#restarting.add(s)
+    const siblings = slots.filter((s) => s !== failedSlot).map((s) => this.#members.get(s)).filter((m): m is Member => m !== undefined)
+    await Promise.all(siblings.reverse().map((m) => this.#stopMember(m, this.#sup.shutdown)))
+    const wait = restartDelay(nInWindow, this.#sup.restartBackoffMs, this.#sup.restartBackoffMaxMs, Math.random())
+    await delay(wait)
+    for (const s of slots) {
+      this.#restarting.delete(s)
+      if (this.#stopping || this.#escalated || this.#members.has(s)) continue
+      const restarts = (this.#restartsBySlot.get(s) ?? 0) + 1
+      this.#restartsBySlot.set(s, restarts)
+      const m = this.#spawn(s)
+      m.ready.then(
+        () => this.emit('writer_restarted', { id: m.id, slot: s, restarts, delayMs: wait }),
+        (err: Error) => this.#o.logger.warn({ writer: m.id, err }, 'restarted writer failed to start'),
+      )
+    }
+  }
+
+  async #escalate(reason: string): Promise<void> {
+    this.#escalated = true
+    if (this.#monitor) clearInterval(this.#monitor)
+    this.#o.logger.error({ reason }, 'writer pool escalates')
+    await Promise.all([...this.#members.values()].map((m) => this.#stopMember(m, 'brutal_kill')))
+    this.emit('escalated', { reason, restartsInWindow: this.#history.length })
+  }
+
+  /** Two-phase shutdown: ask, wait up to `shutdown` ms, then terminate. */
+  async #stopMember(m: Member, shutdown: number | 'brutal_kill'): Promise<void> {
+    if (m.state === 'exited') return
+    m.expectedExit = true
+    m.state = 'stopping'
+    if (shutdown !== 'brutal_kill') {
+      const asked = m.api.stop().catch(() => {})
+      const exitedInTime = await Promise.race([m.exited.then(() => true), asked.then(() => m.exited).then(() => true), delay(shutdown).then(() => false)])
+      if (exitedInTime) return
+      this.#o.logger.warn({ writer: m.id, shutdown }, 'writer did not stop in time; terminating')
+    }
+    await m.worker.terminate()
+    await m.exited
+  }
+
+  /** Moves the claims of `from` (dead) to `to`; the writer in `to` claims them before new events. */
+  #handOver(from: number, to: number): void {
+    const events = this.#o.ring.takeOver(from, to)
+    if (from !== to) this.#orphans.delete(from)
+    if (events > 0) {
+      this.#o.logger.info({ from: idOf(from), to: idOf(to), events }, 'claims handed over')
+      this.emit('claims_handed_over', { from, to, events })
+    }
+  }
+
+  #adoptOrphans(): void {
+    const heir = [...this.#members.values()].find((m) => m.state === 'running' || m.state === 'starting')
+    if (!heir) return
+    for (const orphan of this.#orphans) this.#handOver(orphan, heir.slot)
+  }
+
+  /** Watches heartbeats: a writer holding a claim whose heartbeat stopped is terminated as crashed. */
+  #startMonitor(): void {
+    if (this.#monitor) clearInterval(this.#monitor)
+    const every = Math.max(25, Math.min(1_000, this.#sup.heartbeatTimeoutMs / 4))
+    this.#monitor = setInterval(() => {
+      const now = performance.timeOrigin + performance.now()
+      for (const m of this.#members.values()) {
+        if (m.state !== 'running' || m.hung) continue
+        const row = readWriterMetrics(this.#o.metricsBuffer, m.slot)
+        const age = now - row.heartbeatAt
+        if (row.heldEvents > 0 && age > this.#sup.heartbeatTimeoutMs) {
+          m.hung = true
+          this.#o.logger.warn({ writer: m.id, heartbeatAgeMs: Math.round(age), heldEvents: row.heldEvents }, 'writer hung holding a claim; terminating')
+          this.emit('writer_hung', { id: m.id, slot: m.slot, heartbeatAgeMs: age, heldEvents: row.heldEvents })
+          void m.worker.terminate()
+        }
+      }
+    }, every)
+    this.#monitor.unref()
+  }
+
+  /** A control call that gives up when the writer dies or does not answer in time. */
+  async #call<T>(m: Member, f: () => Promise<T>): Promise<T | undefined> {
+    return Promise.race([f(), m.exited.then(() => undefined), delay(CONTROL_TIMEOUT_MS).then(() => undefined)])
+  }
+}
