@@ -244,12 +244,12 @@ const CACHE_SIZE = 4096
 const cacheBytes: (Uint8Array | undefined)[] = new Array(CACHE_SIZE)
 const cacheStrings: string[] = new Array(CACHE_SIZE)
 
-function shortString(b: Uint8Array, start: number, len: number): string {
+function shortString(b: Uint8Array, start: number, len: number, key: boolean): string {
   if (len === 0) return ''
   const end = start + len
-  // Hash only the length and three bytes; the byte compare below makes any collision harmless.
-  const h = Math.imul(len ^ ((b[start] as number) << 8) ^ ((b[end - 1] as number) << 16) ^ ((b[start + (len >> 1)] as number) << 4), 0x9e3779b1)
-  const slot = h >>> 20 // CACHE_SIZE = 2^12 slots from the top bits
+  let h = len
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193)
+  const slot = (h ^ (h >>> 16)) & (CACHE_SIZE - 1)
   const hit = cacheBytes[slot]
   if (hit !== undefined && hit.length === len) {
     let same = true
@@ -264,7 +264,10 @@ function shortString(b: Uint8Array, start: number, len: number): string {
   const bytes = b.slice(start, end)
   let ascii = 0
   for (let i = 0; i < len; i++) ascii |= bytes[i] as number
-  const s = ascii < 0x80 ? String.fromCharCode.apply(null, bytes as unknown as number[]) : utf8.decode(bytes)
+  const built = ascii < 0x80 ? String.fromCharCode.apply(null, bytes as unknown as number[]) : utf8.decode(bytes)
+  // Internalize keys (a property key comes back internalized): decoded objects then take them
+  // without a string-table lookup per store and keep fast (non-dictionary) shapes.
+  const s = key ? (Object.keys({ [built]: 0 })[0] as string) : built
   cacheBytes[slot] = bytes
   cacheStrings[slot] = s
   return s
@@ -309,7 +312,7 @@ class Decoder {
         for (let i = 0; i < 8; i++) f64Bytes[i] = this.u8()
         return f64[0]
       case T_STR:
-        return this.string()
+        return this.string(false)
       case T_ARR: {
         const out: unknown[] = []
         while (this.pos < this.end && this.buf[this.pos] !== T_END) out.push(this.value())
@@ -322,7 +325,7 @@ class Decoder {
           const tag = this.u8()
           if (tag === T_END) break
           if (tag !== T_STR) throw new Error(`malformed record: key tag ${tag} at ${this.pos - 1}`)
-          const key = this.string()
+          const key = this.string(true)
           // JSON.parse makes "__proto__" an own property; plain assignment would set the prototype.
           if (key === '__proto__') Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true })
           else out[key] = this.value()
@@ -334,7 +337,7 @@ class Decoder {
     }
   }
 
-  string(): string {
+  string(key: boolean): string {
     let b0 = this.u8()
     let len = b0 & 0x7f
     // Padded varint (length field sized for the worst case): continue while the high bit is set.
@@ -347,7 +350,7 @@ class Decoder {
     if (end > this.end) throw new Error('malformed record: string past the end')
     this.pos = end
     const b = this.buf
-    if (len <= SHORT) return shortString(b, start, len)
+    if (len <= SHORT) return shortString(b, start, len, key)
     return utf8.decode(b.subarray(start, end))
   }
 }

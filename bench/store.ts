@@ -1,0 +1,226 @@
+// Store benchmark: rows/s of the SQLite adapter's storeEvents against raw better-sqlite3 inserting
+// the same rows into the same schema, at batches of 100, 1000 and 10000, in one run; then
+// sustained runs at batch 1000 reporting rows/s per window, so any decay as the file grows shows.
+// Usage: npx tsx bench/store.ts [--reps 5] [--rows 300000] [--duration 60] [--window 5]
+//          [--sustained adapter,raw,naive] [--variants] [--variant-duration 30] [--skip-batches]
+//          [--profile reference|reference-v7|varied]
+// (STORE_BENCH_DURATION=<s> also sets --duration.) Prints a Markdown report.
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { SQLITE_DEFAULTS, SqliteStore, type EventRecord } from '@ringside/storage'
+import { recordSource, type Profile } from './store-data.js'
+import { openNaive, type NaiveFixes } from './store-naive.js'
+
+const argv = process.argv.slice(2)
+const opt = (name: string, dflt: string): string => {
+  const i = argv.indexOf(`--${name}`)
+  return i === -1 ? dflt : (argv[i + 1] ?? dflt)
+}
+const flag = (name: string): boolean => argv.includes(`--${name}`)
+const REPS = Number(opt('reps', '5'))
+const ROWS = Number(opt('rows', '300000'))
+const DURATION_S = Number(opt('duration', process.env.STORE_BENCH_DURATION ?? '60'))
+const WINDOW_S = Number(opt('window', '5'))
+const SUSTAINED = opt('sustained', 'adapter,raw,naive').split(',').filter((s) => s.length > 0)
+const VARIANT_S = Number(opt('variant-duration', '30'))
+const PROFILE = opt('profile', 'reference') as Profile
+const BATCH_SIZES = [100, 1_000, 10_000]
+
+const dir = mkdtempSync(join(tmpdir(), 'ringside-store-bench-'))
+let fileNo = 0
+const freshPath = (): string => join(dir, `bench-${++fileNo}.db`)
+const fileBytes = (path: string): number => {
+  const size = (p: string): number => statSync(p, { throwIfNoEntry: false })?.size ?? 0
+  return size(path) + size(`${path}-wal`)
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US')
+
+/** A contender: opens a fresh file, writes batches, closes. */
+interface Writer {
+  storeEvents(batch: readonly EventRecord[]): Promise<unknown> | unknown
+  close(): Promise<void> | void
+}
+
+
+function openAdapter(path: string): Writer {
+  return SqliteStore.open({ path })
+}
+
+/**
+ * Raw better-sqlite3: the schema the adapter creates (made by opening the adapter once), the same
+ * pragmas, one prepared plain INSERT per row inside one transaction per batch. It trusts its
+ * input: no checks, no duplicate counting, no event counter; it still has to JSON.stringify.
+ */
+async function openRaw(path: string, ringId: string): Promise<Writer> {
+  await SqliteStore.open({ path }).close()
+  const db = new Database(path, { timeout: SQLITE_DEFAULTS.busyTimeoutMs })
+  db.pragma('journal_mode = WAL')
+  db.pragma(`synchronous = ${SQLITE_DEFAULTS.synchronous}`)
+  db.pragma(`cache_size = -${SQLITE_DEFAULTS.cacheSizeKiB}`)
+  db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULTS.walAutocheckpointPages}`)
+  const ringNo = Number(db.prepare('INSERT INTO rings (ring_id) VALUES (?)').run(ringId).lastInsertRowid)
+  const insert = db.prepare(
+    `INSERT INTO events (ring_no, seq, captured_at, type, pid, module, function, arity, correlation_id, ast_node_id, body)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+  const tx = db.transaction((batch: readonly EventRecord[]) => {
+    for (const r of batch) {
+      const e = r.event as Record<string, string | number | undefined>
+      insert.run(ringNo, r.seq, r.capturedAt, e.type ?? null, e.pid ?? null, e.module ?? null, e.function ?? null, e.arity ?? null, e.correlationId ?? null, e.astNodeId ?? null, JSON.stringify(e))
+    }
+  })
+  return { storeEvents: (batch) => tx(batch), close: () => void db.close() }
+}
+
+function openNaiveWriter(path: string, fixes: NaiveFixes = {}): Writer {
+  const n = openNaive(path, fixes)
+  return { storeEvents: (b) => n.storeEvents(b), close: () => n.close() }
+}
+
+type Kind = 'adapter' | 'raw' | 'naive'
+async function open(kind: Kind, path: string, ringId: string): Promise<Writer> {
+  if (kind === 'adapter') return openAdapter(path)
+  if (kind === 'raw') return openRaw(path, ringId)
+  return openNaiveWriter(path)
+}
+
+/** rows/s of one contender writing ROWS rows in batches of `size` into a fresh file. */
+async function batchRun(kind: Kind, size: number): Promise<number> {
+  const src = recordSource(42, PROFILE)
+  const batches: EventRecord[][] = []
+  for (let left = ROWS; left > 0; left -= size) batches.push(src.next(Math.min(size, left)))
+  const path = freshPath()
+  const w = await open(kind, path, src.ringId)
+  const t0 = performance.now()
+  for (const b of batches) await w.storeEvents(b)
+  const ms = performance.now() - t0
+  await w.close()
+  rmSync(path, { force: true })
+  return (ROWS / ms) * 1000
+}
+
+interface Window { readonly endS: number; readonly rowsPerS: number; readonly totalRows: number; readonly fileMiB: number }
+
+/** Writes batches of 1000 for `seconds`; rows/s per window counts only time inside storeEvents. */
+async function sustained(w: Writer, path: string, seconds: number, seed: number): Promise<Window[]> {
+  const src = recordSource(seed, PROFILE)
+  const windows: Window[] = []
+  const start = performance.now()
+  let windowEnd = start + WINDOW_S * 1000
+  let rows = 0
+  let total = 0
+  let storeMs = 0
+  for (;;) {
+    const batch = src.next(1_000)
+    const t0 = performance.now()
+    await w.storeEvents(batch)
+    const t1 = performance.now()
+    storeMs += t1 - t0
+    rows += batch.length
+    total += batch.length
+    if (t1 >= windowEnd) {
+      windows.push({ endS: (t1 - start) / 1000, rowsPerS: (rows / storeMs) * 1000, totalRows: total, fileMiB: fileBytes(path) / 2 ** 20 })
+      rows = 0
+      storeMs = 0
+      windowEnd += WINDOW_S * 1000
+      if (t1 - start >= seconds * 1000) break
+    }
+  }
+  return windows
+}
+
+function printWindows(name: string, ws: readonly Window[]): void {
+  console.log(`\n#### ${name}\n`)
+  console.log('| window end (s) | rows/s | rows so far | file + WAL (MiB) |')
+  console.log('|---:|---:|---:|---:|')
+  for (const w of ws) console.log(`| ${w.endS.toFixed(1)} | ${fmt(w.rowsPerS)} | ${fmt(w.totalRows)} | ${w.fileMiB.toFixed(0)} |`)
+  const first = ws[0]?.rowsPerS ?? 0
+  const last = ws.at(-1)?.rowsPerS ?? 0
+  const rates = ws.map((w) => w.rowsPerS)
+  console.log(`\nfirst window ${fmt(first)}, last ${fmt(last)} (last/first ${(last / first).toFixed(2)}), min ${fmt(Math.min(...rates))}, max ${fmt(Math.max(...rates))}`)
+}
+
+console.log('## Store benchmark\n')
+console.log(`- machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, better-sqlite3 ${(await import('better-sqlite3/package.json', { with: { type: 'json' } })).default.version}, SQLite ${(new Database(':memory:').prepare('select sqlite_version() v').get() as { v: string }).v}`)
+console.log(`- date: ${new Date().toISOString()}`)
+console.log(`- command: npx tsx bench/store.ts ${argv.join(' ')}`.trimEnd())
+console.log(`- data profile: ${PROFILE} (see bench/store-data.ts)`)
+console.log(`- files in ${tmpdir()}; adapter defaults ${JSON.stringify(SQLITE_DEFAULTS)}`)
+
+if (!flag('skip-batches')) {
+  console.log(`\n### rows/s by batch size (${ROWS.toLocaleString('en-US')} rows into a fresh file per run, ${REPS} runs each, median and min-max)\n`)
+  console.log('| batch | adapter storeEvents | raw better-sqlite3 | adapter / raw |')
+  console.log('|---:|---:|---:|---:|')
+  for (const size of BATCH_SIZES) {
+    const a: number[] = []
+    const r: number[] = []
+    await batchRun('adapter', size) // warm-up, not counted
+    for (let rep = 0; rep < REPS; rep++) {
+      // Alternate who goes first so drift (page cache, CPU frequency) does not favour one side.
+      if (rep % 2 === 0) {
+        a.push(await batchRun('adapter', size))
+        r.push(await batchRun('raw', size))
+      } else {
+        r.push(await batchRun('raw', size))
+        a.push(await batchRun('adapter', size))
+      }
+    }
+    const ratios = a.map((x, i) => x / (r[i] as number))
+    console.log(
+      `| ${fmt(size)} | ${fmt(median(a))} (${fmt(Math.min(...a))}-${fmt(Math.max(...a))}) | ${fmt(median(r))} (${fmt(Math.min(...r))}-${fmt(Math.max(...r))}) | ${(median(ratios) * 100).toFixed(1)} % (${(Math.min(...ratios) * 100).toFixed(0)}-${(Math.max(...ratios) * 100).toFixed(0)} %) |`,
+    )
+  }
+}
+
+if (SUSTAINED.length > 0 && DURATION_S > 0) {
+  console.log(`\n### sustained: batches of 1000 for ${DURATION_S} s, rows/s per ${WINDOW_S}-s window`)
+  for (const kind of SUSTAINED as Kind[]) {
+    const path = freshPath()
+    const src = recordSource(7, PROFILE)
+    const w = await open(kind, path, src.ringId)
+    printWindows(kind, await sustained(w, path, DURATION_S, 7))
+    await w.close()
+    rmSync(path, { force: true })
+    rmSync(`${path}-wal`, { force: true })
+    rmSync(`${path}-shm`, { force: true })
+  }
+}
+
+if (flag('variants')) {
+  const variants: [string, NaiveFixes][] = [
+    ['naive', {}],
+    ['naive + plain JSON text', { plainJson: true }],
+    ['naive + 64 MiB cache', { cache: true }],
+    ['naive + checkpoint every 50000 pages', { checkpoint: true }],
+    ['naive + integer (ring_no, seq) key', { intKey: true }],
+    ['naive + composite partial indexes', { indexes: true }],
+    ['naive + key + indexes', { intKey: true, indexes: true }],
+    ['naive + key + indexes + cache', { intKey: true, indexes: true, cache: true }],
+    ['all fixes', { intKey: true, indexes: true, cache: true, checkpoint: true, plainJson: true }],
+  ]
+  console.log(`\n### one fix at a time: batches of 1000 for ${VARIANT_S} s each\n`)
+  console.log('| variant | first window rows/s | last window rows/s | last / first | rows written | file + WAL (MiB) |')
+  console.log('|---|---:|---:|---:|---:|---:|')
+  for (const [name, fixes] of variants) {
+    const path = freshPath()
+    const w = openNaiveWriter(path, fixes)
+    const ws = await sustained(w, path, VARIANT_S, 7)
+    w.close()
+    const first = ws[0] as Window
+    const last = ws.at(-1) as Window
+    console.log(`| ${name} | ${fmt(first.rowsPerS)} | ${fmt(last.rowsPerS)} | ${(last.rowsPerS / first.rowsPerS).toFixed(2)} | ${fmt(last.totalRows)} | ${last.fileMiB.toFixed(0)} |`)
+    rmSync(path, { force: true })
+    rmSync(`${path}-wal`, { force: true })
+    rmSync(`${path}-shm`, { force: true })
+  }
+}
+
+rmSync(dir, { recursive: true, force: true })
