@@ -1,0 +1,213 @@
+// The `ringside` command: demo, query, stats and bench, each with --help. Bad flags print a clear
+// message and exit with code 2; runtime failures exit with 1.
+
+import { existsSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { Writable } from 'node:stream'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { createStore, type QueryFilter } from '@ringside/storage'
+import { DEMO_DEFAULTS, runDemo } from './demo.js'
+
+class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  main: `Usage: ringside <command> [options]
+
+Commands:
+  demo            run the demo: a traced app writing into a pipeline that stores in SQLite
+  query <db>      query a Ringside SQLite store
+  stats <db>      show a store's totals
+  bench           run the benchmark suite and write BENCHMARKS.md
+
+Run 'ringside <command> --help' for a command's options.`,
+  demo: `Usage: ringside demo [options]
+
+  --rate <n>        events per second offered by the app (default ${DEMO_DEFAULTS.rate})
+  --duration <s>    seconds of traffic (default ${DEMO_DEFAULTS.durationSec})
+  --pool <n>        writers at start (default ${DEMO_DEFAULTS.poolSize})
+  --db <path>       SQLite file (default ${DEMO_DEFAULTS.dbPath})
+  --no-drills       do not kill a writer or scale the pool midway
+  -h, --help        this help`,
+  query: `Usage: ringside query <db> [filters] [--json]
+
+  --pid <pid>             events of one process, e.g. '<0.107.0>'
+  --type <type>           call, return, message, state_change, ...
+  --since <time>          capture time from (ISO date or ms since the epoch), inclusive
+  --until <time>          capture time to, inclusive
+  --correlation-id <id>
+  --ast-node-id <id>
+  --module <m>  --function <f>  --arity <n>
+  --limit <n>             at most n events (default 20)
+  --order <asc|desc>      by capture time (default asc)
+  --json                  one JSON object per line instead of a table
+  -h, --help              this help`,
+  stats: `Usage: ringside stats <db> [--json]
+
+  --json        print the stats as JSON
+  -h, --help    this help`,
+  bench: `Usage: ringside bench [--quick]
+
+  Runs bench/ring.ts, bench/store.ts and bench/pipeline.ts and writes BENCHMARKS.md.
+  --quick       shorter runs (for a smoke check; the report says so)
+  -h, --help    this help`,
+}
+
+type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] }
+
+function parse(argv: string[], options: ParseArgsConfig['options'], positionals: number, command: string): Parsed {
+  let parsed: Parsed
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals > 0, strict: true }) as Parsed
+  } catch (e) {
+    throw new UsageError(`ringside ${command}: ${(e as Error).message}`)
+  }
+  if (parsed.positionals.length > positionals) throw new UsageError(`ringside ${command}: unexpected argument '${parsed.positionals[positionals]}'`)
+  return parsed
+}
+
+function int(command: string, name: string, v: unknown, min: number, max: number): number {
+  const x = Number(v)
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || x < min || x > max) throw new UsageError(`ringside ${command}: --${name} must be an integer from ${min} to ${max}, got '${String(v)}'`)
+  return x
+}
+
+function time(command: string, name: string, v: string): number {
+  const t = /^\d+(\.\d+)?$/.test(v) ? Number(v) : Date.parse(v)
+  if (!Number.isFinite(t)) throw new UsageError(`ringside ${command}: --${name} must be an ISO date or ms since the epoch, got '${v}'`)
+  return t
+}
+
+function dbArg(command: string, positionals: string[]): string {
+  const db = positionals[0]
+  if (db === undefined) throw new UsageError(`ringside ${command}: missing <db> (a Ringside SQLite file)`)
+  if (!existsSync(db)) throw new UsageError(`ringside ${command}: no such file '${db}'`)
+  return db
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }, err: Writable): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        out.write(`${HELP.main}\n`)
+        return command === undefined ? 2 : 0
+      case 'demo': {
+        const { values } = parse(rest, { rate: { type: 'string' }, duration: { type: 'string' }, pool: { type: 'string' }, db: { type: 'string' }, 'no-drills': { type: 'boolean' } }, 0, 'demo')
+        if (values.help) return void out.write(`${HELP.demo}\n`), 0
+        const controller = new AbortController()
+        const onSignal = () => controller.abort()
+        process.once('SIGINT', onSignal)
+        process.once('SIGTERM', onSignal)
+        try {
+          const { report } = await runDemo({
+            rate: values.rate === undefined ? DEMO_DEFAULTS.rate : int('demo', 'rate', values.rate, 1, 10_000_000),
+            durationSec: values.duration === undefined ? DEMO_DEFAULTS.durationSec : int('demo', 'duration', values.duration, 1, 86_400),
+            poolSize: values.pool === undefined ? DEMO_DEFAULTS.poolSize : int('demo', 'pool', values.pool, 1, 8),
+            dbPath: (values.db as string | undefined) ?? DEMO_DEFAULTS.dbPath,
+            drills: values['no-drills'] !== true,
+            out,
+            signal: controller.signal,
+          })
+          return report.balanced ? 0 : 1
+        } finally {
+          process.off('SIGINT', onSignal)
+          process.off('SIGTERM', onSignal)
+        }
+      }
+      case 'query': {
+        const { values, positionals } = parse(
+          rest,
+          {
+            pid: { type: 'string' },
+            type: { type: 'string' },
+            since: { type: 'string' },
+            until: { type: 'string' },
+            'correlation-id': { type: 'string' },
+            'ast-node-id': { type: 'string' },
+            module: { type: 'string' },
+            function: { type: 'string' },
+            arity: { type: 'string' },
+            limit: { type: 'string' },
+            order: { type: 'string' },
+            json: { type: 'boolean' },
+          },
+          1,
+          'query',
+        )
+        if (values.help) return void out.write(`${HELP.query}\n`), 0
+        const db = dbArg('query', positionals)
+        const f: Record<string, unknown> = { limit: values.limit === undefined ? 20 : int('query', 'limit', values.limit, 0, 10_000_000) }
+        if (values.pid !== undefined) f.pid = values.pid
+        if (values.type !== undefined) f.type = values.type
+        if (values.since !== undefined) f.since = time('query', 'since', values.since as string)
+        if (values.until !== undefined) f.until = time('query', 'until', values.until as string)
+        if (values['correlation-id'] !== undefined) f.correlationId = values['correlation-id']
+        if (values['ast-node-id'] !== undefined) f.astNodeId = values['ast-node-id']
+        if (values.module !== undefined) f.module = values.module
+        if (values.function !== undefined) f.function = values.function
+        if (values.arity !== undefined) f.arity = int('query', 'arity', values.arity, 0, 255)
+        if (values.order !== undefined) {
+          if (values.order !== 'asc' && values.order !== 'desc') throw new UsageError(`ringside query: --order must be asc or desc, got '${String(values.order)}'`)
+          f.order = values.order
+        }
+        const store = await createStore({ kind: 'sqlite', path: db })
+        try {
+          const rows = await store.query(f as QueryFilter)
+          if (values.json) for (const r of rows) out.write(`${JSON.stringify(r)}\n`)
+          else {
+            out.write(`${'captured at'.padEnd(24)} ${'type'.padEnd(12)} ${'pid'.padEnd(11)} ${'module.function/arity'.padEnd(34)} key\n`)
+            for (const r of rows) {
+              const e = r.event
+              const mfa = e.module ? `${String(e.module)}.${String(e.function ?? '')}${e.arity === undefined ? '' : `/${String(e.arity)}`}` : ''
+              out.write(`${new Date(r.capturedAt).toISOString().padEnd(24)} ${String(e.type).padEnd(12)} ${String(e.pid ?? '').padEnd(11)} ${mfa.padEnd(34)} ${r.key}\n`)
+            }
+            out.write(`${rows.length} event${rows.length === 1 ? '' : 's'}\n`)
+          }
+        } finally {
+          await store.close()
+        }
+        return 0
+      }
+      case 'stats': {
+        const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, 1, 'stats')
+        if (values.help) return void out.write(`${HELP.stats}\n`), 0
+        const store = await createStore({ kind: 'sqlite', path: dbArg('stats', positionals) })
+        try {
+          const s = await store.stats()
+          if (values.json) out.write(`${JSON.stringify(s)}\n`)
+          else {
+            out.write(`events        ${s.totalEvents.toLocaleString('en-US')}\n`)
+            out.write(`oldest        ${s.oldestCapturedAt === undefined ? '–' : new Date(s.oldestCapturedAt).toISOString()}\n`)
+            out.write(`newest        ${s.newestCapturedAt === undefined ? '–' : new Date(s.newestCapturedAt).toISOString()}\n`)
+            out.write(`dead letters  ${s.deadLetters.toLocaleString('en-US')}\n`)
+            out.write(`size          ${(s.sizeBytes / 1e6).toFixed(2)} MB\n`)
+          }
+        } finally {
+          await store.close()
+        }
+        return 0
+      }
+      case 'bench': {
+        const { values } = parse(rest, { quick: { type: 'boolean' } }, 0, 'bench')
+        if (values.help) return void out.write(`${HELP.bench}\n`), 0
+        const script = fileURLToPath(new URL('../../../bench/run.ts', import.meta.url))
+        const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...(values.quick ? ['--quick'] : [])], { stdio: 'inherit' })
+        return r.status ?? 1
+      }
+      default:
+        throw new UsageError(`ringside: unknown command '${command}'\n\n${HELP.main}`)
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err.write(`${e.message}\n`)
+      return 2
+    }
+    err.write(`ringside ${command}: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,140 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { afterAll, describe, expect, it } from 'vitest'
+import { runCli } from '../src/cli.js'
+import { runDemo } from '../src/demo.js'
+import { statusLine } from '../src/progress.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'ringside-demo-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function capture() {
+  const s = new PassThrough()
+  let text = ''
+  s.on('data', (c: Buffer) => (text += c.toString()))
+  return { stream: s, text: () => text }
+}
+
+async function cli(...argv: string[]) {
+  const out = capture()
+  const err = capture()
+  const code = await runCli(argv, out.stream, err.stream)
+  return { code, out: out.text(), err: err.text() }
+}
+
+const db = join(dir, 'demo.db')
+
+describe('runDemo', () => {
+  it('runs end to end in a short mode: kills and restarts a writer, scales, and its report balances', async () => {
+    const out = capture()
+    const { report, interrupted } = await runDemo({ rate: 4000, durationSec: 4, poolSize: 2, dbPath: db, drills: true, out: out.stream })
+    const text = out.text()
+    expect(interrupted).toBe(false)
+    expect(report).toMatchObject({ balanced: true, inFlight: 0, countedBy: 'store', timedOut: false })
+    expect(report.offered).toBeGreaterThan(10_000)
+    expect(report.stored).toBe(report.accepted)
+    expect(text).toMatch(/killing writer-1/)
+    expect(text).toMatch(/supervisor restarted writer-1/)
+    expect(text).toMatch(/pool scaled from 2 to 4/)
+    expect(text).toMatch(/pool scaled from 4 to 2/)
+    expect(text).toMatch(/→ balanced/)
+    expect(text).toMatch(/busiest AST nodes/)
+    // not a terminal: plain progress lines, no carriage returns
+    expect(text).not.toMatch(/\r/)
+    expect(text).toMatch(/stored [\d,]+\/s \| ring/)
+  })
+
+  it('stops gracefully when interrupted, with a balanced report', async () => {
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 1500)
+    const out = capture()
+    const { report, interrupted } = await runDemo({ rate: 4000, durationSec: 60, poolSize: 1, dbPath: join(dir, 'interrupted.db'), drills: false, out: out.stream, signal: controller.signal })
+    expect(interrupted).toBe(true)
+    expect(report.balanced).toBe(true)
+    expect(out.text()).toMatch(/interrupted: stopping gracefully/)
+  })
+
+  it('refuses to replace a file that is not a Ringside store', async () => {
+    const other = join(dir, 'precious.txt')
+    writeFileSync(other, 'not a database, keep me')
+    await expect(runDemo({ rate: 100, durationSec: 1, poolSize: 1, dbPath: other, drills: false, out: capture().stream })).rejects.toThrow(/not a Ringside store/)
+  })
+})
+
+describe('ringside demo (a real process)', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('stops gracefully on %s: drains, reports, exits 0', async (signal) => {
+    const bin = new URL('../bin/ringside.mjs', import.meta.url).pathname
+    const child = spawn(process.execPath, [bin, 'demo', '--duration', '120', '--rate', '3000', '--db', join(dir, `${signal}.db`)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const deadline = Date.now() + 30_000
+    while (!/offered [\d,]+\/s/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    child.kill(signal)
+    expect(await exited).toBe(0)
+    expect(out).toMatch(/interrupted: stopping gracefully/)
+    expect(out).toMatch(/→ balanced/)
+  })
+})
+
+describe('ringside CLI', () => {
+  it('query: filters as flags, table or JSON output', async () => {
+    const all = await cli('query', db, '--limit', '5', '--json')
+    expect(all.code).toBe(0)
+    const rows = all.out.trim().split('\n').map((l) => JSON.parse(l) as { key: string; event: { pid: string } })
+    expect(rows).toHaveLength(5)
+    const pid = rows[0]!.event.pid
+    const ofPid = await cli('query', db, '--pid', pid, '--type', 'call', '--order', 'desc', '--limit', '3', '--json')
+    const got = ofPid.out.trim().split('\n').map((l) => JSON.parse(l) as { capturedAt: number; event: { pid: string; type: string } })
+    expect(got.length).toBeGreaterThan(0)
+    for (const r of got) expect(r.event).toMatchObject({ pid, type: 'call' })
+    expect(got.map((r) => r.capturedAt)).toEqual([...got.map((r) => r.capturedAt)].sort((a, b) => b - a))
+    const table = await cli('query', db, '--module', 'Shop.Cart', '--function', 'add', '--arity', '2', '--limit', '2')
+    expect(table.out).toMatch(/Shop\.Cart\.add\/2/)
+    expect(table.out).toMatch(/2 events/)
+  })
+
+  it('stats: totals as text or JSON', async () => {
+    const s = await cli('stats', db, '--json')
+    expect(s.code).toBe(0)
+    expect(JSON.parse(s.out).totalEvents).toBeGreaterThan(10_000)
+    expect((await cli('stats', db)).out).toMatch(/^events\s+[\d,]+/m)
+  })
+
+  it.each([
+    [['query'], /missing <db>/],
+    [['query', '/no/such.db'], /no such file/],
+    [['query', db, '--order', 'sideways'], /--order must be asc or desc/],
+    [['query', db, '--limit', 'ten'], /--limit must be an integer/],
+    [['query', db, '--since', 'yesterday-ish'], /--since must be an ISO date/],
+    [['query', db, '--colour', 'red'], /Unknown option '--colour'/],
+    [['demo', '--rate', '0'], /--rate must be an integer from 1/],
+    [['stats'], /missing <db>/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('refuses %j with a clear message and exit code 2', async (argv, message) => {
+    const r = await cli(...argv)
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(message)
+  })
+
+  it('prints help for every command', async () => {
+    for (const c of ['demo', 'query', 'stats', 'bench']) {
+      const r = await cli(c, '--help')
+      expect(r.code).toBe(0)
+      expect(r.out).toMatch(new RegExp(`Usage: ringside ${c}`))
+    }
+    expect((await cli('--help')).out).toMatch(/Commands:/)
+  })
+})
+
+describe('statusLine', () => {
+  it('shows a bar on a terminal and plain seconds otherwise', () => {
+    const s = { elapsedSec: 5, durationSec: 20, offeredPerSec: 10_000, storedPerSec: 9_990, ringFill: 0.012, writersAlive: 2, writersTarget: 2, restarts: 1, p99Ms: 12.34 }
+    expect(statusLine(s, true)).toMatch(/^\[#####-{15}\]\s+25% \| offered 10,000\/s \| stored 9,990\/s \| ring 1\.2% \| writers 2\/2 \| restarts 1 \| p99 capture→commit 12\.3 ms$/)
+    expect(statusLine(s, false)).toMatch(/^5\.0s\/20s \|/)
+  })
+})
