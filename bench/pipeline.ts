@@ -1,77 +1,140 @@
 // End-to-end benchmark: events/s from an application thread through the ring and the writer pool
-// into SQLite and into a store that keeps nothing, with 1 and 2 writers; capture-to-commit latency
-// at a steady 50k events/s; the application's price per event while the pipeline runs; peak RSS;
-// and the time from a writer crash to its replacement taking work.
-// Usage: npx tsx bench/pipeline.ts [--seconds N] [--sustained N]   (prints a Markdown report)
-import { mkdtempSync, rmSync } from 'node:fs'
+// into SQLite and into a store that keeps nothing, with 1 and 2 writers, side by side with pino's
+// worker-thread transport writing the same events to a file and postMessage in batches of 1000;
+// capture-to-commit latency at a steady 50k events/s; the application's price per event while the
+// pipeline runs; peak RSS per run; the time from a writer crash to its replacement taking work; and
+// a 60-second SQLite run sampled every second (written as an SVG chart).
+// Usage: npx tsx bench/pipeline.ts [--seconds N] [--runs N] [--sustained N] [--chart PATH]
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { PipelineManager } from '@ringside/pipeline-manager'
+import { lineChart } from './chart.js'
 
-const arg = (name: string, dflt: number): number => {
+const argOf = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? dflt : Number(process.argv[i + 1])
+  return i === -1 ? undefined : process.argv[i + 1]
 }
-const SECONDS = arg('seconds', 10)
-const SUSTAINED = arg('sustained', 60)
+const SECONDS = Number(argOf('seconds') ?? 10)
+const RUNS = Number(argOf('runs') ?? 3)
+const SUSTAINED = Number(argOf('sustained') ?? 60)
+const CHART = argOf('chart') ?? 'bench/results/sqlite-sustained.svg'
 const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-'))
 const boot = new URL('./fixtures/boot.mjs', import.meta.url)
 const producerEntry = new URL('./fixtures/app-producer.ts', import.meta.url).href
+const peerEntry = new URL('./fixtures/peer-worker.ts', import.meta.url).href
 const nullStore = { target: new URL('./fixtures/null-store.ts', import.meta.url).href }
 const fmt = (x: number | undefined) => (x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2))
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const spread = (xs: number[]) => `${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))}`
 let dbNo = 0
 
+/** Samples RSS (all threads of this process) until stopped; returns the peak in MB. */
+function rssSampler() {
+  let peak = process.memoryUsage().rss
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100)
+  return () => {
+    clearInterval(t)
+    return Math.max(peak, process.memoryUsage().rss) / 2 ** 20
+  }
+}
+
 interface RunResult {
-  storedPerSec: number
-  windows: number[]
+  perSec: number
+  samples: number[] // stored per second, one per second
   p50?: number
   p99?: number
   accepted: number
-  full: number
+  refused: number
   balanced: boolean
+  rssMb: number
 }
 
-async function run(store: 'sqlite' | 'null', writers: number, seconds: number, ratePerSec?: number): Promise<RunResult> {
+async function ringside(store: 'sqlite' | 'null', writers: number, seconds: number, ratePerSec?: number): Promise<RunResult> {
+  const peak = rssSampler()
   const ring = RingBuffer.create({ size: 1 << 16 })
   const spec = store === 'sqlite' ? { kind: 'sqlite' as const, path: join(dir, `e2e-${++dbNo}.db`) } : nullStore
-  const pipeline = await PipelineManager.start({ ring, store: spec, preset: 'throughput', poolSize: writers, batchSize: 2000, maxRestarts: 100 })
+  const pipeline = await PipelineManager.start({ ring, store: spec, preset: 'throughput', poolSize: writers, maxRestarts: 100 })
   const control = new Int32Array(new SharedArrayBuffer(4))
   const app = new Worker(boot, { workerData: { entry: producerEntry, handle: ring.handle, control, ...(ratePerSec ? { ratePerSec } : {}) } })
   const done = new Promise<{ accepted: number; full: number }>((resolve) => app.once('message', resolve))
-  const windows: number[] = []
+  const samples: number[] = []
   let last = 0
   const t0 = performance.now()
-  for (let s = 5; s <= seconds; s += 5) {
+  for (let s = 1; s <= seconds; s++) {
     await sleep(t0 + s * 1000 - performance.now())
     const stored = pipeline.getMetrics().totals.eventsStored
-    windows.push((stored - last) / 5)
+    samples.push(stored - last)
     last = stored
   }
   const elapsed = (performance.now() - t0) / 1000
-  const storedAtEnd = pipeline.getMetrics().totals.eventsStored
   Atomics.store(control, 0, 1)
   Atomics.notify(control, 0)
   const produced = await done
   await app.terminate()
   const m = pipeline.getMetrics()
-  const report = await pipeline.stop({ timeoutMs: 30_000 })
+  const report = await pipeline.stop({ timeoutMs: 60_000 })
   return {
-    storedPerSec: storedAtEnd / elapsed,
-    windows,
+    perSec: last / elapsed,
+    samples,
     ...(m.latency.captureToCommitMs.p50 === undefined ? {} : { p50: m.latency.captureToCommitMs.p50 }),
     ...(m.latency.captureToCommitMs.p99 === undefined ? {} : { p99: m.latency.captureToCommitMs.p99 }),
     accepted: produced.accepted,
-    full: produced.full,
+    refused: produced.full,
     balanced: report.balanced,
+    rssMb: peak(),
   }
 }
 
-/** The application's price per write on the main thread while the pipeline drains the ring. */
+async function pinoPeer(seconds: number): Promise<{ perSec: number; rssMb: number }> {
+  const peak = rssSampler()
+  const destination = join(dir, `pino-${++dbNo}.log`)
+  const stop = new Int32Array(new SharedArrayBuffer(4))
+  const w = new Worker(boot, { workerData: { entry: peerEntry, role: 'pino', stop, counter: stop, destination } })
+  const done = new Promise<{ written: number }>((resolve, reject) => {
+    w.once('message', resolve)
+    w.once('error', reject)
+  })
+  const t0 = performance.now()
+  await sleep(seconds * 1000)
+  Atomics.store(stop, 0, 1)
+  await done
+  const elapsed = (performance.now() - t0) / 1000
+  await w.terminate()
+  // What reached the file is what the transport moved; count the lines.
+  const text = readFileSync(destination, 'utf8')
+  let lines = 0
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines++
+  rmSync(destination, { force: true })
+  return { perSec: lines / elapsed, rssMb: peak() }
+}
+
+async function postMessagePeer(seconds: number): Promise<{ perSec: number; rssMb: number }> {
+  const peak = rssSampler()
+  const stop = new Int32Array(new SharedArrayBuffer(4))
+  const counter = new Int32Array(new SharedArrayBuffer(4))
+  const { port1, port2 } = new MessageChannel()
+  const sink = new Worker(boot, { workerData: { entry: peerEntry, role: 'pm-sink', stop, counter, port: port2 }, transferList: [port2] })
+  await new Promise((resolve) => sink.once('message', resolve))
+  const app = new Worker(boot, { workerData: { entry: peerEntry, role: 'pm-app', stop, counter, port: port1 }, transferList: [port1] })
+  const t0 = performance.now()
+  await sleep(seconds * 1000)
+  const received = Atomics.load(counter, 0)
+  const elapsed = (performance.now() - t0) / 1000
+  Atomics.store(stop, 0, 1)
+  await Promise.all([app.terminate(), sink.terminate()])
+  return { perSec: received / elapsed, rssMb: peak() }
+}
+
+/** The application's price per `ring.write` on the main thread while the pipeline drains the ring. */
 async function appPrice(): Promise<{ idle: number; busy: number }> {
-  const measure = (ring: RingBuffer) => {
+  const burst = (ring: RingBuffer) => {
     const xs: number[] = []
     for (let rep = 0; rep < 40; rep++) {
       const t = process.hrtime.bigint()
@@ -80,21 +143,19 @@ async function appPrice(): Promise<{ idle: number; busy: number }> {
     }
     return xs
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
   const ring = RingBuffer.create({ size: 1 << 16 })
   const pipeline = await PipelineManager.start({ ring, store: nullStore, poolSize: 2 })
   const busy: number[] = []
   for (let i = 0; i < 20; i++) {
-    busy.push(...measure(ring))
+    busy.push(...burst(ring))
     await sleep(20)
   }
   await pipeline.stop()
   const alone = RingBuffer.create({ size: 1 << 20 })
-  const idle = measure(alone).concat(measure(alone))
-  return { idle: median(idle), busy: median(busy) }
+  return { idle: median(burst(alone).concat(burst(alone))), busy: median(busy) }
 }
 
-/** Kill a writer, time until its replacement is ready and until it has stored a batch. */
+/** Kill a writer; time until its replacement is ready and until it has stored a batch. */
 async function restartTimes(): Promise<{ ready: number[]; working: number[] }> {
   const ring = RingBuffer.create({ size: 1 << 16 })
   const pipeline = await PipelineManager.start({ ring, store: nullStore, poolSize: 2, maxRestarts: 100, maxSeconds: 1 })
@@ -119,29 +180,48 @@ async function restartTimes(): Promise<{ ready: number[]; working: number[] }> {
   return { ready, working }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-}
 const lines: string[] = []
 lines.push(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`)
-lines.push(`Command: \`npx tsx bench/pipeline.ts --seconds ${SECONDS} --sustained ${SUSTAINED}\`. The application is one worker thread writing as fast as the ring accepts (retrying when full); preset \`throughput\`, batches of 2000.`)
-lines.push('', '| store | writers | events/s stored | per 5 s window | capture→commit p50 / p99 ms | report balanced |', '|---|---:|---:|---|---:|:---:|')
-for (const store of ['null', 'sqlite'] as const) {
-  for (const writers of [1, 2]) {
-    const r = await run(store, writers, SECONDS)
-    lines.push(`| ${store === 'null' ? 'keeps nothing' : 'SQLite'} | ${writers} | ${fmt(r.storedPerSec)} | ${r.windows.map(fmt).join(', ')} | ${fmt(r.p50)} / ${fmt(r.p99)} | ${r.balanced ? 'yes' : 'no'} |`)
-    console.error(`done ${store} ${writers}`)
-  }
+lines.push(
+  `Command: \`npx tsx bench/pipeline.ts --seconds ${SECONDS} --runs ${RUNS} --sustained ${SUSTAINED}\`. The application is one worker thread ` +
+    'writing as fast as it can (retrying when the ring is full); Ringside runs the `throughput` preset. Medians of the runs, spread in brackets.',
+)
+lines.push('', `| pipeline (${SECONDS} s runs) | events/s stored | capture→commit p50 / p99 ms | peak RSS MB | balanced |`, '|---|---:|---:|---:|:---:|')
+for (const [label, store, writers] of [
+  ['Ringside → store that keeps nothing, 1 writer', 'null', 1],
+  ['Ringside → store that keeps nothing, 2 writers', 'null', 2],
+  ['Ringside → SQLite, 1 writer', 'sqlite', 1],
+  ['Ringside → SQLite, 2 writers', 'sqlite', 2],
+] as const) {
+  const rs: RunResult[] = []
+  for (let r = 0; r < RUNS; r++) rs.push(await ringside(store, writers, SECONDS))
+  const per = rs.map((r) => r.perSec)
+  lines.push(
+    `| ${label} | ${fmt(median(per))} (${spread(per)}) | ${fmt(median(rs.map((r) => r.p50 ?? NaN)))} / ${fmt(median(rs.map((r) => r.p99 ?? NaN)))} | ${fmt(median(rs.map((r) => r.rssMb)))} | ${rs.every((r) => r.balanced) ? 'yes' : 'no'} |`,
+  )
+  console.error(`done ${label}`)
 }
-const sustained = await run('sqlite', 2, SUSTAINED)
-lines.push('', `Sustained into SQLite, 2 writers, ${SUSTAINED} s: ${fmt(sustained.storedPerSec)} events/s; per 5 s window: ${sustained.windows.map(fmt).join(', ')}.`)
-const steady = await run('sqlite', 2, 10, 50_000)
-lines.push('', `At a steady 50,000 events/s into SQLite (2 writers, 10 s): capture→commit p50 ${fmt(steady.p50)} ms, p99 ${fmt(steady.p99)} ms; accepted ${steady.accepted.toLocaleString('en-US')}, refused ${steady.full}.`)
+for (const [label, f] of [
+  ['pino worker-thread transport → file (pino/file)', pinoPeer],
+  ['postMessage, batches of 1000 → a thread that drops them', postMessagePeer],
+] as const) {
+  const rs: { perSec: number; rssMb: number }[] = []
+  for (let r = 0; r < RUNS; r++) rs.push(await f(SECONDS))
+  const per = rs.map((r) => r.perSec)
+  lines.push(`| ${label} | ${fmt(median(per))} (${spread(per)}) | – | ${fmt(median(rs.map((r) => r.rssMb)))} | – |`)
+  console.error(`done ${label}`)
+}
+
+const steady = await ringside('sqlite', 2, 10, 50_000)
+lines.push('', `At a steady 50,000 events/s into SQLite (2 writers, 10 s): capture→commit p50 ${fmt(steady.p50)} ms, p99 ${fmt(steady.p99)} ms; accepted ${steady.accepted.toLocaleString('en-US')}, refused ${steady.refused.toLocaleString('en-US')}.`)
 const price = await appPrice()
-lines.push('', `Application's price per \`ring.write\` on the main thread: ${fmt(price.idle)} ns with no pipeline, ${fmt(price.busy)} ns while 2 writers drain the ring (medians of bursts of 1000).`)
+lines.push('', `Application's price per \`ring.write\` on the main thread: ${fmt(price.idle)} ns with no pipeline, ${fmt(price.busy)} ns while 2 writers drain the ring (medians of 800 bursts of 1000).`)
 const rt = await restartTimes()
-lines.push('', `Writer crash to replacement (terminate → ready): median ${fmt(median(rt.ready))} ms (${rt.ready.map(fmt).join(', ')}); to its first stored batch: median ${fmt(median(rt.working))} ms.`)
-lines.push('', `Peak RSS of the whole process over the run (all threads): ${fmt(process.resourceUsage().maxRSS / 1024)} MB.`)
+lines.push('', `Writer crash to replacement (terminate → ready): median ${fmt(median(rt.ready))} ms (${spread(rt.ready)}); to its first stored batch: median ${fmt(median(rt.working))} ms (${spread(rt.working)}), 7 kills under 50k events/s.`)
+const sustained = await ringside('sqlite', 2, SUSTAINED)
+const fives: number[] = []
+for (let i = 0; i + 5 <= sustained.samples.length; i += 5) fives.push(sustained.samples.slice(i, i + 5).reduce((a, b) => a + b, 0) / 5)
+lines.push('', `Sustained into SQLite, 2 writers, ${SUSTAINED} s: ${fmt(sustained.perSec)} events/s; per 5 s window: ${fives.map(fmt).join(', ')}. Peak RSS ${fmt(sustained.rssMb)} MB. Chart: [${CHART.replace(/^bench\//, '')}](${CHART.replace(/^bench\//, 'bench/')}).`)
+writeFileSync(CHART, lineChart({ title: `Ringside → SQLite, 2 writers: events stored per second over ${SUSTAINED} s`, values: sustained.samples, yLabel: 'events/s', xLabel: 'seconds' }))
 console.log(lines.join('\n'))
 rmSync(dir, { recursive: true, force: true })

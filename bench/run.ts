@@ -1,0 +1,40 @@
+// The benchmark suite: runs the ring, store and pipeline benchmarks one after another (never in
+// parallel: the machine is small and shared) and writes BENCHMARKS.md from what they print.
+// Usage: npx tsx bench/run.ts [--quick]   (also: `ringside bench`)
+import { spawnSync } from 'node:child_process'
+import { cpus, totalmem } from 'node:os'
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const quick = process.argv.includes('--quick')
+const root = fileURLToPath(new URL('..', import.meta.url))
+const run = (script: string, args: string[]): string => {
+  console.error(`== bench/${script} ${args.join(' ')}`)
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `bench/${script}`, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 })
+  if (r.status !== 0) throw new Error(`bench/${script} failed with exit code ${String(r.status)}`)
+  return r.stdout.trim()
+}
+
+const ringArgs = quick ? ['--runs', '2', '--events', '300000'] : ['--runs', '5', '--events', '2000000']
+const storeArgs = quick ? ['--reps', '2', '--rows', '50000', '--duration', '10', '--sustained', 'adapter,raw'] : ['--sustained', 'adapter,raw,naive']
+const pipelineArgs = quick ? ['--seconds', '4', '--runs', '1', '--sustained', '10'] : ['--seconds', '10', '--runs', '3', '--sustained', '60']
+
+const sections = [
+  ['The ring', run('ring.ts', ringArgs)],
+  ['The SQLite store', run('store.ts', storeArgs)],
+  ['End to end', run('pipeline.ts', pipelineArgs)],
+] as const
+
+const out = [
+  '# Benchmarks',
+  '',
+  `Written by \`npx -y pnpm@10.34.9 bench\` (\`bench/run.ts${quick ? ' --quick' : ''}\`) on ${new Date().toISOString().slice(0, 10)};`,
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+  quick ? '**Quick mode: short runs, for a smoke check only; do not quote these figures.**' : '',
+  'The machine is shared and noisy: each table compares contenders side by side in one run, as medians',
+  'with their spread. Nothing here is asserted by the unit tests.',
+  '',
+  ...sections.flatMap(([title, body]) => [`## ${title}`, '', body, '']),
+].join('\n')
+writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), out)
+console.error('wrote BENCHMARKS.md')
