@@ -17,6 +17,8 @@ export interface WriterConfig {
   readonly retryBaseMs: number
   /** Longest delay between store attempts, ms. */
   readonly retryMaxMs: number
+  /** Attempts of a batch failing with a permanent error before it is split to isolate the poison. */
+  readonly permanentAttempts: number
 }
 
 export const WRITER_DEFAULTS: WriterConfig = Object.freeze({
@@ -27,9 +29,10 @@ export const WRITER_DEFAULTS: WriterConfig = Object.freeze({
   logBatches: false,
   retryBaseMs: 50,
   retryMaxMs: 5_000,
+  permanentAttempts: 2,
 })
 
-const NUMERIC = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'retryBaseMs', 'retryMaxMs'] as const
+const NUMERIC = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts'] as const
 
 /** Returns `base` with `patch` applied; throws TypeError naming the key for anything malformed. */
 export function applyWriterPatch(base: WriterConfig, patch: Partial<WriterConfig>): WriterConfig {

@@ -1,6 +1,7 @@
 // Public surface of @ringside/async-writer: the writer actor, its config, stages, metrics layout,
 // fault switches and the messages it exchanges with its pool.
-export { AsyncWriter, type AsyncWriterDeps, type BatchReport } from './writer.js'
+export { AsyncWriter, isTransient, type AsyncWriterDeps, type BatchReport } from './writer.js'
+export { BREAKER_DEFAULTS, SharedBreaker, createBreakerBuffer, nextBreakerState, type BreakerConfig, type BreakerState } from './circuit-breaker.js'
 export { WRITER_DEFAULTS, applyWriterPatch, type WriterConfig } from './config.js'
 export { enrichEvent, loadStages, validateEvent, type Stage, type StageContext, type StageFactory, type StageSpec } from './stages.js'
 export {

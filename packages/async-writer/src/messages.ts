@@ -26,6 +26,8 @@ export interface WriterInit {
   readonly stages: readonly StageSpec[]
   readonly config: WriterConfig
   readonly metrics: { readonly buffer: SharedArrayBuffer; readonly slot: number }
+  /** The pool's circuit breaker (see SharedBreaker). */
+  readonly breaker?: SharedArrayBuffer
   /** Port on which the writer exposes its WriterApi through comlink. */
   readonly control: MessagePort
   /** Set when the writer runs from the bundle: it registers tsx itself for TypeScript user modules. */

@@ -10,6 +10,7 @@ export const METRIC_FIELDS = [
   'duplicates', // events the store already held (a re-stored claim after a crash)
   'filtered', // events dropped by a user stage
   'invalid', // events refused by validation (sent to dead letters)
+  'poisoned', // events isolated after permanent store errors (sent to dead letters)
   'batches', // batches stored and committed
   'errors', // store errors (each failed attempt)
   'lastPollAt', // ms since the epoch

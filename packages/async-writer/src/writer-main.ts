@@ -7,6 +7,7 @@ import { RingBuffer } from '@ringside/core-ringbuffer'
 import { connectStore, createStore, type EventStore } from '@ringside/storage'
 import { Comlink, nodeEndpoint } from './comlink.js'
 import type { PortStoreSpec, WriterApi, WriterInit, WriterMessage } from './messages.js'
+import { SharedBreaker } from './circuit-breaker.js'
 import { readWriterMetrics, WriterMetrics } from './metrics.js'
 import { loadStages } from './stages.js'
 import { AsyncWriter } from './writer.js'
@@ -39,6 +40,7 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
     stages,
     metrics,
     config: init.config,
+    ...(init.breaker ? { breaker: new SharedBreaker(init.breaker) } : {}),
     onBatch: (report) => {
       if (writer.config.logBatches) post({ kind: 'batch', writerId: init.writerId, report })
     },

@@ -5,6 +5,7 @@
 import type { Claim, RingConsumer, RingRecord } from '@ringside/core-ringbuffer'
 import type { DeadLetterInput, EventRecord, EventStore } from '@ringside/storage'
 import { applyWriterPatch, type WriterConfig } from './config.js'
+import type { SharedBreaker } from './circuit-breaker.js'
 import { maybeFault, type FaultSwitch } from './faults.js'
 import type { WriterMetrics } from './metrics.js'
 import { enrichEvent, validateEvent, type Stage } from './stages.js'
@@ -16,6 +17,7 @@ export interface BatchReport {
   readonly duplicates: number
   readonly filtered: number
   readonly invalid: number
+  readonly poisoned: number
   readonly writeMs: number
 }
 
@@ -26,8 +28,17 @@ export interface AsyncWriterDeps {
   readonly stages: readonly Stage[]
   readonly metrics: WriterMetrics
   readonly config: WriterConfig
+  /** The pool's circuit breaker; without one the writer never stops claiming. */
+  readonly breaker?: SharedBreaker
   readonly onBatch?: (report: BatchReport) => void
 }
+
+/** An adapter says an error is permanent with `transient: false`; anything else is retried. */
+export function isTransient(err: unknown): boolean {
+  return (err as { transient?: unknown } | null)?.transient !== false
+}
+
+const describeError = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err))
 
 const now = (): number => performance.timeOrigin + performance.now()
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -89,6 +100,11 @@ export class AsyncWriter {
       metrics.set('heartbeatAt', t)
       metrics.set('lastPollAt', t)
       const cfg = this.#config
+      if (this.#d.breaker && !this.#d.breaker.allow(consumer.id)) {
+        // The store is failing: leave events in the ring (it absorbs them) until the breaker lets us probe.
+        await sleep(cfg.pollIntervalMs)
+        continue
+      }
       const first = consumer.claim(cfg.batchSize, cfg.maxBatchBytes)
       if (first === null) {
         if (this.#draining && this.#idle && !consumer.hasData()) {
@@ -132,31 +148,18 @@ export class AsyncWriter {
   }
 
   async #handle(claims: Claim[]): Promise<void> {
-    const { consumer, metrics, store, writerId } = this.#d
+    const { consumer, metrics, store } = this.#d
     const records: RingRecord[] = claims.length === 1 ? (claims[0]!.records as RingRecord[]) : claims.flatMap((c) => c.records)
     metrics.add('eventsRead', records.length)
     const { batch, deadLetters, filtered } = await this.#process(records)
     maybeFault(this.#fault, this.#batchesThisIncarnation, 'before_store')
-    let stored = 0
-    let duplicates = 0
-    let writeMs = 0
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const t0 = performance.now()
-        const r = await store.storeEvents(batch)
-        if (deadLetters.length > 0) await store.storeDeadLetters(deadLetters)
-        writeMs = performance.now() - t0
-        stored = r.inserted
-        duplicates = r.duplicates
-        break
-      } catch (err) {
-        metrics.add('errors')
-        if (this.#stopping) throw new Error(`${writerId}: store failed while stopping; the claim stays for an heir`, { cause: err })
-        const cap = Math.min(this.#config.retryMaxMs, this.#config.retryBaseMs * 2 ** Math.min(attempt, 20))
-        await sleep(Math.random() * cap) // exponential backoff with full jitter
-        metrics.set('heartbeatAt', now())
-      }
-    }
+    const t0 = performance.now()
+    const outcome = await this.#store(batch)
+    const quarantine = [...deadLetters, ...outcome.poisoned]
+    if (quarantine.length > 0) await this.#retryTransient(() => store.storeDeadLetters(quarantine), 'dead letters')
+    const writeMs = performance.now() - t0
+    const { stored, duplicates } = outcome
+    const poisoned = outcome.poisoned.length
     maybeFault(this.#fault, this.#batchesThisIncarnation, 'after_store')
     for (const c of claims) consumer.commit(c)
     const committedAt = now()
@@ -166,11 +169,77 @@ export class AsyncWriter {
     metrics.add('duplicates', duplicates)
     metrics.add('filtered', filtered)
     metrics.add('invalid', deadLetters.length)
+    metrics.add('poisoned', poisoned)
     metrics.add('batches')
     metrics.set('heldEvents', 0)
     metrics.set('heldSince', 0)
     this.#batchesThisIncarnation++
-    this.#d.onBatch?.({ events: records.length, stored, duplicates, filtered, invalid: deadLetters.length, writeMs })
+    this.#d.onBatch?.({ events: records.length, stored, duplicates, filtered, invalid: deadLetters.length, poisoned, writeMs })
+  }
+
+  /**
+   * Stores a batch: transient errors are retried with exponential backoff and full jitter while the
+   * claim stays held; a batch that keeps failing with a permanent error is split in halves until the
+   * failing events are isolated, and those come back as `poisoned` dead letters.
+   */
+  async #store(batch: EventRecord[]): Promise<{ stored: number; duplicates: number; poisoned: DeadLetterInput[] }> {
+    let attempts = 0
+    let permanent = 0
+    for (;;) {
+      await this.#gate()
+      attempts++
+      try {
+        const r = await this.#d.store.storeEvents(batch)
+        this.#d.breaker?.record(true, this.#d.consumer.id)
+        return { stored: r.inserted, duplicates: r.duplicates, poisoned: [] }
+      } catch (err) {
+        this.#d.metrics.add('errors')
+        // Only a failing store trips the breaker; a permanent error is about the data (poison).
+        if (isTransient(err)) this.#d.breaker?.record(false, this.#d.consumer.id)
+        if (this.#stopping) throw new Error(`${this.#d.writerId}: store failed while stopping; the claim stays for an heir`, { cause: err })
+        if (isTransient(err) || ++permanent < this.#config.permanentAttempts) {
+          await this.#backoff(attempts)
+          continue
+        }
+        if (batch.length === 1) return { stored: 0, duplicates: 0, poisoned: [{ record: batch[0]!, error: describeError(err), attempts, reason: 'permanent_error' }] }
+        const mid = batch.length >> 1
+        const a = await this.#store(batch.slice(0, mid))
+        const b = await this.#store(batch.slice(mid))
+        return { stored: a.stored + b.stored, duplicates: a.duplicates + b.duplicates, poisoned: [...a.poisoned, ...b.poisoned] }
+      }
+    }
+  }
+
+  /** Retries an operation on transient errors (dead letters); a permanent error there is a crash. */
+  async #retryTransient<T>(op: () => Promise<T>, what: string): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      await this.#gate()
+      try {
+        const r = await op()
+        this.#d.breaker?.record(true, this.#d.consumer.id)
+        return r
+      } catch (err) {
+        this.#d.metrics.add('errors')
+        this.#d.breaker?.record(false, this.#d.consumer.id)
+        if (!isTransient(err) || this.#stopping) throw new Error(`${this.#d.writerId}: storing ${what} failed`, { cause: err })
+        await this.#backoff(attempt)
+      }
+    }
+  }
+
+  /** Waits while the breaker is open (another writer may be probing); keeps the heartbeat going. */
+  async #gate(): Promise<void> {
+    const breaker = this.#d.breaker
+    while (breaker && !breaker.allow(this.#d.consumer.id) && !this.#stopping) {
+      this.#d.metrics.set('heartbeatAt', now())
+      await sleep(this.#config.pollIntervalMs)
+    }
+  }
+
+  async #backoff(attempt: number): Promise<void> {
+    const cap = Math.min(this.#config.retryMaxMs, this.#config.retryBaseMs * 2 ** Math.min(attempt - 1, 20))
+    await sleep(Math.random() * cap) // exponential backoff with full jitter
+    this.#d.metrics.set('heartbeatAt', now())
   }
 
   async #process(records: readonly RingRecord[]): Promise<{ batch: EventRecord[]; deadLetters: DeadLetterInput[]; filtered: number }> {

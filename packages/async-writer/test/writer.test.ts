@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { MemoryStore, type EventStore } from '@ringside/storage'
+import { FaultyStoreControl, MemoryStore, createFaultyStore, type EventStore } from '@ringside/storage'
 import { AsyncWriter, WRITER_DEFAULTS, WriterMetrics, createMetricsBuffer, loadStages, readWriterMetrics, type Stage } from '../src/index.js'
 
 // The writer actor in this thread, against a real ring and a real memory store.
@@ -131,6 +131,41 @@ describe('AsyncWriter', () => {
     expect(ring.stats()).toMatchObject({ ready: 0, claimed: 0, totalCommitted: 1000 })
     expect((await store.stats()).totalEvents).toBe(1000)
     await writer.stop()
+  })
+})
+
+describe('AsyncWriter store faults', () => {
+  it('splits a batch that fails permanently until the poison events are isolated; the rest is stored', async () => {
+    const control = new FaultyStoreControl()
+    control.rejectPoison = true
+    const store = await createFaultyStore({ inner: { kind: 'memory' }, control: control.buffer })
+    const { ring, metrics } = setup({ store, config: { batchSize: 100, lingerMs: 50, retryBaseMs: 1, retryMaxMs: 2 } })
+    const poison = new Set([7, 42, 43, 99])
+    for (let n = 0; n < 100; n++) ring.write({ type: 'call', n, ...(poison.has(n) ? { poison: true } : {}) })
+    await until(() => ring.stats().totalCommitted === 100)
+    expect((await store.stats()).totalEvents).toBe(96)
+    const dead = await store.listDeadLetters()
+    expect(dead.map((d) => d.record.event.n).sort((a, b) => (a as number) - (b as number))).toEqual([7, 42, 43, 99])
+    for (const d of dead) {
+      expect(d.reason).toBe('permanent_error')
+      expect(d.attempts).toBeGreaterThanOrEqual(2)
+      expect(d.error).toMatch(/is poison/)
+    }
+    expect(metrics()).toMatchObject({ poisoned: 4, eventsStored: 96 })
+  })
+
+  it('retries transient errors without committing, and stores everything once the store is back', async () => {
+    const control = new FaultyStoreControl()
+    control.mode = 'offline'
+    const store = await createFaultyStore({ inner: { kind: 'memory' }, control: control.buffer })
+    const { ring, metrics } = setup({ store, config: { retryBaseMs: 5, retryMaxMs: 10 } })
+    for (let n = 0; n < 50; n++) ring.write({ type: 'call', n })
+    await until(() => metrics().errors >= 5)
+    expect(ring.stats().totalCommitted).toBe(0)
+    control.heal()
+    await until(() => ring.stats().totalCommitted === 50)
+    expect((await store.stats()).totalEvents).toBe(50)
+    expect(await store.listDeadLetters()).toEqual([])
   })
 })
 

@@ -4,7 +4,7 @@
 
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { resolveStoreSpec, type StoreSpec } from '@ringside/storage'
-import type { StageSpec } from '@ringside/async-writer'
+import { BREAKER_DEFAULTS, type BreakerConfig, type StageSpec } from '@ringside/async-writer'
 import type { Logger } from 'pino'
 import { PipelineConfigError } from './errors.js'
 import { RESTART_TYPES, STRATEGIES, type RestartType, type Strategy } from './supervisor/restart-policy.js'
@@ -50,6 +50,10 @@ export interface PipelineOptions {
   retryBaseMs?: number
   /** Longest delay between store attempts, ms. Defaults to 5000. */
   retryMaxMs?: number
+  /** Attempts of a batch failing with a permanent store error before it is split to isolate the poison. Defaults to 2. */
+  permanentAttempts?: number
+  /** The pool's store circuit breaker. Defaults: failureRateThreshold 0.5, minRequests 10, windowMs 10000, coolDownMs 1000. */
+  breaker?: Partial<BreakerConfig>
   /** The user's stage modules, run in order after validation and enrichment. Defaults to none. */
   stages?: StageSpec[]
   /** Supervision strategy of the writer pool. Defaults to `one_for_one`. */
@@ -88,6 +92,8 @@ export interface ResolvedConfig {
   readonly logBatches: boolean
   readonly retryBaseMs: number
   readonly retryMaxMs: number
+  readonly permanentAttempts: number
+  readonly breaker: Readonly<BreakerConfig>
   readonly stages: readonly StageSpec[]
   readonly strategy: Strategy
   readonly restart: RestartType
@@ -117,6 +123,8 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   maxBatchBytes: 4 << 20,
   retryBaseMs: 50,
   retryMaxMs: 5_000,
+  permanentAttempts: 2,
+  breaker: BREAKER_DEFAULTS,
   stages: [],
   strategy: 'one_for_one',
   restart: 'permanent',
@@ -142,6 +150,8 @@ export const LIVE_KEYS = new Set([
   'logBatches',
   'retryBaseMs',
   'retryMaxMs',
+  'permanentAttempts',
+  'breaker',
   'maxRestarts',
   'maxSeconds',
   'restartBackoffMs',
@@ -188,6 +198,21 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('logBatches')) out.logBatches = o.logBatches
   if (has('retryBaseMs')) out.retryBaseMs = integer('retryBaseMs', o.retryBaseMs, 1, 600_000)
   if (has('retryMaxMs')) out.retryMaxMs = integer('retryMaxMs', o.retryMaxMs, 1, 600_000)
+  if (has('permanentAttempts')) out.permanentAttempts = integer('permanentAttempts', o.permanentAttempts, 1, 100)
+  if (has('breaker')) {
+    const b = o.breaker
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) bad('breaker', 'an object', b)
+    const bv = b as Record<string, unknown>
+    const next: Record<string, number> = { ...base.breaker }
+    for (const key of Object.keys(bv)) {
+      if (!(key in BREAKER_DEFAULTS)) throw new PipelineConfigError('invalid_option', `breaker.${key}`, `unknown option 'breaker.${key}'`)
+      if (bv[key] === undefined) continue
+      if (key === 'failureRateThreshold') next[key] = fraction('breaker.failureRateThreshold', bv[key])
+      else if (key === 'windowMs') next[key] = integer('breaker.windowMs', bv[key], 1_000, 60_000)
+      else next[key] = integer(`breaker.${key}`, bv[key], key === 'minRequests' ? 1 : 0, 86_400_000)
+    }
+    out.breaker = Object.freeze(next as unknown as BreakerConfig)
+  }
   if (has('strategy')) out.strategy = oneOf('strategy', o.strategy, STRATEGIES)
   if (has('restart')) out.restart = oneOf('restart', o.restart, RESTART_TYPES)
   if (has('shutdown')) out.shutdown = o.shutdown === 'brutal_kill' ? 'brutal_kill' : integer('shutdown', o.shutdown, 0, 600_000)

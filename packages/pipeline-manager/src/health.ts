@@ -4,7 +4,7 @@
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy'
 
 export interface HealthCheck {
-  readonly name: 'writers' | 'restart_budget' | 'ring_fill' | 'oldest_unstored' | 'supervisor'
+  readonly name: 'writers' | 'restart_budget' | 'ring_fill' | 'oldest_unstored' | 'store_breaker' | 'supervisor'
   readonly status: HealthStatus
   readonly reason: string
 }
@@ -25,6 +25,8 @@ export interface HealthInput {
   readonly oldestUnstoredAgeMs: number | undefined
   /** Set when the pool escalated and the manager gave up restarting it (or is restarting it). */
   readonly supervisorProblem: string | undefined
+  /** The store circuit breaker; absent means there is none. */
+  readonly breaker?: { readonly state: 'closed' | 'open' | 'half_open'; readonly trips: number; readonly openedAt: number }
   readonly thresholds: {
     readonly ringFillDegraded: number
     readonly ringFillUnhealthy: number
@@ -62,6 +64,18 @@ export function evaluateHealth(h: HealthInput): HealthReport {
       ? { name: 'oldest_unstored', status: 'degraded', reason: `oldest unstored event is ${Math.round(age)} ms old (threshold ${t.oldestUnstoredMs} ms)` }
       : { name: 'oldest_unstored', status: 'healthy', reason: age === undefined ? 'nothing waiting' : `oldest unstored event is ${Math.round(age)} ms old` },
   )
+  if (h.breaker) {
+    const b = h.breaker
+    checks.push(
+      b.state === 'closed'
+        ? { name: 'store_breaker', status: 'healthy', reason: `store circuit breaker closed (${b.trips} trips so far)` }
+        : {
+            name: 'store_breaker',
+            status: 'degraded',
+            reason: `store circuit breaker ${b.state === 'open' ? 'open' : 'half-open (probing)'} since ${new Date(b.openedAt).toISOString()}: writers hold off, the ring absorbs (${b.trips} trips so far)`,
+          },
+    )
+  }
   checks.push(
     h.supervisorProblem === undefined
       ? { name: 'supervisor', status: 'healthy', reason: 'pool supervised' }

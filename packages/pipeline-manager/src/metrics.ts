@@ -22,6 +22,7 @@ export interface Totals {
   readonly duplicates: number
   readonly filtered: number
   readonly invalid: number
+  readonly poisoned: number
   readonly batchesProcessed: number
   readonly errorCount: number
 }
@@ -53,6 +54,8 @@ export interface PipelineMetrics {
   readonly latency: { readonly batchWriteMs: Percentiles; readonly captureToCommitMs: Percentiles }
   readonly ring: RingStats
   readonly dropped: RingStats['dropped']
+  /** The store circuit breaker: state, trips so far, and the attempts in its window. */
+  readonly breaker: { readonly state: 'closed' | 'open' | 'half_open'; readonly trips: number; readonly successes: number; readonly failures: number }
 }
 
 const pct = (hist: readonly number[]): Percentiles => {
@@ -76,6 +79,7 @@ export function sumRows(buffer: SharedArrayBuffer): { totals: Totals; rows: Writ
       duplicates: sum('duplicates'),
       filtered: sum('filtered'),
       invalid: sum('invalid'),
+      poisoned: sum('poisoned'),
       batchesProcessed: sum('batches'),
       errorCount: sum('errors'),
     },

@@ -7,7 +7,7 @@ import { EventEmitter } from 'eventemitter3'
 import { pino, type Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { createStore, MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
-import { createMetricsBuffer, type FaultSwitch, type WriterConfig } from '@ringside/async-writer'
+import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, type FaultSwitch, type WriterConfig } from '@ringside/async-writer'
 import { applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
 import { PipelineError } from './errors.js'
 import { evaluateHealth, type HealthReport } from './health.js'
@@ -33,7 +33,7 @@ export interface PipelineEvents extends PoolEvents {
   stopped: [AccountingReport]
 }
 
-const WRITER_KEYS = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs'] as const
+const WRITER_KEYS = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts'] as const
 const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs', 'heartbeatTimeoutMs'] as const
 const POOL_EVENTS = ['writer_started', 'writer_exited', 'writer_restarted', 'writer_hung', 'claims_handed_over', 'pool_scaled', 'batch'] as const
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -47,6 +47,7 @@ function writerConfigOf(c: ResolvedConfig): WriterConfig {
     logBatches: c.logBatches,
     retryBaseMs: c.retryBaseMs,
     retryMaxMs: c.retryMaxMs,
+    permanentAttempts: c.permanentAttempts,
   }
 }
 
@@ -57,6 +58,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   readonly #logger: Logger
   readonly #store: EventStore | undefined
   readonly #storeSpec: StoreSpec
+  readonly #breaker: SharedBreaker
   readonly #startedAt = Date.now()
   readonly #rates = new RateWindow()
   #config: ResolvedConfig
@@ -76,9 +78,11 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     logger: Logger,
     store: EventStore | undefined,
     storeSpec: StoreSpec,
+    breaker: SharedBreaker,
   ) {
     super()
     this.#storeSpec = storeSpec
+    this.#breaker = breaker
     this.#ring = ring
     this.#config = config
     this.#pool = pool
@@ -98,6 +102,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     // The memory store lives in this thread; writers reach it through ports (see @ringside/storage).
     const hosted = (store as { kind?: string }).kind === 'memory' ? new MemoryStore() : undefined
     const metricsBuffer = createMetricsBuffer(config.maxPoolSize)
+    const breakerBuffer = createBreakerBuffer(config.breaker)
     const pool = new AsyncWriterPool({
       ring,
       store,
@@ -115,11 +120,12 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
         heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       },
       metricsBuffer,
+      breakerBuffer,
       maxPoolSize: config.maxPoolSize,
       abandonAfterMs: config.abandonAfterMs,
       logger,
     })
-    const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store)
+    const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
     manager.#wire()
     await pool.start(config.poolSize)
     manager.#sampler = setInterval(() => manager.#sample(), 1_000)
@@ -209,6 +215,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       latency: latencyOf(rows),
       ring,
       dropped: ring.dropped,
+      breaker: { state: this.#breaker.state, trips: this.#breaker.trips, ...this.#breaker.window() },
     }
   }
 
@@ -225,6 +232,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       ringUtilization: ring.utilization,
       oldestUnstoredAgeMs: ring.oldestPendingAt === undefined ? undefined : now - ring.oldestPendingAt,
       supervisorProblem: this.#status === 'stopped' ? 'pipeline stopped' : this.#supervisorProblem,
+      breaker: { state: this.#breaker.state, trips: this.#breaker.trips, openedAt: this.#breaker.openedAt },
       thresholds: this.#config.health,
     })
   }
@@ -242,6 +250,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const prev = this.#config
     this.#config = next
     this.#pool.setSupervision(Object.fromEntries(SUPERVISION_KEYS.map((k) => [k, next[k]])))
+    if (next.breaker !== prev.breaker) this.#breaker.configure(next.breaker)
     if (Object.keys(writerPatch).length > 0) await this.#pool.configure(writerPatch)
     if (next.poolSize !== prev.poolSize) await this.#pool.scale(next.poolSize)
     this.#version++

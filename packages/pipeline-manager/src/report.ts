@@ -18,7 +18,7 @@ export interface AccountingReport {
   readonly duplicates: number
   /** Dropped by a user stage. */
   readonly filtered: number
-  /** Refused by validation and kept as dead letters. */
+  /** Kept as dead letters: refused by validation, or isolated after permanent store errors. */
   readonly quarantined: number
   /** Accepted, then discarded by drop_oldest before any writer claimed them. */
   readonly evicted: number
@@ -50,7 +50,7 @@ export function buildReport(
   const inFlight = ring.ready + ring.claimed
   const accepted = ring.totalWrites
   const stored = inStore?.events ?? totals.eventsStored
-  const quarantined = inStore?.deadLetters ?? totals.invalid
+  const quarantined = inStore?.deadLetters ?? totals.invalid + totals.poisoned
   return {
     offered: offeredOf(ring),
     accepted,

@@ -11,6 +11,7 @@ import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { serveStore, type EventStore, type ServedPort, type StoreSpec } from '@ringside/storage'
 import {
   Comlink,
+  SharedBreaker,
   WriterMetrics,
   nodeEndpoint,
   readWriterMetrics,
@@ -56,6 +57,7 @@ export interface PoolOptions {
   readonly writerConfig: WriterConfig
   readonly supervision: PoolSupervision
   readonly metricsBuffer: SharedArrayBuffer
+  readonly breakerBuffer: SharedArrayBuffer
   readonly maxPoolSize: number
   readonly abandonAfterMs: number
   readonly logger: Logger
@@ -271,6 +273,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       stages: o.stages,
       config: this.#writerConfig,
       metrics: { buffer: o.metricsBuffer, slot },
+      breaker: o.breakerBuffer,
       control: controlRemote,
       abandonAfterMs: o.abandonAfterMs,
     }
@@ -339,6 +342,8 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     m.state = 'exited'
     m.control.close()
     m.served?.close()
+    // A writer that died while probing the store must not hold the breaker half-open.
+    new SharedBreaker(this.#o.breakerBuffer).releaseProbe(m.slot)
     if (this.#members.get(m.slot) === m) this.#members.delete(m.slot)
     const reason: ExitReason = m.expectedExit ? 'shutdown' : m.hung || code !== 0 ? 'crash' : 'normal'
     const detail = m.hung ? 'heartbeat stopped while holding a claim' : m.lastError

@@ -38,3 +38,4 @@ export {
   StoreSpecError,
   type StoreErrorCode,
 } from './errors.js'
+export { FAULTY_STORE_TARGET, FaultyStoreControl, createFaultyStore, type FaultMode, type FaultyStoreOptions } from './faulty-store.js'

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { RingBuffer } from '@ringside/core-ringbuffer'
+import { createStore, FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage'
+import { PipelineManager } from '@ringside/pipeline-manager'
+
+// Store faults with real writer threads and a real SQLite file behind the fault-injection wrapper.
+
+const dir = mkdtempSync(join(tmpdir(), 'ringside-rel-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const until = async (cond: () => boolean, ms: number, what: string) => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe('circuit breaker', () => {
+  it('opens while the store is offline (the ring absorbs, health is degraded), then stores everything after recovery', async () => {
+    const path = join(dir, 'breaker.db')
+    const control = new FaultyStoreControl()
+    const ring = RingBuffer.create({ size: 1 << 14 })
+    const pipeline = await PipelineManager.start({
+      ring,
+      store: { target: FAULTY_STORE_TARGET, options: { inner: { kind: 'sqlite', path }, control: control.buffer } },
+      poolSize: 2,
+      retryBaseMs: 5,
+      retryMaxMs: 20,
+      breaker: { minRequests: 4, failureRateThreshold: 0.5, coolDownMs: 200, windowMs: 5_000 },
+    })
+    const write = (from: number, n: number) => {
+      for (let k = from; k < from + n; k++) expect(ring.write({ type: 'call', pid: '<0.1.0>', n: k }).ok).toBe(true)
+    }
+    write(0, 500)
+    await until(() => pipeline.getMetrics().totals.eventsStored === 500, 10_000, 'first events stored')
+    control.mode = 'offline'
+    write(500, 2_000)
+    await until(() => pipeline.getMetrics().breaker.state !== 'closed', 10_000, 'breaker opened')
+    const health = pipeline.healthCheck()
+    expect(health.status).toBe('degraded')
+    expect(health.checks.find((c) => c.name === 'store_breaker')!.reason).toMatch(/circuit breaker (open|half-open)/)
+    write(2_500, 1_000) // the ring absorbs while the breaker is open
+    expect(ring.stats().ready + ring.stats().claimed).toBeGreaterThan(1_000)
+    expect(pipeline.getMetrics().breaker.trips).toBeGreaterThanOrEqual(1)
+    control.heal()
+    await until(() => pipeline.getMetrics().breaker.state === 'closed', 10_000, 'breaker closed again')
+    const report = await pipeline.stop({ timeoutMs: 20_000 })
+    expect(report).toMatchObject({ accepted: 3_500, stored: 3_500, quarantined: 0, inFlight: 0, balanced: true })
+    const store = await createStore({ kind: 'sqlite', path })
+    expect((await store.stats()).totalEvents).toBe(3_500)
+    await store.close()
+  })
+
+  it('takes new breaker thresholds live', async () => {
+    const ring = RingBuffer.create({ size: 1 << 10 })
+    const pipeline = await PipelineManager.start({ ring, store: { kind: 'memory' }, poolSize: 1 })
+    const eff = await pipeline.updateConfig({ breaker: { coolDownMs: 5_000 } })
+    expect(eff.breaker).toMatchObject({ coolDownMs: 5_000, minRequests: 10 })
+    await expect(pipeline.updateConfig({ breaker: { failureRateThreshold: 3 } })).rejects.toMatchObject({ option: 'breaker.failureRateThreshold' })
+    await pipeline.stop()
+  })
+})
+
+describe('poison events', () => {
+  it('isolates events that fail permanently into dead letters, stores the rest, and counts them as quarantined', async () => {
+    const path = join(dir, 'poison.db')
+    const control = new FaultyStoreControl()
+    control.rejectPoison = true
+    const ring = RingBuffer.create({ size: 1 << 14 })
+    const pipeline = await PipelineManager.start({
+      ring,
+      store: { target: FAULTY_STORE_TARGET, options: { inner: { kind: 'sqlite', path }, control: control.buffer } },
+      poolSize: 2,
+      retryBaseMs: 1,
+      retryMaxMs: 5,
+      batchSize: 200,
+    })
+    let poisoned = 0
+    for (let n = 0; n < 5_000; n++) {
+      const poison = n % 997 === 13
+      if (poison) poisoned++
+      ring.write({ type: 'call', n, ...(poison ? { poison: true } : {}) })
+    }
+    const report = await pipeline.stop({ timeoutMs: 20_000 })
+    expect(report).toMatchObject({ accepted: 5_000, stored: 5_000 - poisoned, quarantined: poisoned, inFlight: 0, countedBy: 'writer metrics', balanced: true })
+    const store = await createStore({ kind: 'sqlite', path })
+    const dead = await store.listDeadLetters()
+    expect(dead.map((d) => d.reason)).toEqual(new Array(poisoned).fill('permanent_error'))
+    expect(dead.every((d) => d.record.event.poison === true)).toBe(true)
+    await store.close()
+  })
+})
