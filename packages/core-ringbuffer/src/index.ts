@@ -1,5 +1,6 @@
 // Public surface of @ringside/core-ringbuffer.
-export { RingBuffer, type RingHandle, type RingStats, type WriteDropReason, type WriteResult } from './ring-buffer.js'
+export { RingBuffer, type PendingRecord, type RingHandle, type RingStats, type WriteDropReason, type WriteResult } from './ring-buffer.js'
+export { decodeEvent } from './codec.js'
 export { RingConsumer, type Claim, type ConsumerOptions, type RingRecord } from './consumer.js'
 export { RingError, RingOptionError, type RingErrorCode } from './errors.js'
 export { RING_DEFAULTS, type RingBufferOptions, type ResolvedRingOptions } from './options.js'

@@ -61,6 +61,13 @@ export type WriteDropReason = 'full' | 'too_large' | 'not_serializable' | 'inval
 /** The outcome of one write: accepted with its sequence number, or dropped with the reason. */
 export type WriteResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: WriteDropReason }
 
+/** One uncommitted event as exportPending copies it: its encoded bytes (decode with decodeEvent). */
+export interface PendingRecord {
+  readonly seq: number
+  readonly capturedAt: number
+  readonly data: Uint8Array
+}
+
 /** A structured-cloneable handle: post it to a worker and call `RingBuffer.attach` there. */
 export interface RingHandle {
   readonly kind: 'ringside.ring'
@@ -333,6 +340,26 @@ export class RingBuffer {
     }
     if (handed > 0) wakeConsumers(v)
     return handed
+  }
+
+  /**
+   * Copies every event not yet committed (waiting or claimed) in position order, as its encoded
+   * bytes: what an exit journal must keep. Synchronous and lock-free; a record committed while this
+   * runs may be included as well (a store ignores keys it already holds).
+   */
+  exportPending(): PendingRecord[] {
+    const v = this.#v
+    const out: PendingRecord[] = []
+    const head = Atomics.load(v.hdr, H_HEAD)
+    for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
+      const i = p & v.mask
+      const s = stateAt(Atomics.load(v.turn, i), p)
+      if (s !== S_PUBLISHED && s !== S_CLAIMED) continue
+      const start = i * v.maxEventBytes
+      const len = v.lens[i] as number
+      out.push({ seq: v.seqs[i] as number, capturedAt: v.times[i] as number, data: v.data.slice(start, start + len) })
+    }
+    return out
   }
 
   /** A snapshot of positions and counters. */

@@ -76,6 +76,12 @@ export interface PipelineOptions {
   /** Slots reserved by a dead producer are given up after this long, ms. Defaults to 2000. */
   abandonAfterMs?: number
   health?: Partial<HealthThresholds>
+  /**
+   * An exit journal: on process exit, SIGINT, SIGTERM or an uncaught exception, and when stop()
+   * runs out of time, what the ring still holds unstored is appended to this file; the next start
+   * with the same path replays it into the store first. Defaults to none.
+   */
+  journal?: { path: string }
   /** A pino logger (or any with the same methods). Defaults to a silent one. */
   logger?: Logger
 }
@@ -107,6 +113,7 @@ export interface ResolvedConfig {
   readonly managerMaxSeconds: number
   readonly abandonAfterMs: number
   readonly health: Readonly<HealthThresholds>
+  readonly journal: { readonly path: string } | undefined
 }
 
 /** Preset values; anything not named here comes from DEFAULTS. */
@@ -137,6 +144,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   managerMaxRestarts: 3,
   managerMaxSeconds: 60,
   abandonAfterMs: 2_000,
+  journal: undefined,
   health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66 }),
 } as ResolvedConfig)
 
@@ -232,6 +240,11 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
       }
     })
     out.stages = Object.freeze((o.stages as StageSpec[]).map((s) => Object.freeze({ ...s })))
+  }
+  if (has('journal')) {
+    const j = o.journal as { path?: unknown } | null
+    if (j === null || typeof j !== 'object' || typeof j.path !== 'string' || j.path === '') bad('journal.path', 'a non-empty file path', j?.path)
+    out.journal = Object.freeze({ path: (j as { path: string }).path })
   }
   if (has('health')) {
     const h = o.health

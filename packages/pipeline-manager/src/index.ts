@@ -1,5 +1,7 @@
 // Public surface of @ringside/pipeline-manager.
-export { PipelineManager, type PipelineEvents, type PipelineState, type PipelineStatus } from './pipeline-manager.js'
+export { PipelineManager, type JournalWrite, type PipelineEvents, type PipelineState, type PipelineStatus } from './pipeline-manager.js'
+export { appendJournal, readJournal, type JournalContents } from './journal.js'
+export type { JournalReplay } from './journal-replay.js'
 export { DEFAULTS, LIVE_KEYS, PRESETS, PRESET_VALUES, type HealthThresholds, type PipelineOptions, type Preset, type ResolvedConfig } from './config.js'
 export { PipelineConfigError, PipelineError, WriterStartError, type PipelineErrorCode } from './errors.js'
 export { evaluateHealth, type HealthCheck, type HealthReport, type HealthStatus } from './health.js'

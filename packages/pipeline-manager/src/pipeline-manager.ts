@@ -10,6 +10,8 @@ import { createStore, MemoryStore, type EventStore, type StoreSpec } from '@ring
 import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, type FaultSwitch, type WriterConfig } from '@ringside/async-writer'
 import { applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
 import { PipelineError } from './errors.js'
+import { appendJournal } from './journal.js'
+import { replayJournal, type JournalReplay } from './journal-replay.js'
 import { evaluateHealth, type HealthReport } from './health.js'
 import { latencyOf, offeredOf, RateWindow, sumRows, writerViews, type PipelineMetrics } from './metrics.js'
 import { buildReport, type AccountingReport } from './report.js'
@@ -25,6 +27,16 @@ export interface PipelineState {
   readonly restarts: { readonly total: number; readonly inWindow: number; readonly poolRestarts: number }
   readonly startedAt: number
   readonly uptimeMs: number
+  /** The exit journal, when configured: what the start replayed, and what was written to it. */
+  readonly journal?: { readonly path: string; readonly replay?: JournalReplay; readonly written?: JournalWrite }
+}
+
+/** One write of the exit journal. */
+export interface JournalWrite {
+  readonly reason: string
+  readonly events: number
+  readonly bytes: number
+  readonly ms: number
 }
 
 export interface PipelineEvents extends PoolEvents {
@@ -69,6 +81,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #poolRestartCount = 0
   #sampler: NodeJS.Timeout | undefined
   #stopping: Promise<AccountingReport> | undefined
+  #replay: JournalReplay | undefined
+  #journalWrite: JournalWrite | undefined
+  #unhook: (() => void) | undefined
 
   private constructor(
     ring: RingBuffer,
@@ -126,13 +141,70 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       logger,
     })
     const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
+    if (config.journal) manager.#replay = await manager.#replayJournal(config.journal.path)
     manager.#wire()
     await pool.start(config.poolSize)
     manager.#sampler = setInterval(() => manager.#sample(), 1_000)
     manager.#sampler.unref()
     manager.#sample()
+    if (config.journal) manager.#hookExits(config.journal.path)
     logger.info({ poolSize: config.poolSize, preset: config.preset }, 'pipeline started')
     return manager
+  }
+
+  /** Replays a journal left by an earlier run into the store, before any writer starts. */
+  async #replayJournal(path: string): Promise<JournalReplay | undefined> {
+    let store: EventStore | undefined
+    try {
+      store = this.#store ?? (await createStore(this.#storeSpec))
+      const replay = await replayJournal(path, store, this.#config.stages)
+      if (replay) this.#logger.info(replay, 'journal replayed')
+      return replay
+    } catch (err) {
+      throw new PipelineError('journal_replay_failed', `could not replay the journal ${path}; it is kept for the next start`, { cause: err })
+    } finally {
+      if (store && store !== this.#store) await store.close()
+    }
+  }
+
+  /**
+   * Writes what the ring still holds unstored to the journal on process exit, SIGINT, SIGTERM and
+   * an uncaught exception. Synchronous; at most once per pipeline. After a signal, if nobody else
+   * listens for it, the process exits as the signal would have made it.
+   */
+  #hookExits(path: string): void {
+    const dump = (reason: string) => this.#writeJournal(path, reason)
+    const onExit = () => dump('exit')
+    const onCrash = () => dump('uncaught exception')
+    const onSignal = (signal: NodeJS.Signals) => {
+      dump(signal)
+      if (process.listenerCount(signal) === 1) process.exit(signal === 'SIGINT' ? 130 : 143)
+    }
+    process.on('exit', onExit)
+    process.on('uncaughtExceptionMonitor', onCrash)
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    this.#unhook = () => {
+      process.off('exit', onExit)
+      process.off('uncaughtExceptionMonitor', onCrash)
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  }
+
+  #writeJournal(path: string, reason: string): JournalWrite | undefined {
+    if (this.#journalWrite) return this.#journalWrite
+    const t0 = performance.now()
+    this.#ring.close()
+    const pending = this.#ring.exportPending()
+    try {
+      const bytes = appendJournal(path, this.#ring.id, pending)
+      this.#journalWrite = { reason, events: pending.length, bytes, ms: performance.now() - t0 }
+      this.#logger.warn(this.#journalWrite, 'unstored events written to the journal')
+    } catch (err) {
+      this.#logger.error({ err, path, events: pending.length }, 'could not write the journal')
+    }
+    return this.#journalWrite
   }
 
   /** The ring the pipeline drains. */
@@ -194,6 +266,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       restarts: { total: this.#pool.totalRestarts, inWindow: this.#pool.restartsInWindow(), poolRestarts: this.#poolRestartCount },
       startedAt: this.#startedAt,
       uptimeMs: Date.now() - this.#startedAt,
+      ...(this.#config.journal
+        ? { journal: { path: this.#config.journal.path, ...(this.#replay ? { replay: this.#replay } : {}), ...(this.#journalWrite ? { written: this.#journalWrite } : {}) } }
+        : {}),
     }
   }
 
@@ -309,8 +384,11 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     if (this.#sampler) clearInterval(this.#sampler)
     const ring = this.#ring.stats()
     if (!drained) drained = ring.ready + ring.claimed === 0
+    // What did not make it goes to the journal, if there is one.
+    const journaled = !drained && this.#config.journal ? (this.#writeJournal(this.#config.journal.path, 'stop deadline')?.events ?? 0) : 0
+    this.#unhook?.()
     const counted = await this.#countInStore()
-    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, counted, !drained, Date.now() - t0)
+    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, counted, !drained, Date.now() - t0, journaled)
     this.#status = wasFailed ? 'failed' : 'stopped'
     this.#logger.info(report, 'pipeline stopped')
     this.emit('stopped', report)

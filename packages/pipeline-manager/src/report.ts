@@ -26,6 +26,8 @@ export interface AccountingReport {
   readonly abandoned: number
   /** Accepted and not stored when stop finished (its deadline passed, or no writer was left). */
   readonly inFlight: number
+  /** Of those in flight, events written to the exit journal (the next start replays them). */
+  readonly journaled: number
   /** Where `stored` and `quarantined` come from: the store itself (exact) or the writers' counters. */
   readonly countedBy: 'store' | 'writer metrics'
   readonly balanced: boolean
@@ -45,6 +47,7 @@ export function buildReport(
   inStore: { events: number; deadLetters: number } | undefined,
   timedOut: boolean,
   durationMs: number,
+  journaled = 0,
 ): AccountingReport {
   const d = ring.dropped
   const inFlight = ring.ready + ring.claimed
@@ -62,6 +65,7 @@ export function buildReport(
     evicted: d.evicted,
     abandoned: d.abandoned,
     inFlight,
+    journaled,
     countedBy: inStore ? 'store' : 'writer metrics',
     balanced: accepted === stored + quarantined + totals.filtered + d.evicted + inFlight,
     timedOut,
