@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url'
 import type { Writable } from 'node:stream'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { createStore, type QueryFilter } from '@ringside/storage'
-import { DEMO_DEFAULTS, runDemo } from './demo.js'
+import { DEMO_DEFAULTS, freshStore, runDemo } from './demo.js'
+import { runSoak } from './soak.js'
 
 class UsageError extends Error {}
 
@@ -18,6 +19,7 @@ Commands:
   demo            run the demo: a traced app writing into a pipeline that stores in SQLite
   query <db>      query a Ringside SQLite store
   stats <db>      show a store's totals
+  soak            run at a steady rate with random faults; check nothing is lost or doubled
   bench           run the benchmark suite and write BENCHMARKS.md
 
 Run 'ringside <command> --help' for a command's options.`,
@@ -46,6 +48,13 @@ Run 'ringside <command> --help' for a command's options.`,
 
   --json        print the stats as JSON
   -h, --help    this help`,
+  soak: `Usage: ringside soak [options]
+
+  --minutes <n>     how long (default 10); or --seconds <n>
+  --rate <n>        events per second (default 20000)
+  --db <path>       SQLite file (default ./ringside-soak.db, replaced if it is a Ringside store)
+  --seed <n>        seed of the fault schedule (default 24301)
+  -h, --help        this help`,
   bench: `Usage: ringside bench [--quick]
 
   Runs bench/ring.ts, bench/store.ts and bench/pipeline.ts and writes BENCHMARKS.md.
@@ -191,6 +200,22 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
           await store.close()
         }
         return 0
+      }
+      case 'soak': {
+        const { values } = parse(rest, { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, seed: { type: 'string' } }, 0, 'soak')
+        if (values.help) return void out.write(`${HELP.soak}\n`), 0
+        const seconds =
+          values.seconds !== undefined ? int('soak', 'seconds', values.seconds, 1, 86_400) : 60 * (values.minutes === undefined ? 10 : int('soak', 'minutes', values.minutes, 1, 1440))
+        const dbPath = (values.db as string | undefined) ?? './ringside-soak.db'
+        await freshStore(dbPath)
+        const r = await runSoak({
+          seconds,
+          rate: values.rate === undefined ? 20_000 : int('soak', 'rate', values.rate, 1, 1_000_000),
+          dbPath,
+          seed: values.seed === undefined ? 24_301 : int('soak', 'seed', values.seed, 1, 2 ** 31 - 1),
+          out,
+        })
+        return r.ok ? 0 : 1
       }
       case 'bench': {
         const { values } = parse(rest, { quick: { type: 'boolean' } }, 0, 'bench')

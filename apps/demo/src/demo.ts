@@ -136,7 +136,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 }
 
 /** The demo writes to a fresh file: an existing Ringside store there is replaced; anything else is refused. */
-async function freshStore(path: string): Promise<void> {
+export async function freshStore(path: string): Promise<void> {
   if (!existsSync(path)) return
   try {
     await (await createStore({ kind: 'sqlite', path })).close()

@@ -396,14 +396,13 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   }
 
   /**
-   * What the store itself holds of this ring (events, dead letters), when it can say: the hosted
-   * memory store, or a SQLite file opened once more in this thread. A `{ target }` store is not
-   * opened here (it may be a network service with side effects); the writers' counts are used.
+   * What the store itself holds of this ring (events, dead letters), when it can say (countByRing):
+   * the hosted memory store, or the store opened once more in this thread, as one more writer would.
+   * Otherwise the writers' counts are used.
    */
   async #countInStore(): Promise<{ events: number; deadLetters: number } | undefined> {
     try {
-      if (this.#store?.countByRing) return await this.#store.countByRing(this.#ring.id)
-      if ((this.#storeSpec as { kind?: string }).kind !== 'sqlite') return undefined
+      if (this.#store) return this.#store.countByRing ? await this.#store.countByRing(this.#ring.id) : undefined
       const store = await createStore(this.#storeSpec)
       try {
         return await store.countByRing?.(this.#ring.id)
