@@ -85,7 +85,7 @@ describe('poison events', () => {
       ring.write({ type: 'call', n, ...(poison ? { poison: true } : {}) })
     }
     const report = await pipeline.stop({ timeoutMs: 20_000 })
-    expect(report).toMatchObject({ accepted: 5_000, stored: 5_000 - poisoned, quarantined: poisoned, inFlight: 0, countedBy: 'writer metrics', balanced: true })
+    expect(report).toMatchObject({ accepted: 5_000, stored: 5_000 - poisoned, quarantined: poisoned, inFlight: 0, countedBy: 'store', balanced: true })
     const store = await createStore({ kind: 'sqlite', path })
     const dead = await store.listDeadLetters()
     expect(dead.map((d) => d.reason)).toEqual(new Array(poisoned).fill('permanent_error'))
