@@ -1,4 +1,4 @@
-// The benchmark suite: runs the ring, store and pipeline benchmarks one after another (never in
+// The benchmark suite: runs the ring, store, pipeline and journal benchmarks one after another (never in
 // parallel: the machine is small and shared) and writes BENCHMARKS.md from what they print.
 // Usage: npx tsx bench/run.ts [--quick]   (also: `ringside bench`)
 import { spawnSync } from 'node:child_process'
@@ -23,6 +23,7 @@ const sections = [
   ['The ring', run('ring.ts', ringArgs)],
   ['The SQLite store', run('store.ts', storeArgs)],
   ['End to end', run('pipeline.ts', pipelineArgs)],
+  ['The exit journal', run('journal.ts', quick ? ['--reps', '3'] : ['--reps', '7'])],
 ] as const
 
 const out = [
