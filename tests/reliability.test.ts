@@ -10,6 +10,19 @@ import { PipelineManager } from '@ringside/pipeline-manager'
 
 const dir = mkdtempSync(join(tmpdir(), 'ringside-rel-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
+/** A pipeline into SQLite behind the fault-injection wrapper, driven by the returned control. */
+async function startFaulty(path: string, options: Partial<Parameters<typeof PipelineManager.start>[0]>) {
+  const control = new FaultyStoreControl()
+  const ring = RingBuffer.create({ size: 1 << 14 })
+  const pipeline = await PipelineManager.start({
+    ring,
+    store: { target: FAULTY_STORE_TARGET, options: { inner: { kind: 'sqlite', path }, control: control.buffer } },
+    poolSize: 2,
+    ...options,
+  })
+  return { control, ring, pipeline }
+}
+
 const until = async (cond: () => boolean, ms: number, what: string) => {
   const end = Date.now() + ms
   while (!cond()) {
@@ -21,12 +34,7 @@ const until = async (cond: () => boolean, ms: number, what: string) => {
 describe('circuit breaker', () => {
   it('opens while the store is offline (the ring absorbs, health is degraded), then stores everything after recovery', async () => {
     const path = join(dir, 'breaker.db')
-    const control = new FaultyStoreControl()
-    const ring = RingBuffer.create({ size: 1 << 14 })
-    const pipeline = await PipelineManager.start({
-      ring,
-      store: { target: FAULTY_STORE_TARGET, options: { inner: { kind: 'sqlite', path }, control: control.buffer } },
-      poolSize: 2,
+    const { control, ring, pipeline } = await startFaulty(path, {
       retryBaseMs: 5,
       retryMaxMs: 20,
       breaker: { minRequests: 4, failureRateThreshold: 0.5, coolDownMs: 200, windowMs: 5_000 },
@@ -67,17 +75,8 @@ describe('circuit breaker', () => {
 describe('poison events', () => {
   it('isolates events that fail permanently into dead letters, stores the rest, and counts them as quarantined', async () => {
     const path = join(dir, 'poison.db')
-    const control = new FaultyStoreControl()
+    const { control, ring, pipeline } = await startFaulty(path, { retryBaseMs: 1, retryMaxMs: 5, batchSize: 200 })
     control.rejectPoison = true
-    const ring = RingBuffer.create({ size: 1 << 14 })
-    const pipeline = await PipelineManager.start({
-      ring,
-      store: { target: FAULTY_STORE_TARGET, options: { inner: { kind: 'sqlite', path }, control: control.buffer } },
-      poolSize: 2,
-      retryBaseMs: 1,
-      retryMaxMs: 5,
-      batchSize: 200,
-    })
     let poisoned = 0
     for (let n = 0; n < 5_000; n++) {
       const poison = n % 997 === 13

@@ -15,6 +15,7 @@ export interface Percentiles {
   readonly p99?: number
 }
 
+/** The writers' counters, per writer and summed. */
 export interface Totals {
   readonly eventsRead: number
   readonly eventsProcessed: number
@@ -27,15 +28,7 @@ export interface Totals {
   readonly errorCount: number
 }
 
-export interface WriterView extends MemberInfo {
-  readonly eventsRead: number
-  readonly eventsProcessed: number
-  readonly eventsStored: number
-  readonly duplicates: number
-  readonly filtered: number
-  readonly invalid: number
-  readonly batchesProcessed: number
-  readonly errorCount: number
+export interface WriterView extends MemberInfo, Totals {
   readonly heldEvents: number
   readonly heartbeatAgeMs: number | undefined
   readonly batchWriteMs: Percentiles
@@ -67,23 +60,29 @@ const pct = (hist: readonly number[]): Percentiles => {
   return out
 }
 
+/** A row's counters under their public names. */
+function countersOf(r: WriterMetricsSnapshot): Totals {
+  return {
+    eventsRead: r.eventsRead,
+    eventsProcessed: r.eventsProcessed,
+    eventsStored: r.eventsStored,
+    duplicates: r.duplicates,
+    filtered: r.filtered,
+    invalid: r.invalid,
+    poisoned: r.poisoned,
+    batchesProcessed: r.batches,
+    errorCount: r.errors,
+  }
+}
+
 export function sumRows(buffer: SharedArrayBuffer): { totals: Totals; rows: WriterMetricsSnapshot[] } {
   const rows = Array.from({ length: rowsOf(buffer) }, (_, slot) => readWriterMetrics(buffer, slot))
-  const sum = (f: keyof WriterMetricsSnapshot) => rows.reduce((a, r) => a + (r[f] as number), 0)
-  return {
-    rows,
-    totals: {
-      eventsRead: sum('eventsRead'),
-      eventsProcessed: sum('eventsProcessed'),
-      eventsStored: sum('eventsStored'),
-      duplicates: sum('duplicates'),
-      filtered: sum('filtered'),
-      invalid: sum('invalid'),
-      poisoned: sum('poisoned'),
-      batchesProcessed: sum('batches'),
-      errorCount: sum('errors'),
-    },
+  const totals = countersOf(rows[0]!)
+  for (const r of rows.slice(1)) {
+    const c = countersOf(r)
+    for (const k of Object.keys(totals) as (keyof Totals)[]) (totals as Record<keyof Totals, number>)[k] += c[k]
   }
+  return { rows, totals }
 }
 
 /** Offered = accepted + refused at the door; the rate sampler and the report share this. */
@@ -119,14 +118,7 @@ export function writerViews(members: readonly MemberInfo[], rows: readonly Write
     const r = rows[m.slot]!
     return {
       ...m,
-      eventsRead: r.eventsRead,
-      eventsProcessed: r.eventsProcessed,
-      eventsStored: r.eventsStored,
-      duplicates: r.duplicates,
-      filtered: r.filtered,
-      invalid: r.invalid,
-      batchesProcessed: r.batches,
-      errorCount: r.errors,
+      ...countersOf(r),
       heldEvents: r.heldEvents,
       heartbeatAgeMs: r.heartbeatAt > 0 ? Math.round(now - r.heartbeatAt) : undefined,
       batchWriteMs: pct(r.writeLatency),
