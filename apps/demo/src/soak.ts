@@ -57,7 +57,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     heartbeatTimeoutMs: 1000,
     retryBaseMs: 10,
     retryMaxMs: 200,
-    breaker: { minRequests: 5, coolDownMs: 300 },
+    // A short window, so that outages of a second or less trip the breaker against a busy store.
+    breaker: { minRequests: 5, coolDownMs: 300, windowMs: 2_000 },
   })
   const faults: Record<string, number> = Object.fromEntries(FAULTS.map((f) => [f, 0]))
   const writerRestart: number[] = []
@@ -160,6 +161,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   say(`events: offered ${n(offered)}, accepted ${n(report.accepted)}, refused at the door ${n(Object.values(report.rejected).reduce((a, b) => a + b, 0))}, stored ${n(counted.events)}, quarantined ${n(counted.deadLetters)} (${n(poison)} poison + invalid), in flight ${report.inFlight}`)
   say(`lost ${lost}, duplicated ${result.duplicated}, re-stored after crashes (ignored as duplicates) ${n(report.duplicates)}`)
   say(`recovery: writer fault to replacement ready, median ${med(writerRestart)}; store back to backlog stored, median ${med(storeOutage)}`)
+  say(`circuit breaker trips: ${pipeline.getMetrics().breaker.trips}; writer restarts: ${pipeline.getState().restarts.total}`)
   say(`accounting ${report.balanced ? 'balances' : 'DOES NOT balance'}; store holds every accepted event once: ${result.ok ? 'yes' : 'NO'}`)
   return result
 }
