@@ -1,7 +1,8 @@
 // Rows for the store benchmark: enriched EventRecords from a seeded generator, so every contender
-// inserts exactly the same rows. Two profiles: `reference` is the ring benchmark's reference event
-// (the issue's) plus the writer's enrichment, with a fresh random correlation id per event
-// (`reference-v7`: the same with time-ordered ids);
+// inserts exactly the same rows. `writer` is the ring benchmark's reference event (the issue's)
+// enriched as packages/async-writer does it: writerId, enrichedAt, processingOrder, and the event
+// key as correlationId (the writer's fallback when the app sets none). `uuid` is the same with a
+// fresh random UUID per event as correlationId, `uuid-v7` with time-ordered UUIDv7-like ids;
 // `varied` spreads the indexed fields (100 pids, 50 modules x 10 functions x 5 arities, 5000 AST
 // nodes on 70 % of events, a correlation id shared by each run of 4 events).
 import type { EventRecord } from '@ringside/storage'
@@ -22,10 +23,10 @@ function prng(seed: number): () => number {
 const TYPES = ['call', 'return', 'state_change', 'message'] as const
 
 /** Which shape of data to generate. */
-export type Profile = 'reference' | 'reference-v7' | 'varied'
+export type Profile = 'writer' | 'uuid' | 'uuid-v7' | 'varied'
 
 /** A generator of consecutive records of one ring, starting at seq 0. */
-export function recordSource(seed = 1, profile: Profile = 'reference'): { ringId: string; next(count: number): EventRecord[] } {
+export function recordSource(seed = 1, profile: Profile = 'writer'): { ringId: string; next(count: number): EventRecord[] } {
   const rnd = prng(seed)
   const hex = (n: number): string => Array.from({ length: n }, () => Math.floor(rnd() * 16).toString(16)).join('')
   const ringId = hex(32)
@@ -43,12 +44,14 @@ export function recordSource(seed = 1, profile: Profile = 'reference'): { ringId
           event.writerId = 'writer-1'
           event.enrichedAt = capturedAt + 0.2
           event.processingOrder = seq
-          // reference: a random (v4-style) UUID; reference-v7: time-ordered like a UUIDv7, whose
-          // leading 48 bits are the ms timestamp, so ids sort in creation order.
+          // uuid: a random (v4-style) UUID; uuid-v7: time-ordered like a UUIDv7, whose leading 48
+          // bits are the ms timestamp, so ids sort in creation order.
           event.correlationId =
-            profile === 'reference'
+            profile === 'uuid'
               ? `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`
-              : `${Math.floor(capturedAt).toString(16).padStart(12, '0').replace(/^(.{8})/, '$1-')}-7${hex(3)}-a${hex(3)}-${hex(12)}`
+              : profile === 'uuid-v7'
+                ? `${Math.floor(capturedAt).toString(16).padStart(12, '0').replace(/^(.{8})/, '$1-')}-7${hex(3)}-a${hex(3)}-${hex(12)}`
+                : `${ringId}:${seq}`
           out[i] = { key: `${ringId}:${seq}`, ringId, seq, capturedAt, event }
           continue
         }

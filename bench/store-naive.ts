@@ -1,7 +1,7 @@
 // The naive SQLite event store the benchmark compares against, and its one-fix-at-a-time
 // variants: each flag restores one of the adapter's choices so its share of the decay shows.
-// Not a product: a TEXT 'hex:seq' primary key, one index per field, SQLite's default cache and
-// checkpoint, bodies through json().
+// Not a product: a TEXT 'hex:seq' primary key, one index per field, the driver's default cache
+// (16000 KiB in better-sqlite3 12's build) and checkpoint (1000 pages), bodies through json().
 import Database from 'better-sqlite3'
 import type { EventRecord } from '@ringside/storage'
 
@@ -11,12 +11,16 @@ export interface NaiveFixes {
   readonly intKey?: boolean
   /** Composite (field, captured_at) partial indexes instead of one index per field. */
   readonly indexes?: boolean
-  /** cache_size of 64 MiB instead of SQLite's default 2 MiB. */
+  /** cache_size of 64 MiB instead of better-sqlite3 12's build default of 16000 KiB. */
   readonly cache?: boolean
   /** wal_autocheckpoint of 50000 pages instead of 1000. */
   readonly checkpoint?: boolean
   /** Bind JSON.stringify text as is instead of passing it through SQLite's json(). */
   readonly plainJson?: boolean
+  /** Diagnosis only, not a fix: leave out the correlation_id index. */
+  readonly noCorrelationIndex?: boolean
+  /** Diagnosis only, not a fix: synchronous=OFF, so checkpoints never fsync. */
+  readonly syncOff?: boolean
 }
 
 const FIELDS = ['type', 'pid', 'module', 'function', 'arity', 'correlation_id', 'ast_node_id'] as const
@@ -32,10 +36,10 @@ function schema(f: NaiveFixes): string {
     sql += `CREATE INDEX events_pid ON events (pid, captured_at) WHERE pid IS NOT NULL;
       CREATE INDEX events_type ON events (type, captured_at) WHERE type IS NOT NULL;
       CREATE INDEX events_mfa ON events (module, function, arity, captured_at) WHERE module IS NOT NULL;
-      CREATE INDEX events_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL;
       CREATE INDEX events_ast_node ON events (ast_node_id, captured_at) WHERE ast_node_id IS NOT NULL;`
+    if (f.noCorrelationIndex !== true) sql += 'CREATE INDEX events_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL;'
   } else {
-    for (const c of FIELDS) sql += `CREATE INDEX events_${c} ON events (${c});`
+    for (const c of FIELDS) if (c !== 'correlation_id' || f.noCorrelationIndex !== true) sql += `CREATE INDEX events_${c} ON events (${c});`
   }
   return sql
 }
@@ -44,7 +48,7 @@ function schema(f: NaiveFixes): string {
 export function openNaive(path: string, fixes: NaiveFixes = {}): { storeEvents(batch: readonly EventRecord[]): number; close(): void } {
   const db = new Database(path, { timeout: 30_000 })
   db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = NORMAL')
+  db.pragma(`synchronous = ${fixes.syncOff === true ? 'OFF' : 'NORMAL'}`)
   if (fixes.cache === true) db.pragma('cache_size = -65536')
   if (fixes.checkpoint === true) db.pragma('wal_autocheckpoint = 50000')
   db.exec(schema(fixes))

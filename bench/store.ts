@@ -2,8 +2,9 @@
 // the same rows into the same schema, at batches of 100, 1000 and 10000, in one run; then
 // sustained runs at batch 1000 reporting rows/s per window, so any decay as the file grows shows.
 // Usage: npx tsx bench/store.ts [--reps 5] [--rows 300000] [--duration 60] [--window 5]
-//          [--sustained adapter,raw,naive] [--variants] [--variant-duration 30] [--skip-batches]
-//          [--profile reference|reference-v7|varied]
+//          [--sustained adapter,raw,naive] [--sustained-reps 1] [--variants] [--variant-duration 30]
+//          [--skip-batches] [--index-stats]
+//          [--profile writer|uuid|uuid-v7|varied] [--db file|memory] [--checkpoint PAGES]
 // (STORE_BENCH_DURATION=<s> also sets --duration.) Prints a Markdown report.
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -25,7 +26,10 @@ const DURATION_S = Number(opt('duration', process.env.STORE_BENCH_DURATION ?? '6
 const WINDOW_S = Number(opt('window', '5'))
 const SUSTAINED = opt('sustained', 'adapter,raw,naive').split(',').filter((s) => s.length > 0)
 const VARIANT_S = Number(opt('variant-duration', '30'))
-const PROFILE = opt('profile', 'reference') as Profile
+const SUSTAINED_REPS = Number(opt('sustained-reps', '1'))
+const PROFILE = opt('profile', 'writer') as Profile
+const IN_MEMORY = opt('db', 'file') === 'memory'
+const CHECKPOINT = Number(opt('checkpoint', String(SQLITE_DEFAULTS.walAutocheckpointPages)))
 const BATCH_SIZES = [100, 1_000, 10_000]
 
 const dir = mkdtempSync(join(tmpdir(), 'ringside-store-bench-'))
@@ -51,21 +55,34 @@ interface Writer {
 
 
 function openAdapter(path: string): Writer {
-  return SqliteStore.open({ path })
+  return SqliteStore.open({ path, walAutocheckpointPages: CHECKPOINT })
+}
+
+let schemaCache: string[] | undefined
+/** The adapter's schema, read back from a file the adapter created, so raw writes the very same tables and indexes. */
+async function adapterSchema(): Promise<string[]> {
+  if (schemaCache !== undefined) return schemaCache
+  const path = freshPath()
+  await SqliteStore.open({ path }).close()
+  const db = new Database(path, { readonly: true })
+  schemaCache = (db.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type = 'index', rowid").pluck().all() as string[])
+  db.close()
+  rmSync(path, { force: true })
+  return schemaCache
 }
 
 /**
- * Raw better-sqlite3: the schema the adapter creates (made by opening the adapter once), the same
- * pragmas, one prepared plain INSERT per row inside one transaction per batch. It trusts its
- * input: no checks, no duplicate counting, no event counter; it still has to JSON.stringify.
+ * Raw better-sqlite3: the adapter's schema, the same pragmas, one prepared plain INSERT per row
+ * inside one transaction per batch. It trusts its input: no checks, no duplicate counting, no
+ * event counter; it still has to JSON.stringify each body.
  */
 async function openRaw(path: string, ringId: string): Promise<Writer> {
-  await SqliteStore.open({ path }).close()
   const db = new Database(path, { timeout: SQLITE_DEFAULTS.busyTimeoutMs })
   db.pragma('journal_mode = WAL')
   db.pragma(`synchronous = ${SQLITE_DEFAULTS.synchronous}`)
   db.pragma(`cache_size = -${SQLITE_DEFAULTS.cacheSizeKiB}`)
-  db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULTS.walAutocheckpointPages}`)
+  db.pragma(`wal_autocheckpoint = ${CHECKPOINT}`)
+  for (const sql of await adapterSchema()) db.exec(sql)
   const ringNo = Number(db.prepare('INSERT INTO rings (ring_id) VALUES (?)').run(ringId).lastInsertRowid)
   const insert = db.prepare(
     `INSERT INTO events (ring_no, seq, captured_at, type, pid, module, function, arity, correlation_id, ast_node_id, body)
@@ -97,13 +114,13 @@ async function batchRun(kind: Kind, size: number): Promise<number> {
   const src = recordSource(42, PROFILE)
   const batches: EventRecord[][] = []
   for (let left = ROWS; left > 0; left -= size) batches.push(src.next(Math.min(size, left)))
-  const path = freshPath()
+  const path = IN_MEMORY ? ':memory:' : freshPath()
   const w = await open(kind, path, src.ringId)
   const t0 = performance.now()
   for (const b of batches) await w.storeEvents(b)
   const ms = performance.now() - t0
   await w.close()
-  rmSync(path, { force: true })
+  if (!IN_MEMORY) for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
   return (ROWS / ms) * 1000
 }
 
@@ -137,15 +154,27 @@ async function sustained(w: Writer, path: string, seconds: number, seed: number)
   return windows
 }
 
+/** Single windows are noisy (a checkpoint lands in one of them): also compare the first two and the last two. */
+function summary(ws: readonly Window[]): { first: number; last: number; head: number; tail: number; min: number; max: number } {
+  const rates = ws.map((w) => w.rowsPerS)
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+  return {
+    first: rates[0] ?? 0,
+    last: rates.at(-1) ?? 0,
+    head: mean(rates.slice(0, 2)),
+    tail: mean(rates.slice(-2)),
+    min: Math.min(...rates),
+    max: Math.max(...rates),
+  }
+}
+
 function printWindows(name: string, ws: readonly Window[]): void {
   console.log(`\n#### ${name}\n`)
   console.log('| window end (s) | rows/s | rows so far | file + WAL (MiB) |')
   console.log('|---:|---:|---:|---:|')
   for (const w of ws) console.log(`| ${w.endS.toFixed(1)} | ${fmt(w.rowsPerS)} | ${fmt(w.totalRows)} | ${w.fileMiB.toFixed(0)} |`)
-  const first = ws[0]?.rowsPerS ?? 0
-  const last = ws.at(-1)?.rowsPerS ?? 0
-  const rates = ws.map((w) => w.rowsPerS)
-  console.log(`\nfirst window ${fmt(first)}, last ${fmt(last)} (last/first ${(last / first).toFixed(2)}), min ${fmt(Math.min(...rates))}, max ${fmt(Math.max(...rates))}`)
+  const s = summary(ws)
+  console.log(`\nfirst window ${fmt(s.first)}, last ${fmt(s.last)}; first two ${fmt(s.head)}, last two ${fmt(s.tail)} (last two / first two ${(s.tail / s.head).toFixed(2)}); min ${fmt(s.min)}, max ${fmt(s.max)}`)
 }
 
 console.log('## Store benchmark\n')
@@ -153,10 +182,11 @@ console.log(`- machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}
 console.log(`- date: ${new Date().toISOString()}`)
 console.log(`- command: npx tsx bench/store.ts ${argv.join(' ')}`.trimEnd())
 console.log(`- data profile: ${PROFILE} (see bench/store-data.ts)`)
-console.log(`- files in ${tmpdir()}; adapter defaults ${JSON.stringify(SQLITE_DEFAULTS)}`)
+console.log(`- files in ${tmpdir()}; adapter defaults ${JSON.stringify(SQLITE_DEFAULTS)}; walAutocheckpointPages used: ${CHECKPOINT}`)
 
 if (!flag('skip-batches')) {
-  console.log(`\n### rows/s by batch size (${ROWS.toLocaleString('en-US')} rows into a fresh file per run, ${REPS} runs each, median and min-max)\n`)
+  const where = IN_MEMORY ? 'a fresh :memory: database' : 'a fresh file'
+  console.log(`\n### rows/s by batch size (${ROWS.toLocaleString('en-US')} rows into ${where} per run, ${REPS} runs each, median and min-max)\n`)
   console.log('| batch | adapter storeEvents | raw better-sqlite3 | adapter / raw |')
   console.log('|---:|---:|---:|---:|')
   for (const size of BATCH_SIZES) {
@@ -181,16 +211,41 @@ if (!flag('skip-batches')) {
 }
 
 if (SUSTAINED.length > 0 && DURATION_S > 0) {
-  console.log(`\n### sustained: batches of 1000 for ${DURATION_S} s, rows/s per ${WINDOW_S}-s window`)
-  for (const kind of SUSTAINED as Kind[]) {
-    const path = freshPath()
-    const src = recordSource(7, PROFILE)
-    const w = await open(kind, path, src.ringId)
-    printWindows(kind, await sustained(w, path, DURATION_S, 7))
-    await w.close()
-    rmSync(path, { force: true })
-    rmSync(`${path}-wal`, { force: true })
-    rmSync(`${path}-shm`, { force: true })
+  console.log(`\n### sustained: batches of 1000 for ${DURATION_S} s, rows/s per ${WINDOW_S}-s window${SUSTAINED_REPS > 1 ? `, median of ${SUSTAINED_REPS} runs per window (min-max)` : ''}`)
+  const runs = new Map<Kind, Window[][]>()
+  for (let rep = 0; rep < SUSTAINED_REPS; rep++) {
+    // Rotate the order each repetition so no contender always runs first (or after the others).
+    const order = SUSTAINED.map((_, i) => SUSTAINED[(i + rep) % SUSTAINED.length] as Kind)
+    for (const kind of order) {
+      const path = freshPath()
+      const src = recordSource(7, PROFILE)
+      const w = await open(kind, path, src.ringId)
+      const ws = await sustained(w, path, DURATION_S, 7)
+      await w.close()
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
+      runs.set(kind, [...(runs.get(kind) ?? []), ws])
+    }
+  }
+  for (const [kind, all] of runs) {
+    if (all.length === 1) {
+      printWindows(kind, all[0] as Window[])
+      continue
+    }
+    const n = Math.min(...all.map((ws) => ws.length))
+    const merged: Window[] = []
+    const spreads: string[] = []
+    for (let i = 0; i < n; i++) {
+      const at = all.map((ws) => ws[i] as Window)
+      const rates = at.map((w) => w.rowsPerS)
+      merged.push({ endS: median(at.map((w) => w.endS)), rowsPerS: median(rates), totalRows: median(at.map((w) => w.totalRows)), fileMiB: median(at.map((w) => w.fileMiB)) })
+      spreads.push(`${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}`)
+    }
+    console.log(`\n#### ${kind}\n`)
+    console.log('| window end (s) | rows/s, median | min-max | rows so far | file + WAL (MiB) |')
+    console.log('|---:|---:|---:|---:|---:|')
+    merged.forEach((w, i) => console.log(`| ${w.endS.toFixed(1)} | ${fmt(w.rowsPerS)} | ${spreads[i]} | ${fmt(w.totalRows)} | ${w.fileMiB.toFixed(0)} |`))
+    const sm = summary(merged)
+    console.log(`\nmedians: first two windows ${fmt(sm.head)}, last two ${fmt(sm.tail)} (last two / first two ${(sm.tail / sm.head).toFixed(2)}); rows in a run, median ${fmt(median(all.map((ws) => (ws.at(-1) as Window).totalRows)))}`)
   }
 }
 
@@ -205,21 +260,52 @@ if (flag('variants')) {
     ['naive + key + indexes', { intKey: true, indexes: true }],
     ['naive + key + indexes + cache', { intKey: true, indexes: true, cache: true }],
     ['all fixes', { intKey: true, indexes: true, cache: true, checkpoint: true, plainJson: true }],
+    ['diagnosis: all fixes, no correlation_id index', { intKey: true, indexes: true, cache: true, checkpoint: true, plainJson: true, noCorrelationIndex: true }],
+    ['diagnosis: all fixes, synchronous=OFF', { intKey: true, indexes: true, cache: true, checkpoint: true, plainJson: true, syncOff: true }],
   ]
   console.log(`\n### one fix at a time: batches of 1000 for ${VARIANT_S} s each\n`)
-  console.log('| variant | first window rows/s | last window rows/s | last / first | rows written | file + WAL (MiB) |')
+  console.log('| variant | first two windows, rows/s | last two windows, rows/s | last / first | rows in the run | file + WAL (MiB) |')
   console.log('|---|---:|---:|---:|---:|---:|')
   for (const [name, fixes] of variants) {
     const path = freshPath()
     const w = openNaiveWriter(path, fixes)
     const ws = await sustained(w, path, VARIANT_S, 7)
     w.close()
-    const first = ws[0] as Window
+    const sm = summary(ws)
     const last = ws.at(-1) as Window
-    console.log(`| ${name} | ${fmt(first.rowsPerS)} | ${fmt(last.rowsPerS)} | ${(last.rowsPerS / first.rowsPerS).toFixed(2)} | ${fmt(last.totalRows)} | ${last.fileMiB.toFixed(0)} |`)
+    console.log(`| ${name} | ${fmt(sm.head)} | ${fmt(sm.tail)} | ${(sm.tail / sm.head).toFixed(2)} | ${fmt(last.totalRows)} | ${last.fileMiB.toFixed(0)} |`)
     rmSync(path, { force: true })
     rmSync(`${path}-wal`, { force: true })
     rmSync(`${path}-shm`, { force: true })
+  }
+}
+
+if (flag('index-stats')) {
+  // Where the pages go: leaf pages per table and index after ROWS rows in batches of 1000, and
+  // how full they are (SQLite's dbstat). In-order inserts pack pages full; inserts that land in
+  // the middle of a b-tree split pages and leave them about half full.
+  console.log(`\n### b-tree leaf pages after ${fmt(ROWS)} rows in batches of 1000\n`)
+  console.log('| design | table or index | leaf pages | MiB | average fill |')
+  console.log('|---|---|---:|---:|---:|')
+  for (const kind of ['naive', 'adapter'] as const) {
+    const path = freshPath()
+    const src = recordSource(7, PROFILE)
+    const w = await open(kind, path, src.ringId)
+    for (let left = ROWS; left > 0; left -= 1_000) await w.storeEvents(src.next(Math.min(1_000, left)))
+    await w.close()
+    const db = new Database(path, { readonly: true })
+    const rows = db
+      .prepare(
+        `SELECT name, count(*) AS pages, sum(pgsize) AS bytes, 1.0 - sum(unused) * 1.0 / sum(pgsize) AS fill
+         FROM dbstat WHERE pagetype = 'leaf' GROUP BY name ORDER BY pages DESC`,
+      )
+      .all() as { name: string; pages: number; bytes: number; fill: number }[]
+    db.close()
+    for (const r of rows) {
+      if (r.pages < 2) continue
+      console.log(`| ${kind} | ${r.name} | ${fmt(r.pages)} | ${(r.bytes / 2 ** 20).toFixed(1)} | ${(r.fill * 100).toFixed(0)} % |`)
+    }
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
   }
 }
 

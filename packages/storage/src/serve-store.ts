@@ -52,7 +52,9 @@ export function serveStore(store: EventStore, port: MessagePort): ServedPort {
         if (typeof (msg as { id?: unknown })?.id === 'number') {
           post({ t: 'fail', id: (msg as { id: number }).id, error: encodeError(new Error(`unknown message ${JSON.stringify(msg)}`)) })
         } else {
-          throw new Error(`serveStore: unknown message ${JSON.stringify(msg)}`)
+          // Nobody to answer, and the serving thread is usually the application's own: warn loudly
+          // (a process warning) rather than throw, which would crash the application.
+          process.emitWarning(`serveStore: ignored an unknown message ${JSON.stringify(msg)}`, { code: 'RINGSIDE_UNKNOWN_MESSAGE' })
         }
     }
   }
