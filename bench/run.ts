@@ -1,17 +1,24 @@
 // The benchmark suite: runs the ring, store, pipeline and journal benchmarks one after another (never in
 // parallel: the machine is small and shared) and writes BENCHMARKS.md from what they print.
-// Usage: npx tsx bench/run.ts [--quick]   (also: `ringside bench`)
+// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,journal]   (also: `ringside bench`)
 import { spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const quick = process.argv.includes('--quick')
+// --reuse ring,store: keep those sections from the last run (bench/results/<name>.md) instead of
+// running them again; each section carries its own machine, date and command lines.
+const reuseAt = process.argv.indexOf('--reuse')
+const reuse = new Set(reuseAt === -1 ? [] : (process.argv[reuseAt + 1] ?? '').split(','))
 const root = fileURLToPath(new URL('..', import.meta.url))
 const run = (script: string, args: string[]): string => {
+  const saved = new URL(`./results/${script.replace(/\.ts$/, '')}.md`, import.meta.url)
+  if (reuse.has(script.replace(/\.ts$/, ''))) return readFileSync(saved, 'utf8').trim()
   console.error(`== bench/${script} ${args.join(' ')}`)
   const r = spawnSync(process.execPath, ['--import', 'tsx', `bench/${script}`, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 })
   if (r.status !== 0) throw new Error(`bench/${script} failed with exit code ${String(r.status)}`)
+  writeFileSync(saved, `${r.stdout.trim()}\n`)
   return r.stdout.trim()
 }
 

@@ -51,5 +51,5 @@ export interface WriterApi {
   /** Finishes and commits the batch in hand, closes the store; the thread then exits with code 0. */
   stop(): Promise<void>
   setFault(fault: FaultSwitch | undefined): void
-  introspect(): { writerId: string; consumerId: number; config: WriterConfig; metrics: WriterMetricsSnapshot }
+  introspect(): { writerId: string; consumerId: number; config: WriterConfig; metrics: WriterMetricsSnapshot; heap: { usedBytes: number; totalBytes: number } }
 }

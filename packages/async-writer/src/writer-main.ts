@@ -2,6 +2,7 @@
 // failure before that is a start failure for the caller, not a crash to restart), exposes the
 // control API over comlink, and runs the AsyncWriter loop until asked to stop.
 
+import { getHeapStatistics } from 'node:v8'
 import { parentPort, workerData } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { connectStore, createStore, type EventStore } from '@ringside/storage'
@@ -77,6 +78,7 @@ const api: WriterApi = {
     consumerId: init.consumerId,
     config: writer.config,
     metrics: readWriterMetrics(init.metrics.buffer, init.metrics.slot),
+    heap: { usedBytes: getHeapStatistics().used_heap_size, totalBytes: getHeapStatistics().total_heap_size },
   }),
 }
 Comlink.expose(api, nodeEndpoint(init.control))
