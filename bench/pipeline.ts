@@ -199,6 +199,7 @@ lines.push(
   `Command: \`npx tsx bench/pipeline.ts --seconds ${SECONDS} --runs ${RUNS} --sustained ${SUSTAINED}\`. The application is one worker thread ` +
     'writing as fast as it can (sleeping 1 ms whenever the ring is full); Ringside runs the `throughput` preset. Medians of the runs, spread in brackets.',
 )
+lines.push('', 'Peak RSS is the whole bench process (every thread) during each run; a process does not give freed memory back at once, so a later row also carries what earlier rows left. The figure for one pipeline alone is in BENCHMARKS.md\'s notes.')
 lines.push('', `| pipeline (${SECONDS} s runs) | events/s stored | capture→commit p50 / p99 ms | peak RSS MB | balanced |`, '|---|---:|---:|---:|:---:|')
 for (const [label, store, writers] of [
   ['Ringside → store that keeps nothing, 1 writer', 'null', 1],

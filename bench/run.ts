@@ -36,13 +36,17 @@ const sections = [
 const out = [
   '# Benchmarks',
   '',
-  `Written by \`npx -y pnpm@10.34.9 bench\` (\`bench/run.ts${quick ? ' --quick' : ''}\`) on ${new Date().toISOString().slice(0, 10)};`,
+  `Written by \`npx -y pnpm@10.34.9 bench\` (\`bench/run.ts${process.argv.slice(2).map((a) => ` ${a}`).join('')}\`) on ${new Date().toISOString().slice(0, 10)};`,
+  reuse.size > 0 ? `sections ${[...reuse].join(', ')} were kept from their last run (bench/results/); each names its own command and date.` : '',
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
   quick ? '**Quick mode: short runs, for a smoke check only; do not quote these figures.**' : '',
   'The machine is shared and noisy: each table compares contenders side by side in one run, as medians',
   'with their spread. Nothing here is asserted by the unit tests.',
   '',
   ...sections.flatMap(([title, body]) => [`## ${title}`, '', body, '']),
+  // Hand-written analysis (what costs what, separate measurements); it names its own commands.
+  readFileSync(new URL('./NOTES.md', import.meta.url), 'utf8').trim(),
+  '',
 ].join('\n')
 writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), out)
 console.error('wrote BENCHMARKS.md')
