@@ -29,6 +29,8 @@ Run 'ringside <command> --help' for a command's options.`,
   --duration <s>    seconds of traffic (default ${DEMO_DEFAULTS.durationSec})
   --pool <n>        writers at start (default ${DEMO_DEFAULTS.poolSize})
   --db <path>       SQLite file (default ${DEMO_DEFAULTS.dbPath})
+  --port <n>        port of the live dashboard and HTTP endpoints; 0 for any free port
+                    (default ${DEMO_DEFAULTS.httpPort}; a port already taken falls back to a free one)
   --no-drills       do not kill a writer or scale the pool midway
   -h, --help        this help`,
   query: `Usage: ringside query <db> [filters] [--json]
@@ -106,7 +108,7 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
         out.write(`${HELP.main}\n`)
         return command === undefined ? 2 : 0
       case 'demo': {
-        const { values } = parse(rest, { rate: { type: 'string' }, duration: { type: 'string' }, pool: { type: 'string' }, db: { type: 'string' }, 'no-drills': { type: 'boolean' } }, 0, 'demo')
+        const { values } = parse(rest, { rate: { type: 'string' }, duration: { type: 'string' }, pool: { type: 'string' }, db: { type: 'string' }, port: { type: 'string' }, 'no-drills': { type: 'boolean' } }, 0, 'demo')
         if (values.help) return void out.write(`${HELP.demo}\n`), 0
         const controller = new AbortController()
         const onSignal = () => controller.abort()
@@ -119,6 +121,7 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
             poolSize: values.pool === undefined ? DEMO_DEFAULTS.poolSize : int('demo', 'pool', values.pool, 1, 8),
             dbPath: (values.db as string | undefined) ?? DEMO_DEFAULTS.dbPath,
             drills: values['no-drills'] !== true,
+            httpPort: values.port === undefined ? DEMO_DEFAULTS.httpPort : int('demo', 'port', values.port, 0, 65_535),
             out,
             signal: controller.signal,
           })

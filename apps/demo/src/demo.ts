@@ -1,14 +1,15 @@
 // The demo: an instrumented application in miniature (the main thread and one worker thread write
 // traced events at a set rate) embedding a PipelineManager that writes to SQLite. Midway it kills
 // a writer and scales the pool up and down; at the end it stops the pipeline, prints the accounting
-// report and answers a few queries from the store. SIGINT/SIGTERM stop it gracefully.
+// report and answers a few queries from the store. SIGINT/SIGTERM stop it gracefully. The pipeline's
+// HTTP server runs meanwhile, and the demo prints its dashboard's address.
 
 import { existsSync, rmSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import type { Writable } from 'node:stream'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { createStore } from '@ringside/storage'
-import { PipelineManager, type AccountingReport } from '@ringside/pipeline-manager'
+import { PipelineError, PipelineManager, type AccountingReport, type PipelineOptions } from '@ringside/pipeline-manager'
 import { TraceGenerator } from './events.js'
 import { Pacer } from './pacer.js'
 import { Progress } from './progress.js'
@@ -24,12 +25,14 @@ export interface DemoOptions {
   dbPath: string
   /** Kill a writer and scale the pool midway. Defaults to true. */
   drills: boolean
+  /** Port of the dashboard and the other HTTP endpoints; 0 takes any free port, and so does a taken one. Defaults to 7777. */
+  httpPort?: number
   out: Writable & { isTTY?: boolean; columns?: number }
   /** Stops the demo early (SIGINT / SIGTERM in the CLI). */
   signal?: AbortSignal
 }
 
-export const DEMO_DEFAULTS = { rate: 10_000, durationSec: 20, poolSize: 2, dbPath: './ringside-events.db', drills: true } as const
+export const DEMO_DEFAULTS = { rate: 10_000, durationSec: 20, poolSize: 2, dbPath: './ringside-events.db', drills: true, httpPort: 7777 } as const
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -44,7 +47,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   await freshStore(o.dbPath)
   const ring = RingBuffer.create({ size: 1 << 16, overflowStrategy: 'drop_newest' })
   say(`Ringside demo: ${n(o.rate)} events/s for ${o.durationSec} s from the main thread and a worker thread, into ${o.dbPath}`)
-  const pipeline = await PipelineManager.start({ ring, store: { kind: 'sqlite', path: o.dbPath }, poolSize: o.poolSize, maxRestarts: 10, maxSeconds: 10 })
+  const pipeline = await startPipeline(
+    { ring, store: { kind: 'sqlite', path: o.dbPath }, poolSize: o.poolSize, maxRestarts: 10, maxSeconds: 10 },
+    o.httpPort ?? DEMO_DEFAULTS.httpPort,
+    say,
+  )
+  say(`dashboard: ${pipeline.httpAddress?.url ?? '(none)'} (live while the demo runs; also /metrics, /stats, /readyz)`)
   const progress = new Progress(o.out)
   const killedAt = new Map<number, number>()
   pipeline.on('writer_exited', (e) => {
@@ -133,6 +141,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   printReport(say, report, mainOffered + fromWorker.offered)
   await printQueries(say, o.dbPath)
   return { report, interrupted }
+}
+
+/** Starts the pipeline with its HTTP server on `port`; a port already taken falls back to any free one. */
+async function startPipeline(options: PipelineOptions, port: number, say: (s: string) => void): Promise<PipelineManager> {
+  try {
+    return await PipelineManager.start({ ...options, http: { port } })
+  } catch (err) {
+    if (port === 0 || !(err instanceof PipelineError) || err.code !== 'http_listen_failed') throw err
+    say(`port ${port} is not available (${(err.cause as Error | undefined)?.message ?? err.message}); the dashboard takes a free port instead`)
+    return PipelineManager.start({ ...options, http: { port: 0 } })
+  }
 }
 
 /** The demo writes to a fresh file: an existing Ringside store there is replaced; anything else is refused. */

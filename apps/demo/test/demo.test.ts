@@ -36,6 +36,7 @@ describe('runDemo', () => {
     expect(report).toMatchObject({ balanced: true, inFlight: 0, countedBy: 'store', timedOut: false })
     expect(report.offered).toBeGreaterThan(10_000)
     expect(report.stored).toBe(report.accepted)
+    expect(text).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/ /m)
     expect(text).toMatch(/killing writer-1/)
     expect(text).toMatch(/supervisor restarted writer-1/)
     expect(text).toMatch(/pool scaled from 2 to 4/)

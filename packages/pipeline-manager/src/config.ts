@@ -24,6 +24,26 @@ export interface HealthThresholds {
   restartBudgetDegraded: number
 }
 
+/** The HTTP server's options. Fixed at start. */
+export interface HttpOptions {
+  /** TCP port, 0 .. 65535; 0 takes any free port. Defaults to 0. */
+  port?: number
+  /** Address to bind. Defaults to `127.0.0.1` (loopback only). */
+  host?: string
+  /** Largest request body, bytes, 1 KiB .. 256 MiB; larger ones get 413. Defaults to 1 MiB. */
+  bodyLimitBytes?: number
+  /** Bearer token that enables `POST /config`; without it that endpoint does not exist. Defaults to none. */
+  configToken?: string
+}
+
+/** HTTP options after defaults; `configToken` is not enumerable, so JSON, logs and spreads of the config never carry it. */
+export interface ResolvedHttpOptions {
+  readonly port: number
+  readonly host: string
+  readonly bodyLimitBytes: number
+  readonly configToken?: string
+}
+
 /** Everything `PipelineManager.start` takes. Only `ring` and `store` are required. */
 export interface PipelineOptions {
   /** The ring the application writes to. */
@@ -82,6 +102,11 @@ export interface PipelineOptions {
    * with the same path replays it into the store first. Defaults to none.
    */
   journal?: { path: string }
+  /**
+   * An HTTP server for probes, metrics, ingest and the dashboard (see the README's "HTTP endpoints").
+   * Defaults to none; `{}` serves on 127.0.0.1 at a free port (`pipeline.httpAddress` tells which).
+   */
+  http?: HttpOptions
   /** A pino logger (or any with the same methods). Defaults to a silent one. */
   logger?: Logger
 }
@@ -114,6 +139,7 @@ export interface ResolvedConfig {
   readonly abandonAfterMs: number
   readonly health: Readonly<HealthThresholds>
   readonly journal: { readonly path: string } | undefined
+  readonly http: ResolvedHttpOptions | undefined
 }
 
 /** Preset values; anything not named here comes from DEFAULTS. */
@@ -145,6 +171,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   managerMaxSeconds: 60,
   abandonAfterMs: 2_000,
   journal: undefined,
+  http: undefined,
   health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66 }),
 } as ResolvedConfig)
 
@@ -246,6 +273,7 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
     if (j === null || typeof j !== 'object' || typeof j.path !== 'string' || j.path === '') bad('journal.path', 'a non-empty file path', j?.path)
     out.journal = Object.freeze({ path: (j as { path: string }).path })
   }
+  if (has('http')) out.http = checkHttp(o.http)
   if (has('health')) {
     const h = o.health
     if (h === null || typeof h !== 'object' || Array.isArray(h)) bad('health', 'an object', h)
@@ -260,6 +288,27 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
     out.health = Object.freeze(health)
   }
   return out
+}
+
+const HTTP_KEYS = new Set(['port', 'host', 'bodyLimitBytes', 'configToken'])
+
+function checkHttp(h: unknown): ResolvedHttpOptions {
+  if (h === null || typeof h !== 'object' || Array.isArray(h)) bad('http', 'an object', h)
+  const hv = h as Record<string, unknown>
+  for (const key of Object.keys(hv)) {
+    if (!HTTP_KEYS.has(key)) throw new PipelineConfigError('invalid_option', `http.${key}`, `unknown option 'http.${key}'`)
+  }
+  const port = hv.port === undefined ? 0 : integer('http.port', hv.port, 0, 65_535)
+  if (hv.host !== undefined && (typeof hv.host !== 'string' || hv.host === '')) bad('http.host', 'a non-empty host name or address', hv.host)
+  const bodyLimitBytes = hv.bodyLimitBytes === undefined ? 1 << 20 : integer('http.bodyLimitBytes', hv.bodyLimitBytes, 1024, 256 << 20)
+  const token = hv.configToken
+  if (token !== undefined && (typeof token !== 'string' || token === '' || /\s/.test(token))) {
+    // Not `bad`: the message must not echo the token, a secret even when malformed.
+    throw new PipelineConfigError('invalid_option', 'http.configToken', `option 'http.configToken' must be a non-empty string without whitespace, got ${typeof token === 'string' ? 'a string that is not' : describe(token)}`)
+  }
+  const out = { port, host: (hv.host as string | undefined) ?? '127.0.0.1', bodyLimitBytes }
+  if (typeof token === 'string') Object.defineProperty(out, 'configToken', { value: token, enumerable: false })
+  return Object.freeze(out)
 }
 
 const KNOWN = new Set([...Object.keys(DEFAULTS), 'ring', 'store', 'logger'])

@@ -1,7 +1,8 @@
 // Typed errors of the pipeline. Callers branch on `code` or `instanceof`; worker errors are split
 // by phase (spawn: a writer that failed before ready; escalation: restart intensity exceeded).
+// `http_listen_failed`: the HTTP server could not bind its address (the cause says why, e.g. EADDRINUSE).
 
-export type PipelineErrorCode = 'invalid_option' | 'not_live' | 'writer_start_failed' | 'escalated' | 'stopped' | 'stop_timeout' | 'journal_replay_failed'
+export type PipelineErrorCode = 'invalid_option' | 'not_live' | 'writer_start_failed' | 'escalated' | 'stopped' | 'stop_timeout' | 'journal_replay_failed' | 'http_listen_failed'
 
 export class PipelineError extends Error {
   readonly code: PipelineErrorCode

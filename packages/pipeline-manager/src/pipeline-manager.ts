@@ -13,6 +13,7 @@ import { PipelineError } from './errors.js'
 import { appendJournal } from './journal.js'
 import { replayJournal, type JournalReplay } from './journal-replay.js'
 import { evaluateHealth, type HealthReport } from './health.js'
+import { HttpServer, type HttpAddress } from './http/server.js'
 import { latencyOf, offeredOf, RateWindow, sumRows, writerViews, type PipelineMetrics } from './metrics.js'
 import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
@@ -84,6 +85,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #replay: JournalReplay | undefined
   #journalWrite: JournalWrite | undefined
   #unhook: (() => void) | undefined
+  #http: HttpServer | undefined
 
   private constructor(
     ring: RingBuffer,
@@ -107,8 +109,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   }
 
   /**
-   * Validates the options, starts the writers and resolves once every writer is ready. Rejects with
-   * PipelineConfigError (a bad option, named) or WriterStartError (a writer failed before ready).
+   * Validates the options, starts the writers (and the HTTP server, with `http`) and resolves once
+   * every writer is ready. Rejects with PipelineConfigError (a bad option, named), WriterStartError
+   * (a writer failed before ready) or PipelineError `http_listen_failed` (the writers are stopped first).
    */
   static async start(options: PipelineOptions): Promise<PipelineManager> {
     const { config, ring, store, logger: given } = resolveOptions(options)
@@ -144,6 +147,15 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     if (config.journal) manager.#replay = await manager.#replayJournal(config.journal.path)
     manager.#wire()
     await pool.start(config.poolSize)
+    if (config.http) {
+      try {
+        manager.#http = await HttpServer.start({ pipeline: manager, rows: () => sumRows(metricsBuffer).rows }, config.http, logger)
+      } catch (err) {
+        // Nothing outlives a failed start: the writers stop; the ring stays open for the caller.
+        await pool.stopAll(5_000)
+        throw err
+      }
+    }
     manager.#sampler = setInterval(() => manager.#sample(), 1_000)
     manager.#sampler.unref()
     manager.#sample()
@@ -210,6 +222,11 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   /** The ring the pipeline drains. */
   get ring(): RingBuffer {
     return this.#ring
+  }
+
+  /** Where the HTTP server listens (`http` option), with the dashboard's URL; undefined without it. */
+  get httpAddress(): HttpAddress | undefined {
+    return this.#http?.address
   }
 
   /** The memory store held by this thread (`store: { kind: 'memory' }` only); it stays readable after stop. */
@@ -355,7 +372,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   }
 
   /**
-   * Closes the ring's intake, lets the writers drain it, stops them (two-phase), and reports every
+   * Closes the HTTP server (if any; requests in flight get a short grace), then the ring's intake,
+   * lets the writers drain it, stops them (two-phase), and reports every
    * event's bucket. Everything happens within `timeoutMs` (default 5000); what did not make it is
    * reported as in flight. Calling stop twice returns the same report.
    */
@@ -369,6 +387,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const deadline = t0 + timeoutMs
     const wasFailed = this.#status === 'failed'
     this.#status = 'stopping'
+    // HTTP first: no new requests; those in flight may still finish while the ring takes events.
+    await this.#http?.close(Math.max(100, Math.min(2_000, timeoutMs / 4)))
     this.#ring.close()
     let drained = false
     while (Date.now() < deadline) {

@@ -1,0 +1,173 @@
+// The pipeline's HTTP server, on node:http with a small route table: probes (/healthz, /readyz),
+// metrics (/metrics for Prometheus, /stats as JSON), event intake (/ingest), live config behind a
+// bearer token (/config, only when a token is configured) and the dashboard (/). Closing stops
+// accepting connections and gives in-flight requests a grace period before cutting them.
+
+import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import type { PipelineOptions, ResolvedHttpOptions } from '../config.js'
+import { PipelineConfigError, PipelineError } from '../errors.js'
+import { eventsOf, ingest } from './ingest.js'
+import { PrometheusExporter } from './prometheus.js'
+import { bearerMatches, HttpError, readJson, sendError, sendJson, sendText } from './request.js'
+import { readinessOf, statsOf, takeSnapshot, type HttpSources } from './snapshot.js'
+
+/** Where the server listens. `url` is the dashboard's address. */
+export interface HttpAddress {
+  readonly host: string
+  readonly port: number
+  readonly url: string
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+type Routes = ReadonlyMap<string, Readonly<Record<string, Handler>>>
+
+let dashboardHtml: string | undefined
+const dashboard = () => (dashboardHtml ??= readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8'))
+
+/** A URL host for an address: brackets for IPv6, loopback for the unspecified addresses. */
+function urlHost(address: string): string {
+  if (address === '0.0.0.0') return '127.0.0.1'
+  if (address === '::') return '[::1]'
+  return address.includes(':') ? `[${address}]` : address
+}
+
+export class HttpServer {
+  readonly #server: Server
+  readonly #sources: HttpSources
+  readonly #options: ResolvedHttpOptions
+  readonly #logger: Logger
+  readonly #exporter: PrometheusExporter
+  readonly #routes: Routes
+  #closing: Promise<void> | undefined
+
+  private constructor(sources: HttpSources, options: ResolvedHttpOptions, logger: Logger) {
+    this.#sources = sources
+    this.#options = options
+    this.#logger = logger
+    this.#exporter = new PrometheusExporter(() => takeSnapshot(sources))
+    this.#routes = this.#table()
+    this.#server = createServer((req, res) => void this.#handle(req, res))
+    // A slow or stuck client must not hold a connection (and stop()) forever.
+    this.#server.headersTimeout = 10_000
+    this.#server.requestTimeout = 30_000
+  }
+
+  /** Listens on the configured host and port; rejects with PipelineError `http_listen_failed` (the cause says why). */
+  static async start(sources: HttpSources, options: ResolvedHttpOptions, logger: Logger): Promise<HttpServer> {
+    const s = new HttpServer(sources, options, logger)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.#server.once('error', reject)
+        s.#server.listen(options.port, options.host, () => {
+          s.#server.off('error', reject)
+          resolve()
+        })
+      })
+    } catch (cause) {
+      throw new PipelineError('http_listen_failed', `the HTTP server could not listen on ${options.host}:${options.port}: ${(cause as Error).message}`, { cause })
+    }
+    s.#server.on('error', (err) => logger.error({ err }, 'HTTP server error'))
+    logger.info({ ...s.address }, 'HTTP server listening')
+    return s
+  }
+
+  /** Where it listens; undefined once it has stopped listening. */
+  get address(): HttpAddress | undefined {
+    const a = this.#server.address() as AddressInfo | null
+    return a === null ? undefined : { host: a.address, port: a.port, url: `http://${urlHost(a.address)}:${a.port}/` }
+  }
+
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to `graceMs`, then cuts what
+   * is left. Idle keep-alive connections close at once. Safe to call twice.
+   */
+  close(graceMs: number): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      const force = setTimeout(() => this.#server.closeAllConnections(), graceMs)
+      this.#server.close(() => {
+        clearTimeout(force)
+        resolve()
+      })
+      this.#server.closeIdleConnections()
+    })
+    return this.#closing
+  }
+
+  #table(): Routes {
+    const routes = new Map<string, Record<string, Handler>>([
+      ['/', { GET: (_, res) => sendText(res, 200, 'text/html; charset=utf-8', dashboard()) }],
+      ['/healthz', { GET: (_, res) => this.#liveness(res) }],
+      ['/readyz', { GET: (_, res) => this.#readiness(res) }],
+      ['/metrics', { GET: async (_, res) => sendText(res, 200, this.#exporter.contentType, await this.#exporter.render()) }],
+      ['/stats', { GET: (_, res) => sendJson(res, 200, statsOf(takeSnapshot(this.#sources))) }],
+      ['/ingest', { POST: (req, res) => this.#ingest(req, res) }],
+    ])
+    const token = this.#options.configToken
+    // Without a configured token the endpoint does not exist (404), rather than exist and refuse.
+    if (token !== undefined) routes.set('/config', { GET: (req, res) => this.#config(req, res, token), POST: (req, res) => this.#config(req, res, token) })
+    return routes
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    const route = this.#routes.get(path)
+    res.once('finish', () => {
+      this.#exporter.requests.inc({ route: route ? path : 'other', code: String(res.statusCode) })
+      // Closing: a keep-alive connection whose request just finished must not linger.
+      if (this.#closing) setImmediate(() => this.#server.closeIdleConnections())
+    })
+    try {
+      if (!route) throw new HttpError(404, 'not_found', `no endpoint ${path}`)
+      const handler = route[req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')]
+      if (!handler) throw new HttpError(405, 'method_not_allowed', `${path} takes ${Object.keys(route).join(', ')}`, { headers: { allow: Object.keys(route).join(', ') } })
+      await handler(req, res)
+    } catch (caught) {
+      if (!(caught instanceof HttpError)) this.#logger.error({ err: caught, path }, 'HTTP handler failed')
+      const e = caught instanceof HttpError ? caught : new HttpError(500, 'internal_error', 'the request failed inside the pipeline; see its log')
+      req.resume() // discard an unread body, so the reply is not stuck behind it
+      if (!res.headersSent) sendError(res, e)
+      else res.destroy()
+    }
+  }
+
+  /** Liveness: the manager is running (also while it stops); 503 once it has stopped or failed for good. */
+  #liveness(res: ServerResponse): void {
+    const { status, uptimeMs } = this.#sources.pipeline.getState()
+    const alive = status === 'running' || status === 'stopping'
+    sendJson(res, alive ? 200 : 503, { alive, status, uptimeMs })
+  }
+
+  #readiness(res: ServerResponse): void {
+    const { ready, body } = readinessOf(takeSnapshot(this.#sources))
+    sendJson(res, ready ? 200 : 503, body)
+  }
+
+  async #ingest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const events = eventsOf(await readJson(req, this.#options.bodyLimitBytes))
+    const { status, headers, reply } = ingest(this.#sources.pipeline.ring, events)
+    if (reply.accepted > 0) this.#exporter.ingested.inc({ outcome: 'accepted' }, reply.accepted)
+    for (const e of reply.errors) this.#exporter.ingested.inc({ outcome: e.error })
+    sendJson(res, status, reply, headers)
+  }
+
+  /** GET: the effective config. POST: a patch through updateConfig; a refused patch names its option. */
+  async #config(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+    if (!bearerMatches(req.headers.authorization, token)) {
+      throw new HttpError(401, 'unauthorized', 'this endpoint needs the configured bearer token (Authorization: Bearer <token>)', {
+        headers: { 'www-authenticate': 'Bearer realm="ringside"' },
+      })
+    }
+    if (req.method !== 'POST') return sendJson(res, 200, { config: this.#sources.pipeline.getState().config })
+    const patch = await readJson(req, this.#options.bodyLimitBytes)
+    try {
+      sendJson(res, 200, { config: await this.#sources.pipeline.updateConfig(patch as Partial<PipelineOptions>) })
+    } catch (e) {
+      if (e instanceof PipelineConfigError) throw new HttpError(422, e.code, e.message, { details: { option: e.option } })
+      if (e instanceof PipelineError && e.code === 'stopped') throw new HttpError(503, 'stopped', e.message)
+      throw e
+    }
+  }
+}
