@@ -83,7 +83,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       return
     }
     faults[kind]!++
-    const ms = 200 + Math.floor(rand() * 800)
+    // Outages last long enough (1.5-3.5 s) to outweigh the successes in the breaker's window;
+    // transient failures and slowness are shorter blips (0.2-1 s).
+    const ms = kind === 'offline' ? 1500 + Math.floor(rand() * 2000) : 200 + Math.floor(rand() * 800)
     if (kind === 'slow') control.slowMs = 20 + Math.floor(rand() * 80)
     else control.mode = kind === 'offline' ? 'offline' : 'transient'
     await new Promise((r) => setTimeout(r, ms))
