@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { createStore } from '@ringside/storage'
 import { PipelineManager } from '@ringside/pipeline-manager'
+import { until } from './fixtures/until.js'
 
 // End to end with real writer threads and a real SQLite file: while 200,000 events flow, writers
 // are killed in each way; afterwards the store holds every accepted event exactly once and the
@@ -13,13 +14,6 @@ import { PipelineManager } from '@ringside/pipeline-manager'
 const dir = mkdtempSync(join(tmpdir(), 'ringside-crash-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const until = async (cond: () => boolean, ms: number, what: string) => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
 
 describe('crash injection', () => {
   it('stores every accepted event exactly once while writers are terminated, exit, throw and hang', async () => {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { createStore, FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage'
 import { PipelineManager } from '@ringside/pipeline-manager'
+import { until } from './fixtures/until.js'
 
 // Store faults with real writer threads and a real SQLite file behind the fault-injection wrapper.
 
@@ -23,13 +24,6 @@ async function startFaulty(path: string, options: Partial<Parameters<typeof Pipe
   return { control, ring, pipeline }
 }
 
-const until = async (cond: () => boolean, ms: number, what: string) => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 describe('circuit breaker', () => {
   it('opens while the store is offline (the ring absorbs, health is degraded), then stores everything after recovery', async () => {
