@@ -21,7 +21,7 @@ export interface WriterEntry {
 }
 
 /** Bare imports the bundle must not inline: native addons, optional drivers, tsx itself. */
-const EXTERNAL = ['better-sqlite3', 'pg', 'nats', '@nats-io/transport-node', '@nats-io/jetstream', 'tsx', 'tsx/esm/api']
+const EXTERNAL = ['better-sqlite3', 'pg', 'pg-copy-streams', 'nats', '@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/nats-core', 'tsx', 'tsx/esm/api']
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const source = fileURLToPath(new URL('./writer-main.ts', import.meta.url))

@@ -10,6 +10,7 @@ import { isEventStore, type EventStore } from './event-store.js'
 import { MemoryStore } from './memory-store.js'
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './sqlite/options.js'
 import { SqliteStore } from './sqlite/sqlite-store.js'
+import { resolveJetStreamOptions, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './jetstream/options.js'
 
 /** The in-memory store; its data lives in the thread that creates it. */
 export interface MemoryStoreSpec {
@@ -32,8 +33,13 @@ export interface TargetStoreSpec {
   readonly options?: unknown
 }
 
+/** NATS JetStream: events published to a stream (writes only); see src/jetstream/README.md. */
+export interface JetStreamStoreSpec extends JetStreamStoreOptions {
+  readonly kind: 'jetstream'
+}
+
 /** How a store is named wherever it has to cross a thread boundary. */
-export type StoreSpec = MemoryStoreSpec | SqliteStoreSpec | TargetStoreSpec
+export type StoreSpec = MemoryStoreSpec | SqliteStoreSpec | JetStreamStoreSpec | TargetStoreSpec
 
 /** What a `target` module exports as `createStore` or `default`. */
 export type StoreFactory = (options: unknown) => EventStore | Promise<EventStore>
@@ -42,9 +48,10 @@ export type StoreFactory = (options: unknown) => EventStore | Promise<EventStore
 export type ResolvedStoreSpec =
   | { readonly kind: 'memory' }
   | { readonly kind: 'sqlite'; readonly options: ResolvedSqliteOptions }
+  | { readonly kind: 'jetstream'; readonly options: ResolvedJetStreamOptions }
   | { readonly kind: 'target'; readonly target: string; readonly options: unknown }
 
-const KINDS = ['memory', 'sqlite'] as const
+const KINDS = ['memory', 'sqlite', 'jetstream'] as const
 
 /** Validates a spec without opening anything; throws StoreSpecError naming the first bad field. */
 export function resolveStoreSpec(spec: unknown): ResolvedStoreSpec {
@@ -70,8 +77,10 @@ export function resolveStoreSpec(spec: unknown): ResolvedStoreSpec {
       return { kind: 'memory' }
     case 'sqlite':
       return { kind: 'sqlite', options: resolveSqliteOptions(s) }
+    case 'jetstream':
+      return { kind: 'jetstream', options: resolveJetStreamOptions(s) }
     case undefined:
-      throw new StoreSpecError('invalid_spec', 'kind', "a store spec needs 'kind' (memory, sqlite) or 'target'")
+      throw new StoreSpecError('invalid_spec', 'kind', `a store spec needs 'kind' (${KINDS.join(', ')}) or 'target'`)
     default:
       throw new StoreSpecError('invalid_spec', 'kind', `'kind' must be one of ${KINDS.join(', ')}, got ${describeValue(s.kind)}`)
   }
@@ -114,6 +123,11 @@ export async function createStore(spec: StoreSpec): Promise<EventStore> {
       return new MemoryStore()
     case 'sqlite':
       return SqliteStore.open(resolved.options)
+    case 'jetstream': {
+      // Loaded on use: the NATS client is only needed by pipelines that publish to JetStream.
+      const { JetStreamStore } = await import('./jetstream/jetstream-store.js')
+      return JetStreamStore.open(resolved.options)
+    }
     case 'target': {
       const factory = await loadFactory(resolved.target)
       let store: unknown

@@ -22,6 +22,7 @@ export type StoreErrorCode =
   | 'remote_timeout'
   | 'remote_closed'
   | 'remote_error'
+  | 'not_supported'
 
 /** Base class of the stores' errors. */
 export class StoreError extends Error {

@@ -21,6 +21,7 @@ export {
   type SqliteStoreSpec,
   type StoreFactory,
   type StoreSpec,
+  type JetStreamStoreSpec,
   type TargetStoreSpec,
 } from './create-store.js'
 export { MemoryStore } from './memory-store.js'
@@ -39,3 +40,7 @@ export {
   type StoreErrorCode,
 } from './errors.js'
 export { FAULTY_STORE_TARGET, FaultyStoreControl, createFaultyStore, type FaultMode, type FaultyStoreOptions } from './faulty-store.js'
+// JetStream: options and errors here; the store itself (and the NATS client) loads on use, through
+// createStore({ kind: 'jetstream', ... }) or '@ringside/storage/jetstream'.
+export { JETSTREAM_DEFAULTS, resolveJetStreamOptions, type JetStreamStorage, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './jetstream/options.js'
+export { JetStreamUnsupportedError } from './jetstream/jetstream-errors.js'

@@ -1,0 +1,187 @@
+// The JetStream store: each event is published to a stream with its key as the message id, so
+// the stream's duplicate window drops a re-published event; a batch resolves only after every
+// publish in it is acknowledged. Queries are not offered: consumers read the stream.
+
+import { connect } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/nats-core'
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream'
+import { StoreError, StoreFilterError, StoreOpenError, describeValue } from '../errors.js'
+import { checkBatch, type EventRecord } from '../event-record.js'
+import { checkDeadLetters, deadLetterOf, type CheckedDeadLetter } from '../dead-letter.js'
+import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreResult, StoreStats } from '../event-store.js'
+import { JetStreamUnsupportedError, jetStreamFailure } from './jetstream-errors.js'
+import { resolveJetStreamOptions, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './options.js'
+import { ensureStream } from './stream-setup.js'
+
+/** `stats()` of the JetStream store: the contract's fields plus the stream's own counters. */
+export interface JetStreamStats extends StoreStats {
+  /** Sequence of the first and last message in the stream (0 when it is empty). */
+  readonly firstSeq: number
+  readonly lastSeq: number
+  /** Messages in the whole stream (events, dead letters and any other subject it holds). */
+  readonly streamMessages: number
+}
+
+/** The EventStore contract over a NATS JetStream stream (writes and dead letters only). */
+export class JetStreamStore implements EventStore {
+  /** The options in force. */
+  readonly options: ResolvedJetStreamOptions
+  readonly #nc: NatsConnection
+  readonly #js: JetStreamClient
+  readonly #jsm: JetStreamManager
+  #closed = false
+
+  private constructor(options: ResolvedJetStreamOptions, nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager) {
+    this.options = options
+    this.#nc = nc
+    this.#js = js
+    this.#jsm = jsm
+  }
+
+  /**
+   * Connects, then creates/updates the stream (`createStream`) or checks it. A server that cannot
+   * be reached fails with a transient StoreOpenError `open_failed`; a missing stream with a
+   * permanent one; a bad option with StoreSpecError.
+   */
+  static async open(options: JetStreamStoreOptions): Promise<JetStreamStore> {
+    const o = resolveJetStreamOptions(options as unknown as Record<string, unknown>)
+    const where = o.servers.join(',')
+    let nc: NatsConnection
+    try {
+      // Reconnect forever: a store outlives a server restart, and each call has its own limit
+      // (ackTimeoutMs) so a long outage shows up as transient errors, not a hang.
+      nc = await connect({ servers: [...o.servers], timeout: o.connectTimeoutMs, name: o.name, maxReconnectAttempts: -1, reconnectTimeWait: 250 })
+    } catch (cause) {
+      throw new StoreOpenError('open_failed', where, `cannot connect to nats servers ${where}: ${String(cause)}`, { cause, transient: true })
+    }
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: o.connectTimeoutMs })
+      await ensureStream(jsm, o)
+      return new JetStreamStore(o, nc, jetstream(nc, { timeout: o.ackTimeoutMs }), jsm)
+    } catch (cause) {
+      await nc.close().catch(() => undefined)
+      if (cause instanceof StoreError) throw cause
+      throw new StoreOpenError('open_failed', where, `cannot set up jetstream stream '${o.stream}': ${String(cause)}`, { cause, transient: true })
+    }
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreError('store_closed', 'the jetstream store is closed')
+  }
+
+  // Publishes every message at once and waits for all acks: the client pipelines them on one
+  // connection, so a batch costs about one round trip, not one per event. allSettled, not all:
+  // the call must not return (and a writer must not retry) while acks of this batch are pending.
+  async #publishAll(subject: string, items: readonly { id: string; body: string }[], what: string): Promise<StoreResult> {
+    const settled = await Promise.allSettled(
+      items.map((m) => this.#js.publish(subject, m.body, { msgID: m.id, timeout: this.options.ackTimeoutMs })),
+    )
+    let inserted = 0
+    let duplicates = 0
+    for (const s of settled) {
+      if (s.status === 'rejected') {
+        const failed = settled.filter((x) => x.status === 'rejected').length
+        throw jetStreamFailure(`${what} (${failed} of ${items.length} publishes not acknowledged)`, s.reason)
+      }
+      if ((s.value as PubAck).duplicate) duplicates++
+      else inserted++
+    }
+    return { inserted, duplicates }
+  }
+
+  async storeEvents(batch: readonly EventRecord[]): Promise<StoreResult> {
+    this.#open()
+    checkBatch(batch)
+    // The body is the whole record, so a consumer needs nothing but the message.
+    const items = batch.map((r) => ({ id: r.key, body: JSON.stringify(r) }))
+    if (items.length === 0) return { inserted: 0, duplicates: 0 }
+    return this.#publishAll(this.options.subject, items, 'publish of events')
+  }
+
+  async storeDeadLetters(items: readonly DeadLetterInput[]): Promise<StoreResult> {
+    this.#open()
+    const checked = checkDeadLetters(items)
+    if (checked.length === 0) return { inserted: 0, duplicates: 0 }
+    // The checked form keeps the leniently serialized body, so a dead letter of an event that is
+    // not valid JSON still round-trips.
+    const msgs = checked.map((d) => ({ id: `dead:${d.key}`, body: JSON.stringify(d) }))
+    return this.#publishAll(this.options.deadLetterSubject, msgs, 'publish of dead letters')
+  }
+
+  /** Dead letters oldest first, read with an ordered consumer filtered on `deadLetterSubject`. */
+  async listDeadLetters(options: ListDeadLettersOptions = {}): Promise<DeadLetter[]> {
+    this.#open()
+    const limit = options.limit
+    if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0)) {
+      throw new StoreFilterError('limit', `'limit' must be an integer from 0, got ${describeValue(limit)}`)
+    }
+    try {
+      const held = (await this.#subjectCounts())[this.options.deadLetterSubject] ?? 0
+      const want = Math.min(held, limit ?? held)
+      const out: DeadLetter[] = []
+      if (want === 0) return out
+      // One subject as a string (filter_subject): a list needs server 2.10, Debian ships 2.9.
+      const consumer = await this.#js.consumers.get(this.options.stream, { filter_subjects: this.options.deadLetterSubject })
+      // The count came from the stream just now, so the fetch ends on it, not on its expiry.
+      const msgs = await consumer.fetch({ max_messages: want, expires: this.options.connectTimeoutMs })
+      for await (const m of msgs) {
+        out.push(deadLetterOf(m.json<CheckedDeadLetter>(), m.info.timestampNanos / 1e6))
+        if (out.length >= want) break
+      }
+      await consumer.delete().catch(() => undefined)
+      return out
+    } catch (cause) {
+      throw jetStreamFailure('read of dead letters', cause)
+    }
+  }
+
+  async #subjectCounts(): Promise<Record<string, number>> {
+    const info = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.subject })
+    const dead = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.deadLetterSubject })
+    return { ...(info.state.subjects ?? {}), ...(dead.state.subjects ?? {}) }
+  }
+
+  /**
+   * Counts from the stream. `oldestCapturedAt`/`newestCapturedAt` are never given: a stream is
+   * ordered by arrival, and finding the extreme capture times would mean reading every message.
+   */
+  async stats(): Promise<JetStreamStats> {
+    this.#open()
+    try {
+      const info = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.subject })
+      const dead = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.deadLetterSubject })
+      return {
+        totalEvents: info.state.subjects?.[this.options.subject] ?? 0,
+        sizeBytes: info.state.bytes,
+        deadLetters: dead.state.subjects?.[this.options.deadLetterSubject] ?? 0,
+        firstSeq: info.state.first_seq,
+        lastSeq: info.state.last_seq,
+        streamMessages: info.state.messages,
+      }
+    } catch (cause) {
+      throw jetStreamFailure('stream info', cause)
+    }
+  }
+
+  async getEvent(_key: string): Promise<EventRecord | undefined> {
+    this.#open()
+    throw new JetStreamUnsupportedError('getEvent')
+  }
+
+  async query(_filter?: unknown): Promise<EventRecord[]> {
+    this.#open()
+    throw new JetStreamUnsupportedError('query')
+  }
+
+  async deleteOlderThan(_time: number): Promise<number> {
+    this.#open()
+    throw new JetStreamUnsupportedError('deleteOlderThan')
+  }
+
+  /** Drains pending publishes and closes the connection; the stream and its messages stay. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#nc.drain().catch(() => this.#nc.close())
+  }
+}
