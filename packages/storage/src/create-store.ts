@@ -11,6 +11,7 @@ import { MemoryStore } from './memory-store.js'
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './sqlite/options.js'
 import { SqliteStore } from './sqlite/sqlite-store.js'
 import { resolveJetStreamOptions, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './jetstream/options.js'
+import { resolvePostgresOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './postgres/options.js'
 
 /** The in-memory store; its data lives in the thread that creates it. */
 export interface MemoryStoreSpec {
@@ -33,13 +34,18 @@ export interface TargetStoreSpec {
   readonly options?: unknown
 }
 
+/** PostgreSQL: the same schema and query contract as SQLite, shared by a fleet; see src/postgres/README.md. */
+export interface PostgresStoreSpec extends PostgresStoreOptions {
+  readonly kind: 'postgres'
+}
+
 /** NATS JetStream: events published to a stream (writes only); see src/jetstream/README.md. */
 export interface JetStreamStoreSpec extends JetStreamStoreOptions {
   readonly kind: 'jetstream'
 }
 
 /** How a store is named wherever it has to cross a thread boundary. */
-export type StoreSpec = MemoryStoreSpec | SqliteStoreSpec | JetStreamStoreSpec | TargetStoreSpec
+export type StoreSpec = MemoryStoreSpec | SqliteStoreSpec | PostgresStoreSpec | JetStreamStoreSpec | TargetStoreSpec
 
 /** What a `target` module exports as `createStore` or `default`. */
 export type StoreFactory = (options: unknown) => EventStore | Promise<EventStore>
@@ -48,10 +54,11 @@ export type StoreFactory = (options: unknown) => EventStore | Promise<EventStore
 export type ResolvedStoreSpec =
   | { readonly kind: 'memory' }
   | { readonly kind: 'sqlite'; readonly options: ResolvedSqliteOptions }
+  | { readonly kind: 'postgres'; readonly options: ResolvedPostgresOptions }
   | { readonly kind: 'jetstream'; readonly options: ResolvedJetStreamOptions }
   | { readonly kind: 'target'; readonly target: string; readonly options: unknown }
 
-const KINDS = ['memory', 'sqlite', 'jetstream'] as const
+const KINDS = ['memory', 'sqlite', 'postgres', 'jetstream'] as const
 
 /** Validates a spec without opening anything; throws StoreSpecError naming the first bad field. */
 export function resolveStoreSpec(spec: unknown): ResolvedStoreSpec {
@@ -77,6 +84,8 @@ export function resolveStoreSpec(spec: unknown): ResolvedStoreSpec {
       return { kind: 'memory' }
     case 'sqlite':
       return { kind: 'sqlite', options: resolveSqliteOptions(s) }
+    case 'postgres':
+      return { kind: 'postgres', options: resolvePostgresOptions(s) }
     case 'jetstream':
       return { kind: 'jetstream', options: resolveJetStreamOptions(s) }
     case undefined:
@@ -123,6 +132,11 @@ export async function createStore(spec: StoreSpec): Promise<EventStore> {
       return new MemoryStore()
     case 'sqlite':
       return SqliteStore.open(resolved.options)
+    case 'postgres': {
+      // Loaded on use: the pg driver is only needed by pipelines that write to PostgreSQL.
+      const { PostgresStore } = await import('./postgres/postgres-store.js')
+      return PostgresStore.open(resolved.options)
+    }
     case 'jetstream': {
       // Loaded on use: the NATS client is only needed by pipelines that publish to JetStream.
       const { JetStreamStore } = await import('./jetstream/jetstream-store.js')

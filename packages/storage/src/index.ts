@@ -22,6 +22,7 @@ export {
   type StoreFactory,
   type StoreSpec,
   type JetStreamStoreSpec,
+  type PostgresStoreSpec,
   type TargetStoreSpec,
 } from './create-store.js'
 export { MemoryStore } from './memory-store.js'
@@ -44,3 +45,6 @@ export { FAULTY_STORE_TARGET, FaultyStoreControl, createFaultyStore, type FaultM
 // createStore({ kind: 'jetstream', ... }) or '@ringside/storage/jetstream'.
 export { JETSTREAM_DEFAULTS, resolveJetStreamOptions, type JetStreamStorage, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './jetstream/options.js'
 export { JetStreamUnsupportedError } from './jetstream/jetstream-errors.js'
+// PostgreSQL: options here; the store (and the pg driver) loads on use, through
+// createStore({ kind: 'postgres', url }) or '@ringside/storage/postgres'.
+export { POSTGRES_DEFAULTS, resolvePostgresOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './postgres/options.js'
