@@ -5,7 +5,7 @@
 // paths; workers then start in tens of ms. If bundling is impossible, the tsx bootstrap is used.
 
 import { createRequire } from 'node:module'
-import { mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -47,11 +47,20 @@ function resolveImport(req: NodeRequire, specifier: string): string {
   const [scopeOrName = '', maybeName = ''] = specifier.split('/')
   const name = scopeOrName.startsWith('@') ? `${scopeOrName}/${maybeName}` : scopeOrName
   const sub = '.' + specifier.slice(name.length)
-  const pkgJson = req.resolve(`${name}/package.json`)
-  const exportsMap = (req(pkgJson) as { exports?: Record<string, unknown> }).exports
-  const target = exportsMap?.[sub] as { import?: string | { default?: string } } | undefined
-  const imp = typeof target?.import === 'string' ? target.import : target?.import?.default
-  return imp ? join(pkgJson, '..', imp) : req.resolve(specifier)
+  // Find the package's directory the way Node walks node_modules (its exports map may not list
+  // ./package.json, so require.resolve of that cannot be relied on).
+  const dir = (req.resolve.paths(name) ?? []).map((p) => join(p, name)).find((d) => existsSync(join(d, 'package.json')))
+  if (dir === undefined) return req.resolve(specifier)
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { exports?: unknown; main?: string }
+  const exportsMap = typeof pkg.exports === 'string' ? { '.': pkg.exports } : (pkg.exports as Record<string, unknown> | undefined)
+  const target = exportsMap?.[sub] as string | { import?: string | { default?: string }; default?: string } | undefined
+  const entry =
+    typeof target === 'string'
+      ? target
+      : typeof target?.import === 'string'
+        ? target.import
+        : (target?.import as { default?: string } | undefined)?.default ?? target?.default
+  return entry ? join(dir, entry) : req.resolve(specifier)
 }
 
 async function bundle(): Promise<WriterEntry> {
@@ -62,10 +71,13 @@ async function bundle(): Promise<WriterEntry> {
   const outdir = join(tmpdir(), `ringside-writer-${process.pid}`)
   mkdirSync(outdir, { recursive: true })
   process.once('exit', () => rmSync(outdir, { recursive: true, force: true }))
-  const outfile = join(outdir, 'writer-main.mjs')
   await build({
     entryPoints: [source],
-    outfile,
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    // Code splitting keeps the stores' dynamic imports lazy: the pg and NATS clients load only in a
+    // writer whose store needs them, not at every writer's start.
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -92,5 +104,5 @@ async function bundle(): Promise<WriterEntry> {
       },
     ],
   })
-  return { script: pathToFileURL(outfile), bundled: true }
+  return { script: pathToFileURL(join(outdir, 'writer-main.mjs')), bundled: true }
 }
