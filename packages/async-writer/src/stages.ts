@@ -4,7 +4,7 @@
 
 import { pathToFileURL } from 'node:url'
 import { isAbsolute } from 'node:path'
-import type { RingRecord } from '@ringside/core-ringbuffer'
+import type { DeadLetterInput, EventRecord } from '@ringside/storage'
 
 /** A user stage named by a serializable spec, loaded inside the writer thread. */
 export interface StageSpec {
@@ -48,14 +48,60 @@ export function validateEvent(event: Record<string, unknown>): string | undefine
  * order; a correlation id only when the event has none (the event key, so a re-stored event after a
  * crash gets the same one).
  */
-export function enrichEvent(record: RingRecord, writerId: string, enrichedAt: number, processingOrder: number): Record<string, unknown> {
+export function enrichEvent(record: { readonly key: string; readonly event: Record<string, unknown> }, writerId: string, enrichedAt: number, processingOrder: number): Record<string, unknown> {
   // The decoded event belongs to this writer alone: enrich it in place rather than copy it.
-  const event = record.event as Record<string, unknown>
+  const event = record.event
   event.writerId = writerId
   event.enrichedAt = enrichedAt
   event.processingOrder = processingOrder
   if (event.correlationId === undefined || event.correlationId === null) event.correlationId = record.key
   return event
+}
+
+/** What the processing chain made of a batch. */
+export interface ProcessedBatch {
+  /** Events to store, enriched and passed by every stage. */
+  readonly batch: EventRecord[]
+  /** Events that failed validation, as dead letters (reason `invalid_event`). */
+  readonly deadLetters: DeadLetterInput[]
+  /** Events a stage dropped. */
+  readonly filtered: number
+}
+
+/**
+ * Runs the chain on records in order: validation (per event), enrichment (processing order from
+ * `firstOrder`), then each stage. The writer and the journal's replay both go through here, so a
+ * replayed event is treated exactly as a live one.
+ */
+export async function processEvents(
+  records: readonly EventRecord[],
+  o: { readonly writerId: string; readonly stages: readonly Stage[]; readonly enrichedAt: number; readonly firstOrder: number },
+): Promise<ProcessedBatch> {
+  const batch: EventRecord[] = []
+  const deadLetters: DeadLetterInput[] = []
+  let filtered = 0
+  for (let k = 0; k < records.length; k++) {
+    const r = records[k]!
+    const problem = validateEvent(r.event)
+    if (problem !== undefined) {
+      deadLetters.push({ record: toRecord(r, r.event), error: problem, attempts: 1, reason: 'invalid_event' })
+      continue
+    }
+    let event: Record<string, unknown> | null | undefined = enrichEvent(r, o.writerId, o.enrichedAt, o.firstOrder + k)
+    for (const stage of o.stages) {
+      const out = stage.process(event, { key: r.key, writerId: o.writerId })
+      event = out instanceof Promise ? await out : out
+      if (event === null || event === undefined) break
+    }
+    if (event === null || event === undefined) filtered++
+    else batch.push(toRecord(r, event))
+  }
+  return { batch, deadLetters, filtered }
+}
+
+/** The store's record for an event (a ring record carries more fields than a store keeps). */
+function toRecord(r: EventRecord, event: Record<string, unknown>): EventRecord {
+  return { key: r.key, ringId: r.ringId, seq: r.seq, capturedAt: r.capturedAt, event }
 }
 
 /** Loads the user's stage modules in order. Throws with the target named when one cannot be loaded. */

@@ -8,7 +8,7 @@ import { applyWriterPatch, type WriterConfig } from './config.js'
 import type { SharedBreaker } from './circuit-breaker.js'
 import { maybeFault, type FaultSwitch } from './faults.js'
 import type { WriterMetrics } from './metrics.js'
-import { enrichEvent, validateEvent, type Stage } from './stages.js'
+import { processEvents, type ProcessedBatch, type Stage } from './stages.js'
 
 /** What the manager hears about each batch when `logBatches` is on. */
 export interface BatchReport {
@@ -242,34 +242,10 @@ export class AsyncWriter {
     this.#d.metrics.set('heartbeatAt', now())
   }
 
-  async #process(records: readonly RingRecord[]): Promise<{ batch: EventRecord[]; deadLetters: DeadLetterInput[]; filtered: number }> {
+  async #process(records: readonly RingRecord[]): Promise<ProcessedBatch> {
     const { metrics, stages, writerId } = this.#d
-    const batch: EventRecord[] = []
-    const deadLetters: DeadLetterInput[] = []
-    let filtered = 0
-    const enrichedAt = now()
-    const order = metrics.nextOrder(records.length)
-    for (let k = 0; k < records.length; k++) {
-      const r = records[k]!
-      const problem = validateEvent(r.event)
-      if (problem !== undefined) {
-        deadLetters.push({ record: toRecord(r, r.event), error: problem, attempts: 1, reason: 'invalid_event' })
-        continue
-      }
-      let event: Record<string, unknown> | null | undefined = enrichEvent(r, writerId, enrichedAt, order + k)
-      for (const stage of stages) {
-        const out = stage.process(event, { key: r.key, writerId })
-        event = out instanceof Promise ? await out : out
-        if (event === null || event === undefined) break
-      }
-      if (event === null || event === undefined) filtered++
-      else batch.push(toRecord(r, event))
-    }
+    const out = await processEvents(records, { writerId, stages, enrichedAt: now(), firstOrder: metrics.nextOrder(records.length) })
     metrics.add('eventsProcessed', records.length)
-    return { batch, deadLetters, filtered }
+    return out
   }
-}
-
-function toRecord(r: RingRecord, event: Record<string, unknown>): EventRecord {
-  return { key: r.key, ringId: r.ringId, seq: r.seq, capturedAt: r.capturedAt, event }
 }

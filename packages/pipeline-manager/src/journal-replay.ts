@@ -3,9 +3,8 @@
 // ring's, so a journal replayed twice (a crash during replay) is stored once.
 
 import { rmSync } from 'node:fs'
-import { enrichEvent, loadStages, validateEvent } from '@ringside/async-writer'
-import type { RingRecord } from '@ringside/core-ringbuffer'
-import type { DeadLetterInput, EventRecord, EventStore } from '@ringside/storage'
+import { loadStages, processEvents } from '@ringside/async-writer'
+import type { EventStore } from '@ringside/storage'
 import type { StageSpec } from '@ringside/async-writer'
 import { readJournal } from './journal.js'
 
@@ -34,22 +33,9 @@ export async function replayJournal(path: string, store: EventStore, stageSpecs:
   let filtered = 0
   const enrichedAt = Date.now()
   for (let from = 0; from < contents.records.length; from += CHUNK) {
-    const batch: EventRecord[] = []
-    const dead: DeadLetterInput[] = []
-    for (const [k, r] of contents.records.slice(from, from + CHUNK).entries()) {
-      const problem = validateEvent(r.event)
-      if (problem !== undefined) {
-        dead.push({ record: r, error: problem, attempts: 1, reason: 'invalid_event' })
-        continue
-      }
-      let event: Record<string, unknown> | null | undefined = enrichEvent({ ...r, bytes: 0 } as RingRecord, 'journal-replay', enrichedAt, from + k)
-      for (const stage of stages) {
-        event = await stage.process(event, { key: r.key, writerId: 'journal-replay' })
-        if (event === null || event === undefined) break
-      }
-      if (event === null || event === undefined) filtered++
-      else batch.push({ ...r, event })
-    }
+    const chunk = contents.records.slice(from, from + CHUNK)
+    const { batch, deadLetters: dead, filtered: dropped } = await processEvents(chunk, { writerId: 'journal-replay', stages, enrichedAt, firstOrder: from })
+    filtered += dropped
     const res = await store.storeEvents(batch)
     stored += res.inserted
     duplicates += res.duplicates
