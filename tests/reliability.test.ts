@@ -25,6 +25,33 @@ async function startFaulty(path: string, options: Partial<Parameters<typeof Pipe
 }
 
 
+describe('store health probe', () => {
+  it('shows an outage of the store in the health check while it lasts, and stores everything after', async () => {
+    const path = join(dir, 'probe.db')
+    const { control, ring, pipeline } = await startFaulty(path, { retryBaseMs: 5, retryMaxMs: 50, health: { storeProbeMs: 100 } })
+    const storeCheck = () => pipeline.healthCheck().checks.find((c) => c.name === 'store')
+    await until(() => storeCheck()?.status === 'healthy', 5_000, 'first probe answered')
+    control.mode = 'offline'
+    for (let k = 0; k < 300; k++) expect(ring.write({ type: 'call', pid: '<0.1.0>', n: k }).ok).toBe(true)
+    await until(() => storeCheck()?.status === 'degraded', 5_000, 'outage shown')
+    expect(storeCheck()!.reason).toBe('store unhealthy: injected outage: store offline')
+    expect(pipeline.healthCheck().status).not.toBe('healthy')
+    control.heal()
+    await until(() => storeCheck()?.status === 'healthy', 5_000, 'recovery shown')
+    const report = await pipeline.stop({ timeoutMs: 20_000 })
+    expect(report).toMatchObject({ accepted: 300, stored: 300, inFlight: 0, balanced: true })
+  })
+
+  it('can be switched off, and on again live', async () => {
+    const { pipeline } = await startFaulty(join(dir, 'probe-off.db'), { health: { storeProbeMs: 0 } })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(pipeline.healthCheck().checks.map((c) => c.name)).not.toContain('store')
+    await pipeline.updateConfig({ health: { storeProbeMs: 50 } })
+    await until(() => pipeline.healthCheck().checks.some((c) => c.name === 'store'), 5_000, 'probe on')
+    await pipeline.stop()
+  })
+})
+
 describe('circuit breaker', () => {
   it('opens while the store is offline (the ring absorbs, health is degraded), then stores everything after recovery', async () => {
     const path = join(dir, 'breaker.db')

@@ -22,6 +22,11 @@ export interface HealthThresholds {
   oldestUnstoredMs: number
   /** Share of the restart budget (restarts in the window / maxRestarts) from which health is degraded. Defaults to 0.66. */
   restartBudgetDegraded: number
+  /**
+   * How often (ms) the manager asks the store for the condition of its backend, for stores that
+   * can tell (PostgreSQL, JetStream: `EventStore.health`); 0 never asks. Defaults to 2000.
+   */
+  storeProbeMs: number
 }
 
 /** The HTTP server's options. Fixed at start. */
@@ -172,7 +177,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   abandonAfterMs: 2_000,
   journal: undefined,
   http: undefined,
-  health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66 }),
+  health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66, storeProbeMs: 2_000 }),
 } as ResolvedConfig)
 
 /** Keys updateConfig applies to a running pipeline. */
@@ -283,6 +288,7 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
       if (!(key in DEFAULTS.health)) throw new PipelineConfigError('invalid_option', `health.${key}`, `unknown option 'health.${key}'`)
       if (hv[key] === undefined) continue
       if (key === 'oldestUnstoredMs') health.oldestUnstoredMs = integer('health.oldestUnstoredMs', hv[key], 1, 86_400_000)
+      else if (key === 'storeProbeMs') health.storeProbeMs = integer('health.storeProbeMs', hv[key], 0, 3_600_000)
       else health[key as 'ringFillDegraded'] = fraction(`health.${key}`, hv[key])
     }
     out.health = Object.freeze(health)

@@ -4,7 +4,7 @@
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy'
 
 export interface HealthCheck {
-  readonly name: 'writers' | 'restart_budget' | 'ring_fill' | 'oldest_unstored' | 'store_breaker' | 'supervisor'
+  readonly name: 'writers' | 'restart_budget' | 'ring_fill' | 'oldest_unstored' | 'store_breaker' | 'store' | 'supervisor'
   readonly status: HealthStatus
   readonly reason: string
 }
@@ -27,6 +27,12 @@ export interface HealthInput {
   readonly supervisorProblem: string | undefined
   /** The store circuit breaker; absent means there is none. */
   readonly breaker?: { readonly state: 'closed' | 'open' | 'half_open'; readonly trips: number; readonly openedAt: number }
+  /**
+   * The last answer of the store's health probe, with its time (ms since the epoch) and the probe
+   * interval; absent when the store cannot tell or probing is off.
+   */
+  readonly store?: { readonly status: HealthStatus; readonly reason: string; readonly at: number; readonly intervalMs: number }
+  readonly now?: number
   readonly thresholds: {
     readonly ringFillDegraded: number
     readonly ringFillUnhealthy: number
@@ -74,6 +80,20 @@ export function evaluateHealth(h: HealthInput): HealthReport {
             status: 'degraded',
             reason: `store circuit breaker ${b.state === 'open' ? 'open' : 'half-open (probing)'} since ${new Date(b.openedAt).toISOString()}: writers hold off, the ring absorbs (${b.trips} trips so far)`,
           },
+    )
+  }
+  if (h.store) {
+    // At worst degraded: while the store is out the ring absorbs and the app goes on writing, so
+    // readiness stays (a fleet whose shared store is down should not be taken out of service
+    // whole); the ring's own checks turn unhealthy when it can take no more.
+    const s = h.store
+    // A probe that has not come back for a while is an answer too: the store is not answering.
+    const staleMs = Math.max(10_000, 3 * s.intervalMs)
+    const age = (h.now ?? Date.now()) - s.at
+    checks.push(
+      age > staleMs
+        ? { name: 'store', status: 'degraded', reason: `store: its health probe has not answered for ${Math.round(age / 1000)} s (last: ${s.reason})` }
+        : { name: 'store', status: s.status === 'healthy' ? 'healthy' : 'degraded', reason: `store ${s.status}: ${s.reason}` },
     )
   }
   checks.push(

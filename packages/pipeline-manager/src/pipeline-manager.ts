@@ -12,7 +12,7 @@ import { applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig }
 import { PipelineError } from './errors.js'
 import { appendJournal } from './journal.js'
 import { replayJournal, type JournalReplay } from './journal-replay.js'
-import { evaluateHealth, type HealthReport } from './health.js'
+import { evaluateHealth, type HealthReport, type HealthStatus } from './health.js'
 import { HttpServer, type HttpAddress } from './http/server.js'
 import { latencyOf, offeredOf, RateWindow, sumRows, writerViews, type PipelineMetrics } from './metrics.js'
 import { buildReport, type AccountingReport } from './report.js'
@@ -86,6 +86,11 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #journalWrite: JournalWrite | undefined
   #unhook: (() => void) | undefined
   #http: HttpServer | undefined
+  /** The store opened in this thread to answer the health probe (and count at stop); null: it cannot tell. */
+  #probeStore: EventStore | null | undefined
+  #probeTimer: NodeJS.Timeout | undefined
+  #probing = false
+  #storeHealth: { status: HealthStatus; reason: string; at: number } | undefined
 
   private constructor(
     ring: RingBuffer,
@@ -159,9 +164,57 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     manager.#sampler = setInterval(() => manager.#sample(), 1_000)
     manager.#sampler.unref()
     manager.#sample()
+    manager.#scheduleStoreProbe(0)
     if (config.journal) manager.#hookExits(config.journal.path)
     logger.info({ poolSize: config.poolSize, preset: config.preset }, 'pipeline started')
     return manager
+  }
+
+  /**
+   * Asks the store how its backend is (EventStore.health) every `health.storeProbeMs`, one probe
+   * at a time, over a store opened once in this thread. A store that cannot tell is closed and
+   * never asked again; one that cannot be opened is an unhealthy answer, and opening is retried.
+   */
+  #scheduleStoreProbe(delayMs: number): void {
+    const every = this.#config.health.storeProbeMs
+    if (every === 0 || this.#probeStore === null || this.#status === 'stopping' || this.#status === 'stopped') {
+      if (every === 0) this.#storeHealth = undefined
+      return
+    }
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined
+      this.#probing = true
+      void this.#probeOnce().finally(() => {
+        this.#probing = false
+        this.#scheduleStoreProbe(this.#config.health.storeProbeMs)
+      })
+    }, delayMs)
+    this.#probeTimer.unref()
+  }
+
+  async #probeOnce(): Promise<void> {
+    if (this.#probeStore === undefined) {
+      let opened: EventStore
+      try {
+        opened = this.#store ?? (await createStore(this.#storeSpec))
+      } catch (err) {
+        this.#storeHealth = { status: 'unhealthy', reason: `the store cannot be opened: ${err instanceof Error ? err.message : String(err)}`, at: Date.now() }
+        return
+      }
+      const stopping = this.#status === 'stopping' || this.#status === 'stopped'
+      if (stopping || !opened.health) {
+        if (opened !== this.#store) await opened.close().catch(() => undefined)
+        if (!stopping) this.#probeStore = null
+        return
+      }
+      this.#probeStore = opened
+    }
+    const store = this.#probeStore
+    if (store === null || !store.health) return
+    const answer = await store.health().catch((err: unknown) => ({ status: 'unhealthy' as const, reason: `the store's health probe failed: ${String(err)}` }))
+    const was = this.#storeHealth?.status
+    this.#storeHealth = { ...answer, at: Date.now() }
+    if (was !== undefined && was !== answer.status) this.#logger.warn({ store: answer }, 'store health changed')
   }
 
   /** Replays a journal left by an earlier run into the store, before any writer starts. */
@@ -325,6 +378,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       oldestUnstoredAgeMs: ring.oldestPendingAt === undefined ? undefined : now - ring.oldestPendingAt,
       supervisorProblem: this.#status === 'stopped' ? 'pipeline stopped' : this.#supervisorProblem,
       breaker: { state: this.#breaker.state, trips: this.#breaker.trips, openedAt: this.#breaker.openedAt },
+      ...(this.#storeHealth ? { store: { ...this.#storeHealth, intervalMs: this.#config.health.storeProbeMs } } : {}),
+      now: Date.now(),
       thresholds: this.#config.health,
     })
   }
@@ -343,6 +398,11 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.#config = next
     this.#pool.setSupervision(Object.fromEntries(SUPERVISION_KEYS.map((k) => [k, next[k]])))
     if (next.breaker !== prev.breaker) this.#breaker.configure(next.breaker)
+    // A new probe interval takes effect now (a probe in flight reschedules itself with it).
+    if (next.health.storeProbeMs !== prev.health.storeProbeMs && !this.#probing) {
+      if (this.#probeTimer) clearTimeout(this.#probeTimer)
+      this.#scheduleStoreProbe(0)
+    }
     if (Object.keys(writerPatch).length > 0) await this.#pool.configure(writerPatch)
     if (next.poolSize !== prev.poolSize) await this.#pool.scale(next.poolSize)
     this.#version++
@@ -402,12 +462,16 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     }
     await this.#pool.stopAll(Math.max(100, deadline - Date.now()))
     if (this.#sampler) clearInterval(this.#sampler)
+    if (this.#probeTimer) clearTimeout(this.#probeTimer)
     const ring = this.#ring.stats()
     if (!drained) drained = ring.ready + ring.claimed === 0
     // What did not make it goes to the journal, if there is one.
     const journaled = !drained && this.#config.journal ? (this.#writeJournal(this.#config.journal.path, 'stop deadline')?.events ?? 0) : 0
     this.#unhook?.()
     const counted = await this.#countInStore()
+    const probe = this.#probeStore
+    this.#probeStore = null
+    if (probe && probe !== this.#store) await probe.close().catch(() => undefined)
     const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, counted, !drained, Date.now() - t0, journaled)
     this.#status = wasFailed ? 'failed' : 'stopped'
     this.#logger.info(report, 'pipeline stopped')
@@ -423,6 +487,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   async #countInStore(): Promise<{ events: number; deadLetters: number } | undefined> {
     try {
       if (this.#store) return this.#store.countByRing ? await this.#store.countByRing(this.#ring.id) : undefined
+      if (this.#probeStore?.countByRing) return await this.#probeStore.countByRing(this.#ring.id)
       const store = await createStore(this.#storeSpec)
       try {
         return await store.countByRing?.(this.#ring.id)

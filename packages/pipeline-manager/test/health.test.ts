@@ -28,8 +28,23 @@ describe('evaluateHealth', () => {
     ['ring full', { ringUtilization: 1 }, ['unhealthy', ['ring_fill']]],
     ['old unstored events', { oldestUnstoredAgeMs: 6_000 }, ['degraded', ['oldest_unstored']]],
     ['supervisor gave up', { supervisorProblem: 'escalated' }, ['unhealthy', ['supervisor']]],
+    ['store answers', { store: { status: 'healthy', reason: 'ok', at: 1_000, intervalMs: 2_000 }, now: 2_000 }, ['healthy', []]],
+    ['store lost a replica', { store: { status: 'degraded', reason: '2 of 3', at: 1_000, intervalMs: 2_000 }, now: 2_000 }, ['degraded', ['store']]],
+    // The ring absorbs an outage: the pipeline stays ready, degraded.
+    ['store unreachable', { store: { status: 'unhealthy', reason: 'no answer', at: 1_000, intervalMs: 2_000 }, now: 2_000 }, ['degraded', ['store']]],
+    ['store probe silent for long', { store: { status: 'healthy', reason: 'ok', at: 1_000, intervalMs: 2_000 }, now: 12_000 }, ['degraded', ['store']]],
   ])('%s', (_name, over, expected) => {
     expect(status(over)).toEqual(expected)
+  })
+
+  it('says what the store said, and how long a silent probe has been silent', () => {
+    const check = (over: Partial<HealthInput>) => evaluateHealth({ ...base, ...over }).checks.find((c) => c.name === 'store')
+    expect(check({})).toBeUndefined()
+    expect(check({ store: { status: 'unhealthy', reason: 'postgres does not answer', at: 0, intervalMs: 2_000 }, now: 1_000 })!.reason).toBe(
+      'store unhealthy: postgres does not answer',
+    )
+    expect(check({ store: { status: 'healthy', reason: 'ok', at: 0, intervalMs: 5_000 }, now: 14_000 })!.status).toBe('healthy')
+    expect(check({ store: { status: 'healthy', reason: 'ok', at: 0, intervalMs: 5_000 }, now: 16_000 })!.reason).toMatch(/not answered for 16 s/)
   })
 
   it('gives a reason for every check', () => {

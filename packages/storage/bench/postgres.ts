@@ -10,7 +10,7 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { EventRecord } from '../src/event-record.js'
 import { PostgresStore } from '../src/postgres/index.js'
-import { startPgServer } from '../test/fixtures/pg-server.js'
+import { startPgServer } from '../src/testing/pg-server.js'
 
 const argv = process.argv.slice(2)
 const opt = (name: string, dflt: string): number => {

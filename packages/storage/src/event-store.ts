@@ -13,6 +13,12 @@ export interface StoreResult {
   readonly duplicates: number
 }
 
+/** What `health` reports: `degraded` still takes writes (for instance a cluster lost a replica); `unhealthy` does not. */
+export interface StoreHealth {
+  readonly status: 'healthy' | 'degraded' | 'unhealthy'
+  readonly reason: string
+}
+
 /** What `stats` reports. */
 export interface StoreStats {
   readonly totalEvents: number
@@ -73,6 +79,12 @@ export interface EventStore {
    * a writer killed between a store's commit and its own counters would otherwise go uncounted.
    */
   countByRing?(ringId: string): Promise<{ readonly events: number; readonly deadLetters: number }>
+  /**
+   * Optional: the condition of the backend as this store sees it right now (a server reachable, a
+   * cluster's replicas current). Stores over a server offer it; the pipeline probes it for its
+   * health check. Never throws: a failure to ask is itself an `unhealthy` answer.
+   */
+  health?(): Promise<StoreHealth>
   /** Releases the store; later calls fail with `store_closed`. Closing twice is harmless. */
   close(): Promise<void>
 }

@@ -106,6 +106,12 @@ export async function createFaultyStore(options: FaultyStoreOptions): Promise<Ev
     deleteOlderThan: (t) => inner.deleteOlderThan(t),
     listDeadLetters: (o) => inner.listDeadLetters(o),
     ...(inner.countByRing ? { countByRing: (id: string) => inner.countByRing!(id) } : {}),
+    // The drill's outage shows in health as a real one would; a probe does not count as a call.
+    async health() {
+      const mode = MODES[Atomics.load(w, W_MODE)]
+      if (mode === 'offline') return { status: 'unhealthy', reason: 'injected outage: store offline' }
+      return inner.health ? inner.health() : { status: 'healthy', reason: 'store answers' }
+    },
     close: () => inner.close(),
   }
 }

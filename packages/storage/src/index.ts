@@ -10,6 +10,7 @@ export {
   type EventStore,
   type ListDeadLettersOptions,
   type StoreResult,
+  type StoreHealth,
   type StoreStats,
 } from './event-store.js'
 export { resolveQueryFilter, type QueryFilter, type ResolvedQueryFilter } from './query-filter.js'

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreError, StoreOpenError, StoreRecordError, StoreSpecError, type EventRecord } from '../src/index.js'
 import { JETSTREAM_DEFAULTS, JetStreamStore, JetStreamUnsupportedError, resolveJetStreamOptions, type JetStreamStoreOptions } from '../src/jetstream/index.js'
 import { RING_A, RING_B, record, run } from './fixtures/records.js'
-import { startNatsCluster, startNatsServer, type NatsNode } from './fixtures/nats-server.js'
+import { startNatsCluster, startNatsServer, type NatsNode } from '../src/testing/nats-server.js'
 
 let streamNo = 0
 /** A fresh stream and subject per store, so every test starts empty on the shared server. */
@@ -303,9 +303,12 @@ describe('JetStreamStore on a three-node cluster', () => {
     let transientFailures = 0
     let inserted = 0
     let duplicates = 0
+    const healthSeen: string[] = []
     try {
+      expect(await s.health()).toMatchObject({ status: 'healthy', reason: expect.stringMatching(/3 of 3 replicas current/) })
       const batches = 40
       for (let b = 0; b < batches; b++) {
+        if (b === 20) healthSeen.push(JSON.stringify(await s.health()))
         if (b === 25) await victim.start()
         const batch = run(RING_A, b * 50, 50)
         // Killed while this batch's publishes are in flight, not between batches.
@@ -328,6 +331,13 @@ describe('JetStreamStore on a three-node cluster', () => {
       const stats = await s.stats()
       console.log(`jetstream cluster: killed leader ${victim.name}; inserted=${inserted} duplicates=${duplicates} transientFailures=${transientFailures} stream=${stats.totalEvents}`)
       expect(stats.totalEvents).toBe(batches * 50)
+      // While the node was down the store said so; once it is back and caught up, healthy again.
+      console.log(`jetstream cluster: health while ${victim.name} was down: ${healthSeen.join('; ')}`)
+      expect(healthSeen[0]).not.toMatch(/"status":"healthy"/)
+      for (let i = 0; (await s.health()).status !== 'healthy'; i++) {
+        if (i > 150) throw new Error(`still ${JSON.stringify(await s.health())} 30 s after ${victim.name} restarted`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
       // Every batch was acknowledged, so each key is in the stream; the count rules out copies.
       expect(inserted).toBeLessThanOrEqual(batches * 50)
     } finally {

@@ -10,7 +10,7 @@ import { migrationSql } from '../src/postgres/schema.js'
 import { StoreOpenError, StoreSpecError } from '../src/index.js'
 import { runStoreContract } from './contract.js'
 import { RING_A, RING_B, record, ringIdOf, run } from './fixtures/records.js'
-import { freshSchema, startPgServer, type PgServer } from './fixtures/pg-server.js'
+import { freshSchema, startPgServer, type PgServer } from '../src/testing/pg-server.js'
 
 let server: PgServer
 beforeAll(async () => {
@@ -184,10 +184,13 @@ describe('PostgresStore connection errors', () => {
     const own = await startPgServer()
     const store = await PostgresStore.open({ url: own.url, schema: freshSchema(), connectTimeoutMs: 2_000 })
     expect(await store.storeEvents(run(RING_A, 0, 3))).toEqual({ inserted: 3, duplicates: 0 })
+    expect(await store.health()).toMatchObject({ status: 'healthy', reason: expect.stringMatching(/answers/) })
     await own.stop()
     const err = await store.storeEvents(run(RING_A, 3, 3)).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'io_error', transient: true })
     await expect(store.query()).rejects.toMatchObject({ transient: true })
+    expect(await store.health()).toMatchObject({ status: 'unhealthy', reason: expect.stringMatching(/does not answer/) })
     await store.close()
+    expect(await store.health()).toMatchObject({ status: 'unhealthy', reason: expect.stringMatching(/closed/) })
   }, 120_000)
 })

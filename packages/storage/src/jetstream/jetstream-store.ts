@@ -4,14 +4,17 @@
 
 import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/nats-core'
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager, type ClusterInfo, type JetStreamClient, type PeerInfo, type JetStreamManager, type PubAck } from '@nats-io/jetstream'
 import { StoreError, StoreFilterError, StoreOpenError, describeValue } from '../errors.js'
 import { checkBatch, type EventRecord } from '../event-record.js'
 import { checkDeadLetters, deadLetterOf, type CheckedDeadLetter } from '../dead-letter.js'
-import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreResult, StoreStats } from '../event-store.js'
+import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreHealth, StoreResult, StoreStats } from '../event-store.js'
 import { JetStreamUnsupportedError, jetStreamFailure } from './jetstream-errors.js'
 import { resolveJetStreamOptions, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './options.js'
 import { ensureStream } from './stream-setup.js'
+
+// A follower not heard from for this long counts as not current (raft heartbeats come every second).
+const PEER_SILENT_S = 5
 
 /** `stats()` of the JetStream store: the contract's fields plus the stream's own counters. */
 export interface JetStreamStats extends StoreStats {
@@ -161,6 +164,43 @@ export class JetStreamStore implements EventStore {
     } catch (cause) {
       throw jetStreamFailure('stream info', cause)
     }
+  }
+
+  /**
+   * Asks the stream for its info: `unhealthy` when it cannot be reached or has no leader (publishes
+   * would not be acknowledged), `degraded` when a replica is offline or not current (writes go on,
+   * with less redundancy), `healthy` otherwise.
+   */
+  async health(): Promise<StoreHealth> {
+    const stream = this.options.stream
+    if (this.#closed || this.#nc.isClosed()) return { status: 'unhealthy', reason: 'the jetstream connection is closed' }
+    let cluster: ClusterInfo | undefined
+    let replicas: number
+    try {
+      const info = await this.#jsm.streams.info(stream)
+      cluster = info.cluster
+      replicas = info.config.num_replicas
+    } catch (cause) {
+      const detail = cause instanceof Error ? cause.message : String(cause)
+      return { status: 'unhealthy', reason: `jetstream stream '${stream}' does not answer (via ${this.#nc.getServer()}): ${detail}` }
+    }
+    if (replicas <= 1 || cluster === undefined) return { status: 'healthy', reason: `jetstream stream '${stream}' answers (${replicas} replica)` }
+    if (!cluster.leader) return { status: 'unhealthy', reason: `jetstream stream '${stream}' has no leader (${replicas} replicas)` }
+    const followers = cluster.replicas ?? []
+    // A follower that stopped answering stays listed, `current` until the leader has something to
+    // send it; `active` (ns since last seen) tells an idle stream's dead peer.
+    const silentS = (p: PeerInfo): number => p.active / 1e9
+    const lagging = followers.filter((p) => p.offline || !p.current || silentS(p) > PEER_SILENT_S)
+    const unlisted = Math.max(0, replicas - 1 - followers.length)
+    const current = replicas - lagging.length - unlisted
+    if (current < replicas) {
+      const what = lagging.map((p) =>
+        p.offline ? `${p.name} offline` : !p.current ? `${p.name} behind by ${p.lag ?? 0} operations` : `${p.name} not seen for ${silentS(p).toFixed(0)} s`,
+      )
+      if (unlisted > 0) what.push(`${unlisted} not listed`)
+      return { status: 'degraded', reason: `jetstream stream '${stream}': ${current} of ${replicas} replicas current, leader ${cluster.leader} (${what.join(', ')})` }
+    }
+    return { status: 'healthy', reason: `jetstream stream '${stream}': ${replicas} of ${replicas} replicas current, leader ${cluster.leader}` }
   }
 
   async getEvent(_key: string): Promise<EventRecord | undefined> {

@@ -40,6 +40,14 @@ export async function ensureStream(jsm: JetStreamManager, o: ResolvedJetStreamOp
     }
     // Keep subjects the stream already had (other producers may use them); storage cannot change.
     const subjects = [...new Set([...(existing.subjects ?? []), o.subject, o.deadLetterSubject])]
+    // Already as asked: no update. Every writer of every process opens the store, and an update of
+    // a replicated stream needs its whole group, so a writer restarted while a node is down would
+    // fail to open for nothing.
+    const same =
+      subjects.length === (existing.subjects ?? []).length &&
+      existing.num_replicas === wanted.num_replicas &&
+      existing.duplicate_window === wanted.duplicate_window
+    if (same) return
     await jsm.streams.update(o.stream, {
       subjects,
       num_replicas: wanted.num_replicas ?? 1,

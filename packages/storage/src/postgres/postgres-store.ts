@@ -6,7 +6,7 @@ import pg from 'pg'
 import { StoreError, StoreFilterError, StoreOpenError, describeValue } from '../errors.js'
 import { checkBatch, parseKey, type EventRecord } from '../event-record.js'
 import { checkDeadLetters, deadLetterOf } from '../dead-letter.js'
-import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreResult, StoreStats } from '../event-store.js'
+import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreHealth, StoreResult, StoreStats } from '../event-store.js'
 import { checkTime, resolveListLimit, resolveQueryFilter, type QueryFilter } from '../query-filter.js'
 import { redactUrl, resolvePostgresOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js'
 import { toStoreError } from './pg-errors.js'
@@ -181,6 +181,22 @@ export class PostgresStore implements EventStore {
     )
     const row = res.rows[0] as { events: string; dead: string }
     return { events: Number(row.events), deadLetters: Number(row.dead) }
+  }
+
+  /**
+   * One round trip on a pooled connection: `unhealthy` when the server cannot be reached or is a
+   * standby in recovery (it would refuse every write), `healthy` otherwise.
+   */
+  async health(): Promise<StoreHealth> {
+    if (this.#pool === undefined) return { status: 'unhealthy', reason: 'the postgres store is closed' }
+    try {
+      const res = await this.#pool.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby')
+      return res.rows[0]?.standby === true
+        ? { status: 'unhealthy', reason: `postgres at ${this.#where} is a standby in recovery: it refuses writes` }
+        : { status: 'healthy', reason: `postgres at ${this.#where} answers` }
+    } catch (err) {
+      return { status: 'unhealthy', reason: `postgres at ${this.#where} does not answer: ${err instanceof Error ? err.message : String(err)}` }
+    }
   }
 
   async deleteOlderThan(time: number): Promise<number> {

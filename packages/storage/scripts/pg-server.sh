@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A private, throwaway PostgreSQL server for the storage tests and benchmarks.
-#   scripts/pg-server.sh start [DIR] initdb DIR (default: a new /tmp/ringside-pg.XXXXXX, owned by
+#   packages/storage/scripts/pg-server.sh start [DIR] initdb DIR (default: a new /tmp/ringside-pg.XXXXXX, owned by
 #                                    `postgres`), start on a free loopback port, wait for pg_isready,
 #                                    print the connection URL, then DIR, one per line on stdout
-#   scripts/pg-server.sh stop DIR    stop the server of DIR by its pid (pg_ctl stop -m fast), remove DIR
+#   packages/storage/scripts/pg-server.sh stop DIR    stop the server of DIR by its pid (pg_ctl stop -m fast), remove DIR
 # Installs PostgreSQL with apt-get when its binaries are missing (CI machines have nothing by hand).
 set -euo pipefail
 
