@@ -25,12 +25,30 @@ async function loaderForUserModules(): Promise<void> {
   }
 }
 
+// A store whose server is briefly out of reach (a cluster electing a leader, a fleet creating its
+// stream at once) fails to open with a transient error: try again for a while before giving up,
+// so one slow moment does not fail the whole start or spend a restart of the budget.
+const OPEN_RETRY_FOR_MS = 30_000
+
+async function openWithRetries(spec: unknown): Promise<EventStore> {
+  const until = Date.now() + OPEN_RETRY_FOR_MS
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await createStore(spec as never)
+    } catch (err) {
+      const transient = (err as { transient?: unknown } | null)?.transient === true
+      if (!transient || Date.now() >= until) throw err
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)))
+    }
+  }
+}
+
 async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics: WriterMetrics }> {
   await loaderForUserModules()
   const metrics = new WriterMetrics(init.metrics.buffer, init.metrics.slot)
   metrics.setState('starting')
   const spec = init.store
-  const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await createStore(spec as never)
+  const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await openWithRetries(spec)
   const stages = await loadStages(init.stages)
   const ring = RingBuffer.attach(init.ring)
   const consumer = ring.consumer(init.consumerId, init.abandonAfterMs === undefined ? {} : { abandonAfterMs: init.abandonAfterMs })

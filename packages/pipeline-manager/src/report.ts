@@ -12,9 +12,12 @@ export interface AccountingReport {
   readonly accepted: number
   /** Refused at the door, by reason. */
   readonly rejected: { readonly full: number; readonly too_large: number; readonly not_serializable: number; readonly invalid_event: number; readonly closed: number; readonly timeout: number }
-  /** Events the store took as new rows. */
+  /** Events of this ring in the store: counted there, or from the writers (new rows + duplicates). */
   readonly stored: number
-  /** Re-stored events the store already held (after a writer crash); not a bucket, they are stored once. */
+  /**
+   * Re-stored events the store already held (after a writer crash, or a batch the store took in
+   * part); not a bucket of their own: they are stored once, and counted in `stored`.
+   */
   readonly duplicates: number
   /** Dropped by a user stage. */
   readonly filtered: number
@@ -37,9 +40,12 @@ export interface AccountingReport {
 }
 
 /**
- * `inStore` is what the store holds of this ring, when it can say. The writers' own counts can miss
- * one batch per writer killed between the store's commit and its counter update (the re-store then
- * counts as a duplicate), so the store is preferred.
+ * `inStore` is what the store holds of this ring, when it can say; the store is preferred. Without
+ * it, stored = the writers' new rows + their duplicates: a writer counts a batch only after
+ * committing its claim, so a duplicate of this ring is always an event whose first store went
+ * uncounted (a writer killed between store and commit, or a batch a store took in part before
+ * failing, as JetStream can), never one already counted. What the writers' counts can still miss:
+ * a writer killed between committing a batch and counting it.
  */
 export function buildReport(
   ring: RingStats,
@@ -52,7 +58,7 @@ export function buildReport(
   const d = ring.dropped
   const inFlight = ring.ready + ring.claimed
   const accepted = ring.totalWrites
-  const stored = inStore?.events ?? totals.eventsStored
+  const stored = inStore?.events ?? totals.eventsStored + totals.duplicates
   const quarantined = inStore?.deadLetters ?? totals.invalid + totals.poisoned
   return {
     offered: offeredOf(ring),

@@ -56,6 +56,16 @@ describe('PipelineManager.start', () => {
     await expect(PipelineManager.start({ ring, store: { target: fixture('broken-store') }, poolSize: 2 })).rejects.toBeInstanceOf(WriterStartError)
   })
 
+  it('retries a store that fails to open with a transient error, and starts once it opens', async () => {
+    const ring = RingBuffer.create({ size: 64 })
+    const counter = new SharedArrayBuffer(4)
+    const p = await PipelineManager.start({ ring, store: { target: fixture('flaky-open-store'), options: { counter, failures: 3 } }, poolSize: 2 })
+    expect(p.getState().members.filter((m) => m.state === 'running')).toHaveLength(2)
+    expect(p.getState().restarts.total).toBe(0)
+    expect(Atomics.load(new Int32Array(counter), 0)).toBe(5) // 3 failed tries, then one open per writer
+    await p.stop()
+  })
+
   it('refuses bad options with a typed error naming the option', async () => {
     const ring = RingBuffer.create({ size: 64 })
     await expect(PipelineManager.start({ ring, store: { kind: 'sqlite', path: dbPath() }, poolSize: 0 })).rejects.toMatchObject({ option: 'poolSize' })

@@ -149,7 +149,9 @@ export async function createStore(spec: StoreSpec): Promise<EventStore> {
         store = await factory(resolved.options)
       } catch (cause) {
         if (cause instanceof StoreError) throw cause
-        throw new StoreOpenError('open_failed', resolved.target, `store target ${describeValue(resolved.target)} failed to create a store: ${String(cause)}`, { cause })
+        // A user's module may carry its own copy of the error classes: keep its `transient` flag.
+        const transient = (cause as { transient?: unknown } | null)?.transient === true
+        throw new StoreOpenError('open_failed', resolved.target, `store target ${describeValue(resolved.target)} failed to create a store: ${String(cause)}`, { cause, transient })
       }
       if (!isEventStore(store)) {
         throw new StoreSpecError('not_a_store', 'target', `store target ${describeValue(resolved.target)} returned ${describeValue(store)}, which lacks the EventStore methods`)

@@ -13,8 +13,9 @@ import { JetStreamUnsupportedError, jetStreamFailure } from './jetstream-errors.
 import { resolveJetStreamOptions, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './options.js'
 import { ensureStream } from './stream-setup.js'
 
-// A follower not heard from for this long counts as not current (raft heartbeats come every second).
-const PEER_SILENT_S = 5
+// A follower not heard from, or behind the leader, for this long counts as down (raft heartbeats
+// come every second or so, and a live follower catches up within a moment).
+const PEER_SILENT_S = 3
 
 /** `stats()` of the JetStream store: the contract's fields plus the stream's own counters. */
 export interface JetStreamStats extends StoreStats {
@@ -33,6 +34,8 @@ export class JetStreamStore implements EventStore {
   readonly #js: JetStreamClient
   readonly #jsm: JetStreamManager
   #closed = false
+  /** When each follower was first seen not current, for health(); cleared once it is current. */
+  readonly #behindSince = new Map<string, number>()
 
   private constructor(options: ResolvedJetStreamOptions, nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager) {
     this.options = options
@@ -188,14 +191,25 @@ export class JetStreamStore implements EventStore {
     if (!cluster.leader) return { status: 'unhealthy', reason: `jetstream stream '${stream}' has no leader (${replicas} replicas)` }
     const followers = cluster.replicas ?? []
     // A follower that stopped answering stays listed, `current` until the leader has something to
-    // send it; `active` (ns since last seen) tells an idle stream's dead peer.
+    // send it; `active` (ns since last seen) tells an idle stream's dead peer. Under load a live
+    // follower is briefly not current now and then: only one behind since PEER_SILENT_S counts.
+    const now = Date.now()
     const silentS = (p: PeerInfo): number => p.active / 1e9
-    const lagging = followers.filter((p) => p.offline || !p.current || silentS(p) > PEER_SILENT_S)
+    for (const p of followers) {
+      if (p.current) this.#behindSince.delete(p.name)
+      else if (!this.#behindSince.has(p.name)) this.#behindSince.set(p.name, now)
+    }
+    const behindS = (p: PeerInfo): number => (now - (this.#behindSince.get(p.name) ?? now)) / 1000
+    const lagging = followers.filter((p) => p.offline || silentS(p) > PEER_SILENT_S || behindS(p) >= PEER_SILENT_S)
     const unlisted = Math.max(0, replicas - 1 - followers.length)
     const current = replicas - lagging.length - unlisted
     if (current < replicas) {
       const what = lagging.map((p) =>
-        p.offline ? `${p.name} offline` : !p.current ? `${p.name} behind by ${p.lag ?? 0} operations` : `${p.name} not seen for ${silentS(p).toFixed(0)} s`,
+        p.offline
+          ? `${p.name} offline`
+          : silentS(p) > PEER_SILENT_S
+            ? `${p.name} not seen for ${silentS(p).toFixed(0)} s`
+            : `${p.name} behind by ${p.lag ?? 0} operations for ${behindS(p).toFixed(0)} s`,
       )
       if (unlisted > 0) what.push(`${unlisted} not listed`)
       return { status: 'degraded', reason: `jetstream stream '${stream}': ${current} of ${replicas} replicas current, leader ${cluster.leader} (${what.join(', ')})` }
