@@ -12,6 +12,7 @@ import { MessageChannel, Worker } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { PipelineManager } from '@ringside/pipeline-manager'
 import { lineChart } from './chart.js'
+import { boot, fmt, median, nullStore, producerEntry, rssSampler, runPipeline, sleep, spread, type RunResult } from './e2e.js'
 
 const argOf = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
@@ -22,75 +23,11 @@ const RUNS = Number(argOf('runs') ?? 3)
 const SUSTAINED = Number(argOf('sustained') ?? 60)
 const CHART = argOf('chart') ?? 'bench/results/sqlite-sustained.svg'
 const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-'))
-const boot = new URL('./fixtures/boot.mjs', import.meta.url)
-const producerEntry = new URL('./fixtures/app-producer.ts', import.meta.url).href
 const peerEntry = new URL('./fixtures/peer-worker.ts', import.meta.url).href
-const nullStore = { target: new URL('./fixtures/null-store.ts', import.meta.url).href }
-const fmt = (x: number | undefined) => (x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2))
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-}
-const spread = (xs: number[]) => `${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))}`
 let dbNo = 0
 
-/** Samples RSS (all threads of this process) until stopped; returns the peak in MB. */
-function rssSampler() {
-  let peak = process.memoryUsage().rss
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100)
-  return () => {
-    clearInterval(t)
-    return Math.max(peak, process.memoryUsage().rss) / 2 ** 20
-  }
-}
-
-interface RunResult {
-  perSec: number
-  samples: number[] // stored per second, one per second
-  p50?: number
-  p99?: number
-  accepted: number
-  refused: number
-  balanced: boolean
-  rssMb: number
-}
-
-async function ringside(store: 'sqlite' | 'null', writers: number, seconds: number, ratePerSec?: number): Promise<RunResult> {
-  const peak = rssSampler()
-  const ring = RingBuffer.create({ size: 1 << 16 })
-  const spec = store === 'sqlite' ? { kind: 'sqlite' as const, path: join(dir, `e2e-${++dbNo}.db`) } : nullStore
-  const pipeline = await PipelineManager.start({ ring, store: spec, preset: 'throughput', poolSize: writers, maxRestarts: 100 })
-  const control = new Int32Array(new SharedArrayBuffer(4))
-  const app = new Worker(boot, { workerData: { entry: producerEntry, handle: ring.handle, control, ...(ratePerSec ? { ratePerSec } : {}) } })
-  const done = new Promise<{ accepted: number; full: number }>((resolve) => app.once('message', resolve))
-  const samples: number[] = []
-  let last = 0
-  const t0 = performance.now()
-  for (let s = 1; s <= seconds; s++) {
-    await sleep(t0 + s * 1000 - performance.now())
-    const stored = pipeline.getMetrics().totals.eventsStored
-    samples.push(stored - last)
-    last = stored
-  }
-  const elapsed = (performance.now() - t0) / 1000
-  Atomics.store(control, 0, 1)
-  Atomics.notify(control, 0)
-  const produced = await done
-  await app.terminate()
-  const m = pipeline.getMetrics()
-  const report = await pipeline.stop({ timeoutMs: 60_000 })
-  return {
-    perSec: last / elapsed,
-    samples,
-    ...(m.latency.captureToCommitMs.p50 === undefined ? {} : { p50: m.latency.captureToCommitMs.p50 }),
-    ...(m.latency.captureToCommitMs.p99 === undefined ? {} : { p99: m.latency.captureToCommitMs.p99 }),
-    accepted: produced.accepted,
-    refused: produced.full,
-    balanced: report.balanced,
-    rssMb: peak(),
-  }
-}
+const ringside = (store: 'sqlite' | 'null', writers: number, seconds: number, ratePerSec?: number): Promise<RunResult> =>
+  runPipeline(store === 'sqlite' ? { kind: 'sqlite', path: join(dir, `e2e-${++dbNo}.db`) } : nullStore, writers, seconds, ratePerSec)
 
 async function pinoPeer(seconds: number): Promise<{ perSec: number; rssMb: number }> {
   const peak = rssSampler()
