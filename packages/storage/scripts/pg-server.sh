@@ -3,7 +3,7 @@
 #   packages/storage/scripts/pg-server.sh start [DIR] initdb DIR (default: a new /tmp/ringside-pg.XXXXXX, owned by
 #                                    `postgres`), start on a free loopback port, wait for pg_isready,
 #                                    print the connection URL, then DIR, one per line on stdout
-#   packages/storage/scripts/pg-server.sh stop DIR    stop the server of DIR by its pid (pg_ctl stop -m fast), remove DIR
+#   packages/storage/scripts/pg-server.sh stop DIR    stop the server of DIR by its pid (SIGINT: fast shutdown), remove DIR
 # Installs PostgreSQL with apt-get when its binaries are missing (CI machines have nothing by hand).
 set -euo pipefail
 
@@ -67,9 +67,16 @@ start)
   exit 1
   ;;
 stop)
-  bin=$(find_bin)
+  # By its pid (the first line of postmaster.pid): SIGINT is PostgreSQL's fast shutdown; SIGKILL
+  # if it has not exited within 30 s.
   if [ -f "$dir/data/postmaster.pid" ]; then
-    as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >&2 || true
+    pid=$(head -n 1 "$dir/data/postmaster.pid")
+    kill -INT "$pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -rf "$dir"
   ;;
