@@ -55,8 +55,10 @@ export class JetStreamStore implements EventStore {
     let nc: NatsConnection
     try {
       // Reconnect forever: a store outlives a server restart, and each call has its own limit
-      // (ackTimeoutMs) so a long outage shows up as transient errors, not a hang.
-      nc = await connect({ servers: [...o.servers], timeout: o.connectTimeoutMs, name: o.name, maxReconnectAttempts: -1, reconnectTimeWait: 250 })
+      // (ackTimeoutMs) so a long outage shows up as transient errors, not a hang. noAsyncTraces:
+      // otherwise the client builds two errors with stack traces for every publish, in case it
+      // times out; that was a third of the client's CPU per event.
+      nc = await connect({ servers: [...o.servers], timeout: o.connectTimeoutMs, name: o.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true })
     } catch (cause) {
       throw new StoreOpenError('open_failed', where, `cannot connect to nats servers ${where}: ${String(cause)}`, { cause, transient: true })
     }
