@@ -90,6 +90,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #probeStore: EventStore | null | undefined
   #probeTimer: NodeJS.Timeout | undefined
   #probing = false
+  /** Set by stop: no probe is scheduled after it, and a store opened by a probe in flight is closed. */
+  #probeEnded = false
   #storeHealth: { status: HealthStatus; reason: string; at: number } | undefined
 
   private constructor(
@@ -177,7 +179,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
    */
   #scheduleStoreProbe(delayMs: number): void {
     const every = this.#config.health.storeProbeMs
-    if (every === 0 || this.#probeStore === null || this.#status === 'stopping' || this.#status === 'stopped') {
+    if (every === 0 || this.#probeStore === null || this.#probeEnded) {
       if (every === 0) this.#storeHealth = undefined
       return
     }
@@ -201,10 +203,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
         this.#storeHealth = { status: 'unhealthy', reason: `the store cannot be opened: ${err instanceof Error ? err.message : String(err)}`, at: Date.now() }
         return
       }
-      const stopping = this.#status === 'stopping' || this.#status === 'stopped'
-      if (stopping || !opened.health) {
+      if (this.#probeEnded || !opened.health) {
         if (opened !== this.#store) await opened.close().catch(() => undefined)
-        if (!stopping) this.#probeStore = null
+        if (!this.#probeEnded) this.#probeStore = null
         return
       }
       this.#probeStore = opened
@@ -462,6 +463,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     }
     await this.#pool.stopAll(Math.max(100, deadline - Date.now()))
     if (this.#sampler) clearInterval(this.#sampler)
+    this.#probeEnded = true
     if (this.#probeTimer) clearTimeout(this.#probeTimer)
     const ring = this.#ring.stats()
     if (!drained) drained = ring.ready + ring.claimed === 0
