@@ -6,7 +6,7 @@ import { connect } from '@nats-io/transport-node'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { StoreSpec } from '@ringside/storage'
 import { freshSchema, startNatsCluster, startPgServer, type NatsNode, type PgServer } from '@ringside/storage/testing'
-import { until } from './fixtures/until.js'
+import { until, untilAsync } from './fixtures/until.js'
 
 // A fleet: three separate Node processes, each embedding its own pipeline with two writers, write
 // into one shared engine on real servers while a writer of each process is killed. Afterwards every
@@ -229,11 +229,3 @@ describe('a fleet of three processes into one JetStream stream on a three-node c
     }
   }, 300_000)
 })
-
-async function untilAsync(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
