@@ -64,7 +64,7 @@ start)
     sleep 0.5
   done
   echo "pg-server: no answer from pg_isready on port $port after 30s" >&2
-  "$0" stop "$dir" || true
+  bash "$0" stop "$dir" || true
   exit 1
   ;;
 stop)
