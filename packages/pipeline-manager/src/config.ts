@@ -4,7 +4,7 @@
 
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { resolveStoreSpec, type StoreSpec } from '@ringside/storage'
-import { BREAKER_DEFAULTS, type BreakerConfig, type StageSpec } from '@ringside/async-writer'
+import { BREAKER_DEFAULTS, type BreakerConfig, type StageSpec, type WriterConfig } from '@ringside/async-writer'
 import type { Logger } from 'pino'
 import { PipelineConfigError } from './errors.js'
 import { RESTART_TYPES, STRATEGIES, type RestartType, type Strategy } from './supervisor/restart-policy.js'
@@ -116,19 +116,11 @@ export interface PipelineOptions {
   logger?: Logger
 }
 
-/** Options after presets, defaults and validation. */
-export interface ResolvedConfig {
+/** Options after presets, defaults and validation; the writer's own keys are its WriterConfig. */
+export interface ResolvedConfig extends WriterConfig {
   readonly preset: Preset
   readonly poolSize: number
   readonly maxPoolSize: number
-  readonly batchSize: number
-  readonly maxBatchBytes: number
-  readonly lingerMs: number
-  readonly pollIntervalMs: number
-  readonly logBatches: boolean
-  readonly retryBaseMs: number
-  readonly retryMaxMs: number
-  readonly permanentAttempts: number
   readonly breaker: Readonly<BreakerConfig>
   readonly stages: readonly StageSpec[]
   readonly strategy: Strategy
