@@ -195,6 +195,12 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   }
 
   async #probeOnce(): Promise<void> {
+    // SQLite cannot tell (a file has no server): no need to open it in the application's thread,
+    // where better-sqlite3's open is synchronous and may wait out a lock a writer holds.
+    if (this.#probeStore === undefined && (this.#storeSpec as { kind?: unknown }).kind === 'sqlite') {
+      this.#probeStore = null
+      return
+    }
     if (this.#probeStore === undefined) {
       let opened: EventStore
       try {

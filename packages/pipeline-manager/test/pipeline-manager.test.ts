@@ -170,6 +170,12 @@ describe('healthCheck', () => {
     expect(h.checks.find((c) => c.name === 'writers')).toMatchObject({ status: 'degraded', reason: 'writers below target: 1 of 2 running' })
   })
 
+  it('has no store check for SQLite, which cannot tell more than its writers see', async () => {
+    const p = await start({ health: { storeProbeMs: 10 } })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(p.healthCheck().checks.map((c) => c.name)).not.toContain('store')
+  })
+
   it('reports a full ring and old unstored events when the store stops answering', async () => {
     const ring = RingBuffer.create({ size: 256 })
     const p = await start({ ring, store: { target: fixture('blocking-store') }, heartbeatTimeoutMs: 60_000, shutdown: 200, health: { oldestUnstoredMs: 100 } })
