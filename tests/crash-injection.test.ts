@@ -29,7 +29,7 @@ describe('crash injection', () => {
       batchSize: 500,
       maxRestarts: 20,
       maxSeconds: 5,
-      heartbeatTimeoutMs: 800,
+      batchTimeoutMs: 3_000,
       stages: [{ target: new URL('./fixtures/armed-enricher.ts', import.meta.url).href, options: { flag } }],
     })
     const exits: { reason: string; code: number; detail?: string }[] = []
@@ -63,11 +63,17 @@ describe('crash injection', () => {
     await pipeline.setWriterFault(1, { kind: 'exit', code: 3, at: 'after_store' })
     await until(() => restarts() >= 2 && running(), 30_000, 'restart after process.exit')
 
-    // 3. an exception thrown by an enricher (a user stage)
-    Atomics.store(new Int32Array(flag), 0, 1)
-    await until(() => restarts() >= 3 && running(), 30_000, 'restart after the enricher threw')
+    // 3. an uncaught exception in the writer's own code
+    await pipeline.setWriterFault(1, { kind: 'crash', at: 'before_store' })
+    await until(() => restarts() >= 3 && running(), 30_000, 'restart after an uncaught exception')
 
-    // 4. an infinite loop while holding a claim: the heartbeat stops, the pool terminates it
+    // An exception thrown by an enricher (a user stage) on one event: that event is quarantined,
+    // the writer keeps running (no restart), the rest of its batch is stored.
+    Atomics.store(new Int32Array(flag), 0, 1)
+    await until(() => pipeline.getMetrics().totals.stageErrors === 1, 30_000, 'the event the enricher threw on quarantined')
+    expect(restarts()).toBe(3)
+
+    // 4. an infinite loop while holding a claim: past batchTimeoutMs the pool terminates it
     await pipeline.setWriterFault(0, { kind: 'hang', at: 'before_store' })
     await until(() => restarts() >= 4 && running(), 30_000, 'restart after a hang')
     drillsDone = true
@@ -79,20 +85,23 @@ describe('crash injection', () => {
 
     expect(exits.filter((e) => e.reason === 'crash')).toHaveLength(4)
     expect(exits.some((e) => e.code === 3)).toBe(true)
-    expect(exits.some((e) => /enricher bug/.test(e.detail ?? ''))).toBe(true)
+    expect(exits.some((e) => /injected crash/.test(e.detail ?? ''))).toBe(true)
     expect(hung).toHaveLength(1)
-    expect(report).toMatchObject({ accepted: TOTAL, stored: TOTAL, inFlight: 0, filtered: 0, quarantined: 0, timedOut: false, countedBy: 'store', balanced: true })
+    expect(report).toMatchObject({ accepted: TOTAL, stored: TOTAL - 1, inFlight: 0, filtered: 0, quarantined: 1, timedOut: false, countedBy: 'store', balanced: true })
     expect(report.duplicates).toBeGreaterThan(0) // the batch stored before process.exit was stored again, once
     expect(report.offered).toBe(TOTAL + report.rejected.full)
 
     const store = await createStore({ kind: 'sqlite', path })
     try {
-      expect((await store.stats()).totalEvents).toBe(TOTAL)
+      expect((await store.stats()).totalEvents).toBe(TOTAL - 1)
+      const dead = await store.listDeadLetters()
+      expect(dead.map((d) => d.reason)).toEqual(['stage_error'])
+      expect(dead[0]!.error).toMatch(/stage armed-enricher: Error: enricher bug/)
       const rows = await store.query({ order: 'asc' })
-      const seqs = rows.map((r) => r.seq).sort((a, b) => a - b)
+      const seqs = [...rows.map((r) => r.seq), dead[0]!.record.seq].sort((a, b) => a - b)
       expect(seqs.length).toBe(TOTAL)
       expect(seqs.every((q, i) => q === i)).toBe(true)
-      expect(new Set(rows.map((r) => r.event.n)).size).toBe(TOTAL)
+      expect(new Set(rows.map((r) => r.event.n)).size).toBe(TOTAL - 1)
       expect(rows.every((r) => r.event.enriched === true && typeof r.event.writerId === 'string')).toBe(true)
     } finally {
       await store.close()

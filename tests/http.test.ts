@@ -326,7 +326,7 @@ describe('a full ring, a failing readiness, no /config without a token', () => {
   let pbase: string
   beforeAll(async () => {
     const ring = RingBuffer.create({ size: 256 })
-    p = await PipelineManager.start({ ring, store: { target: blockingStore }, poolSize: 1, heartbeatTimeoutMs: 60_000, shutdown: 200, http: {} })
+    p = await PipelineManager.start({ ring, store: { target: blockingStore }, poolSize: 1, batchTimeoutMs: 60_000, shutdown: 200, http: {} })
     pbase = p.httpAddress!.url
   })
   afterAll(async () => {

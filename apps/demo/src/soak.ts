@@ -54,7 +54,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     poolSize: 2,
     maxRestarts: 1000,
     maxSeconds: 5,
-    heartbeatTimeoutMs: 1000,
+    batchTimeoutMs: 2000,
     retryBaseMs: 10,
     retryMaxMs: 200,
     // A short window, so that outages of a second or less trip the breaker against a busy store.

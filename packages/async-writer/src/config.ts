@@ -19,6 +19,12 @@ export interface WriterConfig {
   readonly retryMaxMs: number
   /** Attempts of a batch failing with a permanent error before it is split to isolate the poison. */
   readonly permanentAttempts: number
+  /**
+   * Deadline of each step of work on a held claim (its stages, each store attempt), ms. Past it the
+   * supervisor judges the writer hung and replaces it; an asynchronous store call fails as a
+   * transient error at 90 % of it. Waits (linger, retry backoff, an open breaker) do not count.
+   */
+  readonly batchTimeoutMs: number
 }
 
 export const WRITER_DEFAULTS: WriterConfig = Object.freeze({
@@ -30,9 +36,10 @@ export const WRITER_DEFAULTS: WriterConfig = Object.freeze({
   retryBaseMs: 50,
   retryMaxMs: 5_000,
   permanentAttempts: 2,
+  batchTimeoutMs: 35_000,
 })
 
-const NUMERIC = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts'] as const
+const NUMERIC = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs'] as const
 
 /** Returns `base` with `patch` applied; throws TypeError naming the key for anything malformed. */
 export function applyWriterPatch(base: WriterConfig, patch: Partial<WriterConfig>): WriterConfig {

@@ -3,7 +3,9 @@
 export { AsyncWriter, isTransient, type AsyncWriterDeps, type BatchReport } from './writer.js'
 export { BREAKER_DEFAULTS, SharedBreaker, createBreakerBuffer, nextBreakerState, type BreakerConfig, type BreakerState } from './circuit-breaker.js'
 export { WRITER_DEFAULTS, applyWriterPatch, type WriterConfig } from './config.js'
-export { enrichEvent, loadStages, processEvents, validateEvent, type ProcessedBatch, type Stage, type StageContext, type StageFactory, type StageSpec } from './stages.js'
+export { WriterError, StoreTimeoutError, type WriterErrorCode } from './errors.js'
+export { ClaimVerdicts, ISOLATE_AFTER_DEATHS, createVerdictBuffer, type KillerReason } from './verdicts.js'
+export { enrichEvent, loadStages, processEvents, stageName, toStoreRecord, validateEvent, type ProcessedBatch, type Stage, type StageContext, type StageFactory, type StageSpec } from './stages.js'
 export {
   BUCKET_BOUNDS_MS,
   METRIC_FIELDS,

@@ -28,6 +28,8 @@ export interface WriterInit {
   readonly metrics: { readonly buffer: SharedArrayBuffer; readonly slot: number }
   /** The pool's circuit breaker (see SharedBreaker). */
   readonly breaker?: SharedArrayBuffer
+  /** The supervisor's verdicts on claims that killed writers (see ClaimVerdicts). */
+  readonly verdicts?: SharedArrayBuffer
   /** Port on which the writer exposes its WriterApi through comlink. */
   readonly control: MessagePort
   /** Set when the writer runs from the bundle: it registers tsx itself for TypeScript user modules. */

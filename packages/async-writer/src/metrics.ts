@@ -11,6 +11,8 @@ export const METRIC_FIELDS = [
   'filtered', // events dropped by a user stage
   'invalid', // events refused by validation (sent to dead letters)
   'poisoned', // events isolated after permanent store errors (sent to dead letters)
+  'stageErrors', // events a user stage threw on or rejected (sent to dead letters, reason stage_error)
+  'killers', // events that killed or hung their writer when processed alone (dead letters crashed_writer / timeout)
   'batches', // batches stored and committed
   'errors', // store errors (each failed attempt)
   'lastPollAt', // ms since the epoch
@@ -19,6 +21,11 @@ export const METRIC_FIELDS = [
   'heldSince', // ms since the epoch when the held claim was taken (0 when none)
   'state', // WriterState code
   'incarnation', // starts of this row's writer (1 for the first)
+  'busySince', // ms since the epoch when the current step of work on the held claim began (0 while waiting)
+  'heldFirstSeq', // lowest sequence number of the held claim (-1 when none)
+  'heldLastSeq', // highest sequence number of the held claim (-1 when none)
+  'isolating', // 1 while the writer processes a suspect claim one event at a time
+  'currentSeq', // while isolating: the sequence number of the event being processed alone (-1 otherwise)
 ] as const
 export type MetricField = (typeof METRIC_FIELDS)[number]
 const FIELD: Readonly<Record<MetricField, number>> = Object.fromEntries(METRIC_FIELDS.map((f, i) => [f, i])) as Record<MetricField, number>
@@ -68,6 +75,10 @@ export class WriterMetrics {
 
   add(field: MetricField, n = 1): void {
     this.#row[FIELD[field]]! += n
+  }
+
+  get(field: MetricField): number {
+    return this.#row[FIELD[field]]!
   }
 
   set(field: MetricField, value: number): void {

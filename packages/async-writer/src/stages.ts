@@ -1,6 +1,6 @@
 // The processing chain run on every batch: built-in validation, built-in enrichment, then the
-// user's stage modules in order. Validation failures are per event (quarantined), never per batch;
-// a user stage that throws crashes the writer, as any other bug would, and the supervisor restarts it.
+// user's stage modules in order. Validation failures and stage errors are per event (quarantined
+// as dead letters), never per batch: one event a stage cannot handle must not stop the others.
 
 import { pathToFileURL } from 'node:url'
 import { isAbsolute } from 'node:path'
@@ -62,11 +62,18 @@ export function enrichEvent(record: { readonly key: string; readonly event: Reco
 export interface ProcessedBatch {
   /** Events to store, enriched and passed by every stage. */
   readonly batch: EventRecord[]
-  /** Events that failed validation, as dead letters (reason `invalid_event`). */
+  /** Events that failed validation (reason `invalid_event`) or that a stage threw on (`stage_error`), as dead letters. */
   readonly deadLetters: DeadLetterInput[]
   /** Events a stage dropped. */
   readonly filtered: number
+  /** Of the dead letters, those a stage threw on or rejected. */
+  readonly stageErrors: number
 }
+
+const describeError = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err))
+
+/** A stage's name in dead letters and logs: its own `name`, or its place in the list. */
+export const stageName = (stage: Stage, index: number): string => stage.name ?? `stages[${index}]`
 
 /**
  * Runs the chain on records in order: validation (per event), enrichment (processing order from
@@ -75,32 +82,53 @@ export interface ProcessedBatch {
  */
 export async function processEvents(
   records: readonly EventRecord[],
-  o: { readonly writerId: string; readonly stages: readonly Stage[]; readonly enrichedAt: number; readonly firstOrder: number },
+  o: {
+    readonly writerId: string
+    readonly stages: readonly Stage[]
+    readonly enrichedAt: number
+    readonly firstOrder: number
+    /** Called before each event enters the stages: the writer's progress mark for its deadline. */
+    readonly onProgress?: () => void
+  },
 ): Promise<ProcessedBatch> {
   const batch: EventRecord[] = []
   const deadLetters: DeadLetterInput[] = []
   let filtered = 0
+  let stageErrors = 0
   for (let k = 0; k < records.length; k++) {
     const r = records[k]!
     const problem = validateEvent(r.event)
     if (problem !== undefined) {
-      deadLetters.push({ record: toRecord(r, r.event), error: problem, attempts: 1, reason: 'invalid_event' })
+      deadLetters.push({ record: toStoreRecord(r, r.event), error: problem, attempts: 1, reason: 'invalid_event' })
       continue
     }
     let event: Record<string, unknown> | null | undefined = enrichEvent(r, o.writerId, o.enrichedAt, o.firstOrder + k)
-    for (const stage of o.stages) {
-      const out = stage.process(event, { key: r.key, writerId: o.writerId })
-      event = out instanceof Promise ? await out : out
+    if (o.stages.length > 0) o.onProgress?.()
+    let failed = false
+    for (let s = 0; s < o.stages.length; s++) {
+      const stage = o.stages[s]!
+      const input: Record<string, unknown> = event
+      try {
+        const out = stage.process(input, { key: r.key, writerId: o.writerId })
+        event = out instanceof Promise ? await out : out
+      } catch (err) {
+        // The event as the failing stage received it, so the dead letter shows what it choked on.
+        deadLetters.push({ record: toStoreRecord(r, input), error: `stage ${stageName(stage, s)}: ${describeError(err)}`, attempts: 1, reason: 'stage_error' })
+        stageErrors++
+        failed = true
+        break
+      }
       if (event === null || event === undefined) break
     }
+    if (failed) continue
     if (event === null || event === undefined) filtered++
-    else batch.push(toRecord(r, event))
+    else batch.push(toStoreRecord(r, event))
   }
-  return { batch, deadLetters, filtered }
+  return { batch, deadLetters, filtered, stageErrors }
 }
 
 /** The store's record for an event (a ring record carries more fields than a store keeps). */
-function toRecord(r: EventRecord, event: Record<string, unknown>): EventRecord {
+export function toStoreRecord(r: EventRecord, event: Record<string, unknown>): EventRecord {
   return { key: r.key, ringId: r.ringId, seq: r.seq, capturedAt: r.capturedAt, event }
 }
 

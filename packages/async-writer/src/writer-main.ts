@@ -11,6 +11,7 @@ import type { PortStoreSpec, WriterApi, WriterInit, WriterMessage } from './mess
 import { SharedBreaker } from './circuit-breaker.js'
 import { readWriterMetrics, WriterMetrics } from './metrics.js'
 import { loadStages } from './stages.js'
+import { ClaimVerdicts } from './verdicts.js'
 import { AsyncWriter } from './writer.js'
 
 const init = workerData as WriterInit
@@ -47,6 +48,9 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
   await loaderForUserModules()
   const metrics = new WriterMetrics(init.metrics.buffer, init.metrics.slot)
   metrics.setState('starting')
+  // The row outlives its writers: clear what a predecessor was doing when it died.
+  for (const f of ['heldEvents', 'heldSince', 'busySince', 'isolating'] as const) metrics.set(f, 0)
+  for (const f of ['heldFirstSeq', 'heldLastSeq', 'currentSeq'] as const) metrics.set(f, -1)
   const spec = init.store
   const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await openWithRetries(spec)
   const stages = await loadStages(init.stages)
@@ -60,6 +64,7 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
     metrics,
     config: init.config,
     ...(init.breaker ? { breaker: new SharedBreaker(init.breaker) } : {}),
+    ...(init.verdicts ? { verdicts: new ClaimVerdicts(init.verdicts) } : {}),
     onBatch: (report) => {
       if (writer.config.logBatches) post({ kind: 'batch', writerId: init.writerId, report })
     },

@@ -1,6 +1,7 @@
 // AsyncWriter: the actor inside one worker thread. It claims batches from the ring, validates,
 // enriches and runs the user's stages, stores the batch, and only then commits the claim. Store
-// errors are retried (the claim stays held); any other error is a crash, left to the supervisor.
+// errors are retried (the claim stays held); events a stage fails on are quarantined; any other
+// error is a crash, left to the supervisor, which also judges a step that outlives batchTimeoutMs.
 
 import type { Claim, RingConsumer, RingRecord } from '@ringside/core-ringbuffer'
 import type { DeadLetterInput, EventRecord, EventStore } from '@ringside/storage'
@@ -8,7 +9,9 @@ import { applyWriterPatch, type WriterConfig } from './config.js'
 import type { SharedBreaker } from './circuit-breaker.js'
 import { maybeFault, type FaultSwitch } from './faults.js'
 import type { WriterMetrics } from './metrics.js'
-import { processEvents, type ProcessedBatch, type Stage } from './stages.js'
+import { processEvents, toStoreRecord, type ProcessedBatch, type Stage } from './stages.js'
+import { StoreTimeoutError } from './errors.js'
+import { ISOLATE_AFTER_DEATHS, type ClaimVerdicts } from './verdicts.js'
 
 /** What the manager hears about each batch when `logBatches` is on. */
 export interface BatchReport {
@@ -17,6 +20,10 @@ export interface BatchReport {
   readonly duplicates: number
   readonly filtered: number
   readonly invalid: number
+  /** Events a user stage threw on (dead letters `stage_error`). */
+  readonly stageErrors: number
+  /** Events the supervisor found to kill or hang a writer (dead letters `crashed_writer` / `timeout`). */
+  readonly killers: number
   readonly poisoned: number
   readonly writeMs: number
 }
@@ -30,6 +37,8 @@ export interface AsyncWriterDeps {
   readonly config: WriterConfig
   /** The pool's circuit breaker; without one the writer never stops claiming. */
   readonly breaker?: SharedBreaker
+  /** The supervisor's verdicts on claims that killed writers (see ClaimVerdicts). */
+  readonly verdicts?: ClaimVerdicts
   readonly onBatch?: (report: BatchReport) => void
 }
 
@@ -43,6 +52,8 @@ const describeError = (err: unknown): string => (err instanceof Error ? `${err.n
 const now = (): number => performance.timeOrigin + performance.now()
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+/** Share of batchTimeoutMs an asynchronous store call may take before it counts as failed. */
+const STORE_CALL_SHARE = 0.9
 
 export class AsyncWriter {
   readonly #d: AsyncWriterDeps
@@ -130,6 +141,7 @@ export class AsyncWriter {
     let bytes = first.bytes
     metrics.set('heldEvents', n)
     metrics.set('heldSince', now())
+    this.#holdRange(first)
     const deadline = (first.records[0]?.capturedAt ?? now()) + this.#config.lingerMs
     while (n < this.#config.batchSize && bytes < this.#config.maxBatchBytes && !this.#stopping && !this.#draining) {
       const left = deadline - now()
@@ -142,39 +154,132 @@ export class AsyncWriter {
         n += more.records.length
         bytes += more.bytes
         metrics.set('heldEvents', n)
+        this.#holdRange(more)
       }
     }
     return claims
   }
 
+  /** Widens the held sequence range the supervisor reads if this writer dies (see ClaimVerdicts). */
+  #holdRange(c: Claim): void {
+    const { metrics } = this.#d
+    let lo = metrics.get('heldFirstSeq')
+    let hi = metrics.get('heldLastSeq')
+    for (const r of c.records) {
+      if (lo < 0 || r.seq < lo) lo = r.seq
+      if (r.seq > hi) hi = r.seq
+    }
+    metrics.set('heldFirstSeq', lo)
+    metrics.set('heldLastSeq', hi)
+  }
+
   async #handle(claims: Claim[]): Promise<void> {
-    const { consumer, metrics, store } = this.#d
-    const records: RingRecord[] = claims.length === 1 ? (claims[0]!.records as RingRecord[]) : claims.flatMap((c) => c.records)
+    const { consumer, metrics, verdicts } = this.#d
+    const records: RingRecord[] = []
+    const positions: number[] = []
+    for (const c of claims) {
+      for (const r of c.records) records.push(r)
+      for (const p of c.positions) positions.push(p)
+    }
     metrics.add('eventsRead', records.length)
-    const { batch, deadLetters, filtered } = await this.#process(records)
+    // The supervisor's verdicts on claims that killed writers: a killer is quarantined unprocessed;
+    // a claim that killed two writers is processed one event at a time, so the next death names its killer.
+    const killers: DeadLetterInput[] = []
+    const killerRecords: RingRecord[] = []
+    const killerAt: number[] = []
+    let work = records
+    let workAt = positions
+    let isolate = false
+    if (verdicts?.anyVerdict) {
+      work = []
+      workAt = []
+      for (let k = 0; k < records.length; k++) {
+        const r = records[k]!
+        const reason = verdicts.killerReason(r.seq)
+        if (reason === undefined) {
+          work.push(r)
+          workAt.push(positions[k]!)
+          continue
+        }
+        const why = reason === 'timeout' ? `processed alone, it held its writer past batchTimeoutMs (${this.#config.batchTimeoutMs} ms)` : 'processed alone, it killed its writer thread'
+        killers.push({ record: toStoreRecord(r, r.event), error: why, attempts: ISOLATE_AFTER_DEATHS + 1, reason })
+        killerRecords.push(r)
+        killerAt.push(positions[k]!)
+      }
+      isolate = work.length > 1 && verdicts.deathsOf(metrics.get('heldFirstSeq'), metrics.get('heldLastSeq')) >= ISOLATE_AFTER_DEATHS
+    }
+    if (!isolate) {
+      await this.#write(work, killers)
+      for (const c of claims) consumer.commit(c)
+      this.#committed(records)
+      return
+    }
+    const claimOf = (rs: RingRecord[], ps: number[]): Claim => ({ consumerId: consumer.id, records: rs, bytes: 0, handedOver: true, positions: ps })
+    metrics.set('isolating', 1)
+    if (killers.length > 0) {
+      await this.#write([], killers)
+      consumer.commit(claimOf(killerRecords, killerAt))
+    }
+    for (let k = 0; k < work.length; k++) {
+      const r = work[k]!
+      metrics.set('currentSeq', r.seq)
+      await this.#write([r], [])
+      consumer.commit(claimOf([r], [workAt[k]!]))
+      metrics.set('currentSeq', -1)
+      metrics.set('heldEvents', work.length - k - 1)
+    }
+    metrics.set('isolating', 0)
+    this.#committed(records)
+  }
+
+  /** Processes, stores and quarantines one batch (the claim stays held); counts it. */
+  async #write(records: RingRecord[], quarantined: DeadLetterInput[]): Promise<void> {
+    const { metrics, store } = this.#d
+    this.#busy()
+    const { batch, deadLetters, filtered, stageErrors } = await this.#process(records)
     maybeFault(this.#fault, this.#batchesThisIncarnation, 'before_store')
     const t0 = performance.now()
     const outcome = await this.#store(batch)
-    const quarantine = [...deadLetters, ...outcome.poisoned]
+    const quarantine = [...quarantined, ...deadLetters, ...outcome.poisoned]
     if (quarantine.length > 0) await this.#retryTransient(() => store.storeDeadLetters(quarantine), 'dead letters')
     const writeMs = performance.now() - t0
     const { stored, duplicates } = outcome
     const poisoned = outcome.poisoned.length
     maybeFault(this.#fault, this.#batchesThisIncarnation, 'after_store')
-    for (const c of claims) consumer.commit(c)
-    const committedAt = now()
-    for (const r of records) metrics.recordEndToEnd(committedAt - r.capturedAt)
     metrics.recordWriteLatency(writeMs)
     metrics.add('eventsStored', stored)
     metrics.add('duplicates', duplicates)
     metrics.add('filtered', filtered)
-    metrics.add('invalid', deadLetters.length)
+    metrics.add('invalid', deadLetters.length - stageErrors)
+    metrics.add('stageErrors', stageErrors)
+    metrics.add('killers', quarantined.length)
     metrics.add('poisoned', poisoned)
     metrics.add('batches')
+    this.#batchesThisIncarnation++
+    const invalid = deadLetters.length - stageErrors
+    this.#d.onBatch?.({ events: records.length + quarantined.length, stored, duplicates, filtered, invalid, stageErrors, killers: quarantined.length, poisoned, writeMs })
+  }
+
+  /** After the whole claim is committed: latencies, and nothing held any more. */
+  #committed(records: readonly RingRecord[]): void {
+    const { metrics } = this.#d
+    const committedAt = now()
+    for (const r of records) metrics.recordEndToEnd(committedAt - r.capturedAt)
     metrics.set('heldEvents', 0)
     metrics.set('heldSince', 0)
-    this.#batchesThisIncarnation++
-    this.#d.onBatch?.({ events: records.length, stored, duplicates, filtered, invalid: deadLetters.length, poisoned, writeMs })
+    metrics.set('heldFirstSeq', -1)
+    metrics.set('heldLastSeq', -1)
+    metrics.set('busySince', 0)
+  }
+
+  /** A step of work on the held claim begins: the pool's batch deadline runs from here. */
+  #busy(): void {
+    this.#d.metrics.set('busySince', now())
+  }
+
+  /** The writer waits on purpose (linger, retry backoff, breaker): no deadline runs. */
+  #idleWait(): void {
+    this.#d.metrics.set('busySince', 0)
   }
 
   /**
@@ -188,8 +293,9 @@ export class AsyncWriter {
     for (;;) {
       await this.#gate()
       attempts++
+      this.#busy()
       try {
-        const r = await this.#d.store.storeEvents(batch)
+        const r = await this.#timed(this.#d.store.storeEvents(batch), 'storeEvents')
         this.#d.breaker?.record(true, this.#d.consumer.id)
         return { stored: r.inserted, duplicates: r.duplicates, poisoned: [] }
       } catch (err) {
@@ -214,8 +320,9 @@ export class AsyncWriter {
   async #retryTransient<T>(op: () => Promise<T>, what: string): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       await this.#gate()
+      this.#busy()
       try {
-        const r = await op()
+        const r = await this.#timed(op(), what)
         this.#d.breaker?.record(true, this.#d.consumer.id)
         return r
       } catch (err) {
@@ -227,9 +334,25 @@ export class AsyncWriter {
     }
   }
 
+  /**
+   * An asynchronous store call that never settles is a store outage, not a hung writer: past
+   * `STORE_CALL_SHARE` of the batch deadline it fails as a transient StoreTimeoutError, retried
+   * behind the breaker, before the supervisor's deadline would judge the writer hung. (A store that
+   * blocks the thread cannot be timed here; the supervisor's deadline catches that.)
+   */
+  #timed<T>(call: Promise<T>, what: string): Promise<T> {
+    const ms = Math.max(1, Math.floor(this.#config.batchTimeoutMs * STORE_CALL_SHARE))
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreTimeoutError(what, ms)), ms)
+    })
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer))
+  }
+
   /** Waits while the breaker is open (another writer may be probing); keeps the heartbeat going. */
   async #gate(): Promise<void> {
     const breaker = this.#d.breaker
+    if (breaker && !breaker.allow(this.#d.consumer.id)) this.#idleWait()
     while (breaker && !breaker.allow(this.#d.consumer.id) && !this.#stopping) {
       this.#d.metrics.set('heartbeatAt', now())
       await sleep(this.#config.pollIntervalMs)
@@ -237,6 +360,7 @@ export class AsyncWriter {
   }
 
   async #backoff(attempt: number): Promise<void> {
+    this.#idleWait()
     const cap = Math.min(this.#config.retryMaxMs, this.#config.retryBaseMs * 2 ** Math.min(attempt - 1, 20))
     await sleep(Math.random() * cap) // exponential backoff with full jitter
     this.#d.metrics.set('heartbeatAt', now())
@@ -244,7 +368,7 @@ export class AsyncWriter {
 
   async #process(records: readonly RingRecord[]): Promise<ProcessedBatch> {
     const { metrics, stages, writerId } = this.#d
-    const out = await processEvents(records, { writerId, stages, enrichedAt: now(), firstOrder: metrics.nextOrder(records.length) })
+    const out = await processEvents(records, { writerId, stages, enrichedAt: now(), firstOrder: metrics.nextOrder(records.length), onProgress: () => this.#busy() })
     metrics.add('eventsProcessed', records.length)
     return out
   }

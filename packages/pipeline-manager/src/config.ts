@@ -22,6 +22,8 @@ export interface HealthThresholds {
   oldestUnstoredMs: number
   /** Share of the restart budget (restarts in the window / maxRestarts) from which health is degraded. Defaults to 0.66. */
   restartBudgetDegraded: number
+  /** Share of events (over the last 10 s, at least 20 events) that user stages failed on, from which health is degraded. Defaults to 0.5. */
+  stageErrorsDegraded: number
   /**
    * How often (ms) the manager asks the store for the condition of its backend, for stores that
    * can tell (PostgreSQL, JetStream: `EventStore.health`); 0 never asks. Defaults to 2000.
@@ -93,8 +95,18 @@ export interface PipelineOptions {
   /** Jittered restart backoff: first delay and cap, ms. Default 20 and 2000. */
   restartBackoffMs?: number
   restartBackoffMaxMs?: number
-  /** A writer holding a claim whose heartbeat is older than this is terminated as crashed, ms. Defaults to 5000. */
-  heartbeatTimeoutMs?: number
+  /**
+   * Deadline of each step of a writer's work on a claim (its stages, each store attempt), ms. Past
+   * it the writer is judged hung, terminated and replaced, and its claim goes to the heir; an
+   * asynchronous store call fails as a transient error at 90 % of it. Waits do not count (linger,
+   * retry backoff, an open breaker). Defaults to 35000 (beyond the stores' own 30 s timeouts).
+   */
+  batchTimeoutMs?: number
+  /**
+   * Heap limit of each writer thread (V8 old generation), MB. A stage that runs out of memory kills
+   * its writer, not the application. Defaults to 256.
+   */
+  writerMaxHeapMb?: number
   /** The manager's own intensity for restarting an escalated pool. Defaults to 3 in 60 s. */
   managerMaxRestarts?: number
   managerMaxSeconds?: number
@@ -130,7 +142,7 @@ export interface ResolvedConfig extends WriterConfig {
   readonly maxSeconds: number
   readonly restartBackoffMs: number
   readonly restartBackoffMaxMs: number
-  readonly heartbeatTimeoutMs: number
+  readonly writerMaxHeapMb: number
   readonly managerMaxRestarts: number
   readonly managerMaxSeconds: number
   readonly abandonAfterMs: number
@@ -163,13 +175,14 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   maxSeconds: 5,
   restartBackoffMs: 20,
   restartBackoffMaxMs: 2_000,
-  heartbeatTimeoutMs: 5_000,
+  batchTimeoutMs: 35_000,
+  writerMaxHeapMb: 256,
   managerMaxRestarts: 3,
   managerMaxSeconds: 60,
   abandonAfterMs: 2_000,
   journal: undefined,
   http: undefined,
-  health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66, storeProbeMs: 2_000 }),
+  health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66, storeProbeMs: 2_000, stageErrorsDegraded: 0.5 }),
 } as ResolvedConfig)
 
 /** Keys updateConfig applies to a running pipeline. */
@@ -188,7 +201,7 @@ export const LIVE_KEYS = new Set([
   'maxSeconds',
   'restartBackoffMs',
   'restartBackoffMaxMs',
-  'heartbeatTimeoutMs',
+  'batchTimeoutMs',
   'health',
 ])
 
@@ -252,7 +265,8 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('maxSeconds')) out.maxSeconds = integer('maxSeconds', o.maxSeconds, 1, 86_400)
   if (has('restartBackoffMs')) out.restartBackoffMs = integer('restartBackoffMs', o.restartBackoffMs, 0, 600_000)
   if (has('restartBackoffMaxMs')) out.restartBackoffMaxMs = integer('restartBackoffMaxMs', o.restartBackoffMaxMs, 0, 600_000)
-  if (has('heartbeatTimeoutMs')) out.heartbeatTimeoutMs = integer('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 100, 600_000)
+  if (has('batchTimeoutMs')) out.batchTimeoutMs = integer('batchTimeoutMs', o.batchTimeoutMs, 100, 3_600_000)
+  if (has('writerMaxHeapMb')) out.writerMaxHeapMb = integer('writerMaxHeapMb', o.writerMaxHeapMb, 16, 65_536)
   if (has('managerMaxRestarts')) out.managerMaxRestarts = integer('managerMaxRestarts', o.managerMaxRestarts, 0, 1_000_000)
   if (has('managerMaxSeconds')) out.managerMaxSeconds = integer('managerMaxSeconds', o.managerMaxSeconds, 1, 86_400)
   if (has('abandonAfterMs')) out.abandonAfterMs = integer('abandonAfterMs', o.abandonAfterMs, 10, 600_000)

@@ -4,7 +4,7 @@
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy'
 
 export interface HealthCheck {
-  readonly name: 'writers' | 'restart_budget' | 'ring_fill' | 'oldest_unstored' | 'store_breaker' | 'store' | 'supervisor'
+  readonly name: 'writers' | 'restart_budget' | 'ring_fill' | 'oldest_unstored' | 'store_breaker' | 'store' | 'stages' | 'supervisor'
   readonly status: HealthStatus
   readonly reason: string
 }
@@ -32,14 +32,21 @@ export interface HealthInput {
    * interval; absent when the store cannot tell or probing is off.
    */
   readonly store?: { readonly status: HealthStatus; readonly reason: string; readonly at: number; readonly intervalMs: number }
+  /** User stages' failures over the recent window; absent without stages. */
+  readonly stages?: { readonly failed: number; readonly processed: number; readonly windowSeconds: number }
   readonly now?: number
   readonly thresholds: {
+    /** Share of processed events a stage failed on (recent window) at which health is degraded. */
+    readonly stageErrorsDegraded?: number
     readonly ringFillDegraded: number
     readonly ringFillUnhealthy: number
     readonly oldestUnstoredMs: number
     readonly restartBudgetDegraded: number
   }
 }
+
+/** Fewer events than this in the window say nothing about a stage's failure rate. */
+const STAGE_MIN_EVENTS = 20
 
 const RANK: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 }
 
@@ -95,6 +102,18 @@ export function evaluateHealth(h: HealthInput): HealthReport {
         ? { name: 'store', status: 'degraded', reason: `store: its health probe has not answered for ${Math.round(age / 1000)} s (last: ${s.reason})` }
         : { name: 'store', status: s.status === 'healthy' ? 'healthy' : 'degraded', reason: `store ${s.status}: ${s.reason}` },
     )
+  }
+  if (h.stages) {
+    // Degraded at worst: a stage failing is a bug in the user's code, and its events are kept as
+    // dead letters; storing the rest must go on, so the pipeline stays ready.
+    const { failed, processed, windowSeconds } = h.stages
+    const limit = t.stageErrorsDegraded ?? 0.5
+    const bad = processed >= STAGE_MIN_EVENTS && failed / processed >= limit
+    checks.push({
+      name: 'stages',
+      status: bad ? 'degraded' : 'healthy',
+      reason: `user stages failed on ${failed} of ${processed} events in the last ${Math.round(windowSeconds)} s${bad ? ` (threshold ${Math.round(limit * 100)}%; see dead letters with reason stage_error)` : ''}`,
+    })
   }
   checks.push(
     h.supervisorProblem === undefined

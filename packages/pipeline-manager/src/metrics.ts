@@ -24,6 +24,10 @@ export interface Totals {
   readonly filtered: number
   readonly invalid: number
   readonly poisoned: number
+  /** Events a user stage threw on or rejected (dead letters `stage_error`). */
+  readonly stageErrors: number
+  /** Events that killed or hung their writer when processed alone (dead letters `crashed_writer`, `timeout`). */
+  readonly killers: number
   readonly batchesProcessed: number
   readonly errorCount: number
 }
@@ -70,6 +74,8 @@ function countersOf(r: WriterMetricsSnapshot): Totals {
     filtered: r.filtered,
     invalid: r.invalid,
     poisoned: r.poisoned,
+    stageErrors: r.stageErrors,
+    killers: r.killers,
     batchesProcessed: r.batches,
     errorCount: r.errors,
   }
@@ -110,6 +116,21 @@ export class RateWindow {
     if (!first || !last || last.t <= first.t) return { offeredPerSec: 0, storedPerSec: 0, windowSeconds: 0 }
     const s = (last.t - first.t) / 1000
     return { offeredPerSec: Math.round((last.offered - first.offered) / s), storedPerSec: Math.round((last.stored - first.stored) / s), windowSeconds: Math.round(s * 10) / 10 }
+  }
+}
+
+/** User stages' failures over the last 10 s of one-second samples, up to now. */
+export class StageWindow {
+  readonly #samples = new WindowBuffer<{ readonly t: number; readonly processed: number; readonly failed: number }>(11)
+
+  add(t: number, totals: Totals): void {
+    this.#samples.add({ t, processed: totals.eventsProcessed, failed: totals.stageErrors })
+  }
+
+  recent(now: number, totals: Totals): { failed: number; processed: number; windowSeconds: number } {
+    const first = this.#samples.getFirst()
+    if (!first) return { failed: 0, processed: 0, windowSeconds: 0 }
+    return { failed: totals.stageErrors - first.failed, processed: totals.eventsProcessed - first.processed, windowSeconds: (now - first.t) / 1000 }
   }
 }
 

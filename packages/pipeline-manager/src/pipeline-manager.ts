@@ -14,7 +14,7 @@ import { appendJournal } from './journal.js'
 import { replayJournal, type JournalReplay } from './journal-replay.js'
 import { evaluateHealth, type HealthReport, type HealthStatus } from './health.js'
 import { HttpServer, type HttpAddress } from './http/server.js'
-import { latencyOf, offeredOf, RateWindow, sumRows, writerViews, type PipelineMetrics } from './metrics.js'
+import { latencyOf, offeredOf, RateWindow, StageWindow, sumRows, writerViews, type PipelineMetrics } from './metrics.js'
 import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
 import { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
@@ -46,9 +46,9 @@ export interface PipelineEvents extends PoolEvents {
   stopped: [AccountingReport]
 }
 
-const WRITER_KEYS = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts'] as const
-const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs', 'heartbeatTimeoutMs'] as const
-const POOL_EVENTS = ['writer_started', 'writer_exited', 'writer_restarted', 'writer_hung', 'claims_handed_over', 'pool_scaled', 'batch'] as const
+const WRITER_KEYS = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs'] as const
+const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs'] as const
+const POOL_EVENTS = ['writer_started', 'writer_exited', 'writer_restarted', 'writer_hung', 'writer_killer_found', 'claims_handed_over', 'pool_scaled', 'batch'] as const
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 function writerConfigOf(c: ResolvedConfig): WriterConfig {
@@ -61,6 +61,7 @@ function writerConfigOf(c: ResolvedConfig): WriterConfig {
     retryBaseMs: c.retryBaseMs,
     retryMaxMs: c.retryMaxMs,
     permanentAttempts: c.permanentAttempts,
+    batchTimeoutMs: c.batchTimeoutMs,
   }
 }
 
@@ -74,6 +75,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   readonly #breaker: SharedBreaker
   readonly #startedAt = Date.now()
   readonly #rates = new RateWindow()
+  readonly #stageWindow = new StageWindow()
   #config: ResolvedConfig
   #version = 1
   #status: PipelineStatus = 'running'
@@ -142,8 +144,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
         maxSeconds: config.maxSeconds,
         restartBackoffMs: config.restartBackoffMs,
         restartBackoffMaxMs: config.restartBackoffMaxMs,
-        heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       },
+      writerMaxHeapMb: config.writerMaxHeapMb,
       metricsBuffer,
       breakerBuffer,
       maxPoolSize: config.maxPoolSize,
@@ -153,6 +155,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
     if (config.journal) manager.#replay = await manager.#replayJournal(config.journal.path)
     manager.#wire()
+    manager.#sample() // the windows start before the first event is processed
     await pool.start(config.poolSize)
     if (config.http) {
       try {
@@ -331,7 +334,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
 
   #sample(): void {
     const ring = this.#ring.stats()
-    this.#rates.add(Date.now(), offeredOf(ring), sumRows(this.#metricsBuffer).totals.eventsStored)
+    const { totals } = sumRows(this.#metricsBuffer)
+    this.#rates.add(Date.now(), offeredOf(ring), totals.eventsStored)
+    this.#stageWindow.add(Date.now(), totals)
   }
 
   /** Config (with its version), pool members, restarts and uptime. */
@@ -386,6 +391,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       supervisorProblem: this.#status === 'stopped' ? 'pipeline stopped' : this.#supervisorProblem,
       breaker: { state: this.#breaker.state, trips: this.#breaker.trips, openedAt: this.#breaker.openedAt },
       ...(this.#storeHealth ? { store: { ...this.#storeHealth, intervalMs: this.#config.health.storeProbeMs } } : {}),
+      ...(this.#config.stages.length > 0 ? { stages: this.#stageWindow.recent(Date.now(), sumRows(this.#metricsBuffer).totals) } : {}),
       now: Date.now(),
       thresholds: this.#config.health,
     })

@@ -21,7 +21,11 @@ export interface AccountingReport {
   readonly duplicates: number
   /** Dropped by a user stage. */
   readonly filtered: number
-  /** Kept as dead letters: refused by validation, or isolated after permanent store errors. */
+  /**
+   * Kept as dead letters: refused by validation (`invalid_event`), thrown on by a user stage
+   * (`stage_error`), isolated after permanent store errors (`permanent_error`), or found to kill or
+   * hang their writer (`crashed_writer`, `timeout`).
+   */
   readonly quarantined: number
   /** Accepted, then discarded by drop_oldest before any writer claimed them. */
   readonly evicted: number
@@ -59,7 +63,7 @@ export function buildReport(
   const inFlight = ring.ready + ring.claimed
   const accepted = ring.totalWrites
   const stored = inStore?.events ?? totals.eventsStored + totals.duplicates
-  const quarantined = inStore?.deadLetters ?? totals.invalid + totals.poisoned
+  const quarantined = inStore?.deadLetters ?? totals.invalid + totals.poisoned + totals.stageErrors + totals.killers
   return {
     offered: offeredOf(ring),
     accepted,

@@ -1,7 +1,8 @@
 // AsyncWriterPool: the supervisor of the writer threads. It spawns writers into numbered slots
-// (slot = ring consumer id = metrics row), watches their exits and heartbeats, restarts them by
-// OTP's rules with a jittered backoff, hands a dead writer's claims to its replacement (or to a
-// live writer), scales at runtime, and escalates to its parent when restart intensity is exceeded.
+// (slot = ring consumer id = metrics row), watches their exits and batch deadlines, restarts them
+// by OTP's rules with a jittered backoff, hands a dead writer's claims to its replacement (or to a
+// live writer), records which claims kill writers (so a poison event is isolated instead of
+// crash-looping the pool), scales at runtime, and escalates when restart intensity is exceeded.
 
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import { EventEmitter } from 'eventemitter3'
@@ -10,8 +11,10 @@ import type { Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { serveStore, type EventStore, type ServedPort, type StoreSpec } from '@ringside/storage'
 import {
+  ClaimVerdicts,
   Comlink,
   SharedBreaker,
+  createVerdictBuffer,
   WriterMetrics,
   nodeEndpoint,
   readWriterMetrics,
@@ -45,7 +48,6 @@ export interface PoolSupervision {
   maxSeconds: number
   restartBackoffMs: number
   restartBackoffMaxMs: number
-  heartbeatTimeoutMs: number
 }
 
 export interface PoolOptions {
@@ -60,6 +62,8 @@ export interface PoolOptions {
   readonly breakerBuffer: SharedArrayBuffer
   readonly maxPoolSize: number
   readonly abandonAfterMs: number
+  /** V8 old-generation limit of each writer thread, MB (a stage out of memory kills its writer, not the app). */
+  readonly writerMaxHeapMb: number
   readonly logger: Logger
 }
 
@@ -79,7 +83,9 @@ export interface PoolEvents {
   writer_started: [{ id: string; slot: number; threadId: number }]
   writer_exited: [{ id: string; slot: number; reason: ExitReason; code: number; detail?: string }]
   writer_restarted: [{ id: string; slot: number; restarts: number; delayMs: number }]
-  writer_hung: [{ id: string; slot: number; heartbeatAgeMs: number; heldEvents: number }]
+  writer_hung: [{ id: string; slot: number; busyMs: number; heldEvents: number }]
+  /** An event that killed (or hung) its writer when processed alone; its heir quarantines it. */
+  writer_killer_found: [{ id: string; slot: number; seq: number; reason: 'crashed_writer' | 'timeout' }]
   claims_handed_over: [{ from: number; to: number; events: number }]
   pool_scaled: [{ from: number; to: number }]
   escalated: [{ reason: string; restartsInWindow: number }]
@@ -105,6 +111,8 @@ interface Member {
 
 const idOf = (slot: number): string => `writer-${slot + 1}`
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+/** How often batch deadlines are checked; a hung writer is caught within this much of its deadline. */
+const MONITOR_EVERY_MS = 100
 /** Longest wait for a control call (configure, introspect) to a live writer. */
 const CONTROL_TIMEOUT_MS = 5_000
 
@@ -124,6 +132,8 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   #escalated = false
   #monitor: NodeJS.Timeout | undefined
   #entry: WriterEntry | undefined
+  readonly #verdictBuffer = createVerdictBuffer()
+  readonly #verdicts = new ClaimVerdicts(this.#verdictBuffer)
 
   constructor(options: PoolOptions) {
     super()
@@ -274,10 +284,11 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       config: this.#writerConfig,
       metrics: { buffer: o.metricsBuffer, slot },
       breaker: o.breakerBuffer,
+      verdicts: this.#verdictBuffer,
       control: controlRemote,
       abandonAfterMs: o.abandonAfterMs,
     }
-    const worker = new Worker(entry.script, { workerData: init, transferList: transfer })
+    const worker = new Worker(entry.script, { workerData: init, transferList: transfer, resourceLimits: { maxOldGenerationSizeMb: o.writerMaxHeapMb } })
     let onReady!: () => void
     let onStartFailed!: (e: Error) => void
     const ready = new Promise<void>((resolve, reject) => {
@@ -346,7 +357,8 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     new SharedBreaker(this.#o.breakerBuffer).releaseProbe(m.slot)
     if (this.#members.get(m.slot) === m) this.#members.delete(m.slot)
     const reason: ExitReason = m.expectedExit ? 'shutdown' : m.hung || code !== 0 ? 'crash' : 'normal'
-    const detail = m.hung ? 'heartbeat stopped while holding a claim' : m.lastError
+    const detail = m.hung ? `a step of its work outlived batchTimeoutMs (${this.#writerConfig.batchTimeoutMs} ms)` : m.lastError
+    const isolating = m.expectedExit ? false : this.#judgeDeath(m)
     if (wasStarting) onStartFailed(new WriterStartError(m.id, `${m.id} exited with code ${code} before ready${detail ? `: ${detail}` : ''}`))
     this.emit('writer_exited', { id: m.id, slot: m.slot, reason, code, ...(detail ? { detail } : {}) })
     this.#o.logger.info({ writer: m.id, reason, code, detail }, 'writer exited')
@@ -358,6 +370,12 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       this.#adoptOrphans()
       return
     }
+    if (isolating) {
+      // The death that names a killer event is the event's fault, found on purpose: it does not
+      // spend the restart budget, or k poison events in one claim would escalate the pool.
+      void this.#restart(m.slot, this.restartsInWindow())
+      return
+    }
     const { history, exceeded } = registerRestart(this.#history, Date.now(), this.#sup.maxRestarts, this.#sup.maxSeconds)
     this.#history = history
     if (exceeded) {
@@ -365,6 +383,24 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       return
     }
     void this.#restart(m.slot, history.length)
+  }
+
+  /**
+   * A writer died without being asked to while holding a claim: records the claim's death (two
+   * deaths make its heir process it one event at a time) and, if it was processing one event alone,
+   * that event as the killer. Returns true for a death while isolating.
+   */
+  #judgeDeath(m: Member): boolean {
+    const row = readWriterMetrics(this.#o.metricsBuffer, m.slot)
+    if (row.heldEvents <= 0 || row.heldFirstSeq < 0) return false
+    const deaths = this.#verdicts.recordDeath(row.heldFirstSeq, row.heldLastSeq)
+    this.#o.logger.warn({ writer: m.id, from: row.heldFirstSeq, to: row.heldLastSeq, deaths }, 'writer died holding a claim')
+    if (row.isolating !== 1 || row.currentSeq < 0) return false
+    const reason = m.hung ? 'timeout' : 'crashed_writer'
+    this.#verdicts.recordKiller(row.currentSeq, reason)
+    this.#o.logger.warn({ writer: m.id, seq: row.currentSeq, reason }, 'event killed its writer when processed alone; it goes to the dead letters')
+    this.emit('writer_killer_found', { id: m.id, slot: m.slot, seq: row.currentSeq, reason })
+    return true
   }
 
   /** Restarts the failed slot and, by strategy, its siblings (stopped first, in reverse start order). */
@@ -429,24 +465,29 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     for (const orphan of this.#orphans) this.#handOver(orphan, heir.slot)
   }
 
-  /** Watches heartbeats: a writer holding a claim whose heartbeat stopped is terminated as crashed. */
+  /**
+   * Watches batch deadlines: a writer whose current step of work on a held claim is older than
+   * batchTimeoutMs is terminated as crashed. Judged by the writer's own progress marks, not by a
+   * timer's punctuality: a writer that is slow but moving, or starved of CPU between steps, starts
+   * a new step (and a new deadline) each time it moves; a writer waiting on purpose has no deadline.
+   */
   #startMonitor(): void {
     if (this.#monitor) clearInterval(this.#monitor)
-    const every = Math.max(25, Math.min(1_000, this.#sup.heartbeatTimeoutMs / 4))
     this.#monitor = setInterval(() => {
       const now = performance.timeOrigin + performance.now()
+      const limit = this.#writerConfig.batchTimeoutMs
       for (const m of this.#members.values()) {
         if (m.state !== 'running' || m.hung) continue
         const row = readWriterMetrics(this.#o.metricsBuffer, m.slot)
-        const age = now - row.heartbeatAt
-        if (row.heldEvents > 0 && age > this.#sup.heartbeatTimeoutMs) {
+        const busyMs = row.busySince > 0 ? now - row.busySince : 0
+        if (row.heldEvents > 0 && busyMs > limit) {
           m.hung = true
-          this.#o.logger.warn({ writer: m.id, heartbeatAgeMs: Math.round(age), heldEvents: row.heldEvents }, 'writer hung holding a claim; terminating')
-          this.emit('writer_hung', { id: m.id, slot: m.slot, heartbeatAgeMs: age, heldEvents: row.heldEvents })
+          this.#o.logger.warn({ writer: m.id, busyMs: Math.round(busyMs), heldEvents: row.heldEvents }, 'writer hung holding a claim; terminating')
+          this.emit('writer_hung', { id: m.id, slot: m.slot, busyMs, heldEvents: row.heldEvents })
           void m.worker.terminate()
         }
       }
-    }, every)
+    }, MONITOR_EVERY_MS)
     this.#monitor.unref()
   }
 

@@ -178,7 +178,7 @@ describe('healthCheck', () => {
 
   it('reports a full ring and old unstored events when the store stops answering', async () => {
     const ring = RingBuffer.create({ size: 256 })
-    const p = await start({ ring, store: { target: fixture('blocking-store') }, heartbeatTimeoutMs: 60_000, shutdown: 200, health: { oldestUnstoredMs: 100 } })
+    const p = await start({ ring, store: { target: fixture('blocking-store') }, batchTimeoutMs: 60_000, shutdown: 200, health: { oldestUnstoredMs: 100 } })
     for (let k = 0; k < 1000; k++) ring.write({ type: 'call', k })
     await new Promise((r) => setTimeout(r, 200))
     const h = p.healthCheck()

@@ -69,9 +69,14 @@ const FAMILIES: readonly Family[] = [
   {
     kind: 'counter',
     name: 'ringside_writer_events_quarantined_total',
-    help: 'Events sent to dead letters, by reason (invalid_event, permanent_error).',
+    help: 'Events sent to dead letters, by reason: invalid_event, stage_error, permanent_error, and killer (dead letters crashed_writer or timeout).',
     labels: ['writer', 'reason'],
-    values: (s) => used(s).flatMap(([writer, r]): [Labels, number][] => [[{ writer, reason: 'invalid_event' }, r.invalid], [{ writer, reason: 'permanent_error' }, r.poisoned]]),
+    values: (s) => used(s).flatMap(([writer, r]): [Labels, number][] => [
+        [{ writer, reason: 'invalid_event' }, r.invalid],
+        [{ writer, reason: 'stage_error' }, r.stageErrors],
+        [{ writer, reason: 'permanent_error' }, r.poisoned],
+        [{ writer, reason: 'killer' }, r.killers],
+      ]),
   },
   { kind: 'counter', name: 'ringside_writer_batches_total', help: 'Batches stored and committed.', labels: ['writer'], values: perRow((r) => r.batches) },
   { kind: 'counter', name: 'ringside_writer_store_errors_total', help: 'Failed store attempts.', labels: ['writer'], values: perRow((r) => r.errors) },
