@@ -4,6 +4,7 @@ export { AsyncWriter, isTransient, type AsyncWriterDeps, type BatchReport } from
 export { BREAKER_DEFAULTS, SharedBreaker, createBreakerBuffer, nextBreakerState, type BreakerConfig, type BreakerState } from './circuit-breaker.js'
 export { WRITER_DEFAULTS, applyWriterPatch, type WriterConfig } from './config.js'
 export { WriterError, StoreTimeoutError, type WriterErrorCode } from './errors.js'
+export { StageMetrics, STAGE_FIELDS, createStageMetricsBuffer, readStageMetrics, type StageField, type StageOutcome, type StageSnapshot } from './stage-metrics.js'
 export { ClaimVerdicts, ISOLATE_AFTER_DEATHS, createVerdictBuffer, type KillerReason } from './verdicts.js'
 export { enrichEvent, loadStages, processEvents, stageName, toStoreRecord, validateEvent, type ProcessedBatch, type Stage, type StageContext, type StageFactory, type StageSpec } from './stages.js'
 export {

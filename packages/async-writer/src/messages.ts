@@ -30,6 +30,8 @@ export interface WriterInit {
   readonly breaker?: SharedArrayBuffer
   /** The supervisor's verdicts on claims that killed writers (see ClaimVerdicts). */
   readonly verdicts?: SharedArrayBuffer
+  /** Per-stage metrics (see StageMetrics), one block of rows per slot. */
+  readonly stageMetrics?: SharedArrayBuffer
   /** Port on which the writer exposes its WriterApi through comlink. */
   readonly control: MessagePort
   /** Set when the writer runs from the bundle: it registers tsx itself for TypeScript user modules. */
@@ -40,7 +42,7 @@ export interface WriterInit {
 
 /** Lifecycle messages from a writer to its pool. */
 export type WriterMessage =
-  | { readonly kind: 'ready'; readonly writerId: string }
+  | { readonly kind: 'ready'; readonly writerId: string; readonly stageNames?: readonly string[] }
   | { readonly kind: 'start_failed'; readonly writerId: string; readonly error: string }
   | { readonly kind: 'batch'; readonly writerId: string; readonly report: BatchReport }
   | { readonly kind: 'stopped'; readonly writerId: string }

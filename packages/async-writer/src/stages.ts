@@ -5,6 +5,7 @@
 import { pathToFileURL } from 'node:url'
 import { isAbsolute } from 'node:path'
 import type { DeadLetterInput, EventRecord } from '@ringside/storage'
+import type { StageOutcome } from './stage-metrics.js'
 
 /** A user stage named by a serializable spec, loaded inside the writer thread. */
 export interface StageSpec {
@@ -89,6 +90,8 @@ export async function processEvents(
     readonly firstOrder: number
     /** Called before each event enters the stages: the writer's progress mark for its deadline. */
     readonly onProgress?: () => void
+    /** Per-stage counts and times (the writer's shared-memory rows). */
+    readonly stageMetrics?: { record(index: number, outcome: StageOutcome, ms: number): void }
   },
 ): Promise<ProcessedBatch> {
   const batch: EventRecord[] = []
@@ -108,10 +111,13 @@ export async function processEvents(
     for (let s = 0; s < o.stages.length; s++) {
       const stage = o.stages[s]!
       const input: Record<string, unknown> = event
+      const t0 = o.stageMetrics ? performance.now() : 0
       try {
         const out = stage.process(input, { key: r.key, writerId: o.writerId })
         event = out instanceof Promise ? await out : out
+        o.stageMetrics?.record(s, event === null || event === undefined ? 'filtered' : event === input ? 'passed' : 'changed', performance.now() - t0)
       } catch (err) {
+        o.stageMetrics?.record(s, 'failed', performance.now() - t0)
         // The event as the failing stage received it, so the dead letter shows what it choked on.
         deadLetters.push({ record: toStoreRecord(r, input), error: `stage ${stageName(stage, s)}: ${describeError(err)}`, attempts: 1, reason: 'stage_error' })
         stageErrors++

@@ -10,7 +10,8 @@ import { Comlink, nodeEndpoint } from './comlink.js'
 import type { PortStoreSpec, WriterApi, WriterInit, WriterMessage } from './messages.js'
 import { SharedBreaker } from './circuit-breaker.js'
 import { readWriterMetrics, WriterMetrics } from './metrics.js'
-import { loadStages } from './stages.js'
+import { loadStages, stageName } from './stages.js'
+import { StageMetrics } from './stage-metrics.js'
 import { ClaimVerdicts } from './verdicts.js'
 import { AsyncWriter } from './writer.js'
 
@@ -44,7 +45,7 @@ async function openWithRetries(spec: unknown): Promise<EventStore> {
   }
 }
 
-async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics: WriterMetrics }> {
+async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics: WriterMetrics; stageNames: string[] }> {
   await loaderForUserModules()
   const metrics = new WriterMetrics(init.metrics.buffer, init.metrics.slot)
   metrics.setState('starting')
@@ -65,11 +66,12 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
     config: init.config,
     ...(init.breaker ? { breaker: new SharedBreaker(init.breaker) } : {}),
     ...(init.verdicts ? { verdicts: new ClaimVerdicts(init.verdicts) } : {}),
+    ...(init.stageMetrics && stages.length > 0 ? { stageMetrics: new StageMetrics(init.stageMetrics, init.metrics.slot, stages.length) } : {}),
     onBatch: (report) => {
       if (writer.config.logBatches) post({ kind: 'batch', writerId: init.writerId, report })
     },
   })
-  return { store, writer, metrics }
+  return { store, writer, metrics, stageNames: stages.map(stageName) }
 }
 
 let opened: Awaited<ReturnType<typeof open>>
@@ -79,7 +81,7 @@ try {
   post({ kind: 'start_failed', writerId: init.writerId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })
   process.exit(1)
 }
-const { store, writer, metrics } = opened
+const { store, writer, metrics, stageNames } = opened
 
 // Beats while the event loop turns; a stuck loop (an infinite loop holding a claim) stops it.
 const beat = setInterval(() => metrics.set('heartbeatAt', performance.timeOrigin + performance.now()), 100)
@@ -105,7 +107,7 @@ const api: WriterApi = {
   }),
 }
 Comlink.expose(api, nodeEndpoint(init.control))
-post({ kind: 'ready', writerId: init.writerId })
+post({ kind: 'ready', writerId: init.writerId, stageNames })
 
 writer.start().catch((err: unknown) => {
   // Anything but a store error is a bug: crash the thread and let the supervisor restart it.

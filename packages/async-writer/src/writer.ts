@@ -12,6 +12,7 @@ import type { WriterMetrics } from './metrics.js'
 import { processEvents, toStoreRecord, type ProcessedBatch, type Stage } from './stages.js'
 import { StoreTimeoutError } from './errors.js'
 import { ISOLATE_AFTER_DEATHS, type ClaimVerdicts } from './verdicts.js'
+import type { StageMetrics } from './stage-metrics.js'
 
 /** What the manager hears about each batch when `logBatches` is on. */
 export interface BatchReport {
@@ -39,6 +40,8 @@ export interface AsyncWriterDeps {
   readonly breaker?: SharedBreaker
   /** The supervisor's verdicts on claims that killed writers (see ClaimVerdicts). */
   readonly verdicts?: ClaimVerdicts
+  /** Per-stage counts and times in shared memory. */
+  readonly stageMetrics?: StageMetrics
   readonly onBatch?: (report: BatchReport) => void
 }
 
@@ -368,7 +371,14 @@ export class AsyncWriter {
 
   async #process(records: readonly RingRecord[]): Promise<ProcessedBatch> {
     const { metrics, stages, writerId } = this.#d
-    const out = await processEvents(records, { writerId, stages, enrichedAt: now(), firstOrder: metrics.nextOrder(records.length), onProgress: () => this.#busy() })
+    const out = await processEvents(records, {
+      writerId,
+      stages,
+      enrichedAt: now(),
+      firstOrder: metrics.nextOrder(records.length),
+      onProgress: () => this.#busy(),
+      ...(this.#d.stageMetrics ? { stageMetrics: this.#d.stageMetrics } : {}),
+    })
     metrics.add('eventsProcessed', records.length)
     return out
   }

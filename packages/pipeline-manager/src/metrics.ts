@@ -4,7 +4,7 @@
 
 import rbts from 'ring-buffer-ts'
 import type { RingStats } from '@ringside/core-ringbuffer'
-import { mergeHistograms, percentile, readWriterMetrics, rowsOf, type WriterMetricsSnapshot } from '@ringside/async-writer'
+import { mergeHistograms, percentile, readWriterMetrics, rowsOf, type StageSnapshot, type WriterMetricsSnapshot } from '@ringside/async-writer'
 import type { MemberInfo } from './writer-pool.js'
 
 const { RingBuffer: WindowBuffer } = rbts
@@ -32,7 +32,39 @@ export interface Totals {
   readonly errorCount: number
 }
 
+/** One user stage's figures (per writer, or summed over every slot ever used). */
+export interface StageView {
+  /** The stage's `name`, or `stages[i]`. */
+  readonly name: string
+  readonly index: number
+  /** Events that entered the stage. */
+  readonly in: number
+  /** Returned as the same object (possibly changed in place). */
+  readonly passed: number
+  /** Returned as another object. */
+  readonly changed: number
+  /** Dropped (returned null or undefined). */
+  readonly filtered: number
+  /** Threw or rejected (the event went to the dead letters, reason stage_error). */
+  readonly failed: number
+  /** failed / in (0 when nothing came in). */
+  readonly errorRate: number
+  /** Time one event spent in the stage, ms. */
+  readonly timePerEventMs: Percentiles
+  /** The time histogram's counts (the writers' 64 geometric buckets). */
+  readonly timeHistogram: readonly number[]
+}
+
+/** Per-stage rows of every slot, and the stages' names. */
+export interface StageRows {
+  readonly names: readonly string[]
+  /** slots[slot][stage] */
+  readonly slots: readonly (readonly StageSnapshot[])[]
+}
+
 export interface WriterView extends MemberInfo, Totals {
+  /** This writer's slot, per user stage. */
+  readonly stages: readonly StageView[]
   readonly heldEvents: number
   readonly heartbeatAgeMs: number | undefined
   readonly batchWriteMs: Percentiles
@@ -46,6 +78,8 @@ export interface PipelineMetrics {
   readonly failedWorkers: number
   readonly writers: readonly WriterView[]
   readonly totals: Totals
+  /** Per user stage, summed over every writer slot ever used. */
+  readonly stages: readonly StageView[]
   /** Per second over the last `windowSeconds` (up to 10) of one-second samples. */
   readonly rates: { readonly offeredPerSec: number; readonly storedPerSec: number; readonly windowSeconds: number }
   readonly latency: { readonly batchWriteMs: Percentiles; readonly captureToCommitMs: Percentiles }
@@ -134,12 +168,27 @@ export class StageWindow {
   }
 }
 
-export function writerViews(members: readonly MemberInfo[], rows: readonly WriterMetricsSnapshot[], now: number): WriterView[] {
+function stageView(name: string, index: number, rows: readonly StageSnapshot[]): StageView {
+  const sum = (f: 'in' | 'passed' | 'changed' | 'filtered' | 'failed') => rows.reduce((n, r) => n + r[f], 0)
+  const hist = mergeHistograms(rows.map((r) => r.timeHistogram))
+  const n = sum('in')
+  const failed = sum('failed')
+  return { name, index, in: n, passed: sum('passed'), changed: sum('changed'), filtered: sum('filtered'), failed, errorRate: n === 0 ? 0 : failed / n, timePerEventMs: pct(hist), timeHistogram: hist }
+}
+
+/** Every stage summed over all slots. */
+export function stageViews(s: StageRows): StageView[] {
+  return s.names.map((name, i) => stageView(name, i, s.slots.map((slot) => slot[i]!).filter((r) => r !== undefined)))
+}
+
+export function writerViews(members: readonly MemberInfo[], rows: readonly WriterMetricsSnapshot[], now: number, stages: StageRows): WriterView[] {
   return members.map((m) => {
     const r = rows[m.slot]!
+    const mine = stages.slots[m.slot]
     return {
       ...m,
       ...countersOf(r),
+      stages: mine ? stages.names.map((name, i) => stageView(name, i, [mine[i]!])) : [],
       heldEvents: r.heldEvents,
       heartbeatAgeMs: r.heartbeatAt > 0 ? Math.round(now - r.heartbeatAt) : undefined,
       batchWriteMs: pct(r.writeLatency),

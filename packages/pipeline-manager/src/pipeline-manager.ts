@@ -7,14 +7,14 @@ import { EventEmitter } from 'eventemitter3'
 import { pino, type Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { createStore, MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
-import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, type FaultSwitch, type WriterConfig } from '@ringside/async-writer'
+import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, createStageMetricsBuffer, readStageMetrics, type FaultSwitch, type WriterConfig } from '@ringside/async-writer'
 import { applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
 import { PipelineError } from './errors.js'
 import { appendJournal } from './journal.js'
 import { replayJournal, type JournalReplay } from './journal-replay.js'
 import { evaluateHealth, type HealthReport, type HealthStatus } from './health.js'
 import { HttpServer, type HttpAddress } from './http/server.js'
-import { latencyOf, offeredOf, RateWindow, StageWindow, sumRows, writerViews, type PipelineMetrics } from './metrics.js'
+import { latencyOf, offeredOf, RateWindow, StageWindow, stageViews, sumRows, writerViews, type PipelineMetrics, type StageRows } from './metrics.js'
 import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
 import { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
@@ -76,6 +76,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   readonly #startedAt = Date.now()
   readonly #rates = new RateWindow()
   readonly #stageWindow = new StageWindow()
+  #stageMetricsBuffer: SharedArrayBuffer | undefined
   #config: ResolvedConfig
   #version = 1
   #status: PipelineStatus = 'running'
@@ -130,9 +131,11 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const hosted = (store as { kind?: string }).kind === 'memory' ? new MemoryStore() : undefined
     const metricsBuffer = createMetricsBuffer(config.maxPoolSize)
     const breakerBuffer = createBreakerBuffer(config.breaker)
+    const stageMetricsBuffer = createStageMetricsBuffer(config.maxPoolSize, config.stages.length)
     const pool = new AsyncWriterPool({
       ring,
       store,
+      stageMetricsBuffer,
       ...(hosted ? { hostedStore: hosted } : {}),
       stages: config.stages,
       writerConfig: writerConfigOf(config),
@@ -153,6 +156,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       logger,
     })
     const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
+    manager.#stageMetricsBuffer = stageMetricsBuffer
     if (config.journal) manager.#replay = await manager.#replayJournal(config.journal.path)
     manager.#wire()
     manager.#sample() // the windows start before the first event is processed
@@ -366,14 +370,24 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       workerCount: members.length,
       healthyWorkers: healthy,
       failedWorkers: Math.max(0, this.#pool.size - healthy),
-      writers: writerViews(members, rows, now),
+      writers: writerViews(members, rows, now, this.#stageRows()),
       totals,
+      stages: stageViews(this.#stageRows()),
       rates: this.#rates.rates(),
       latency: latencyOf(rows),
       ring,
       dropped: ring.dropped,
       breaker: { state: this.#breaker.state, trips: this.#breaker.trips, ...this.#breaker.window() },
     }
+  }
+
+  /** Every slot's per-stage rows, with the stages' names. */
+  #stageRows(): StageRows {
+    const n = this.#config.stages.length
+    const names = this.#pool.stageNames ?? Array.from({ length: n }, (_, i) => `stages[${i}]`)
+    const buffer = this.#stageMetricsBuffer
+    const slots = n === 0 || !buffer ? [] : Array.from({ length: this.#config.maxPoolSize }, (_, slot) => readStageMetrics(buffer, slot, n))
+    return { names, slots }
   }
 
   /** `healthy` / `degraded` / `unhealthy`, with each check's reason. */

@@ -62,6 +62,8 @@ export interface PoolOptions {
   readonly breakerBuffer: SharedArrayBuffer
   readonly maxPoolSize: number
   readonly abandonAfterMs: number
+  /** Per-stage metrics, `maxPoolSize` slots × the stage count. */
+  readonly stageMetricsBuffer?: SharedArrayBuffer
   /** V8 old-generation limit of each writer thread, MB (a stage out of memory kills its writer, not the app). */
   readonly writerMaxHeapMb: number
   readonly logger: Logger
@@ -132,6 +134,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   #escalated = false
   #monitor: NodeJS.Timeout | undefined
   #entry: WriterEntry | undefined
+  #stageNames: readonly string[] | undefined
   readonly #verdictBuffer = createVerdictBuffer()
   readonly #verdicts = new ClaimVerdicts(this.#verdictBuffer)
 
@@ -179,6 +182,11 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     return [...this.#members.values()]
       .sort((a, b) => a.slot - b.slot)
       .map((m) => ({ id: m.id, slot: m.slot, state: m.state, threadId: m.worker.threadId, restarts: this.#restartsBySlot.get(m.slot) ?? 0, startedAt: m.startedAt }))
+  }
+
+  /** The user stages' names as the writers loaded them (their `name`, or `stages[i]`); undefined before the first writer is ready. */
+  get stageNames(): readonly string[] | undefined {
+    return this.#stageNames
   }
 
   /** Total restarts since start. */
@@ -285,6 +293,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       metrics: { buffer: o.metricsBuffer, slot },
       breaker: o.breakerBuffer,
       verdicts: this.#verdictBuffer,
+      ...(o.stageMetricsBuffer ? { stageMetrics: o.stageMetricsBuffer } : {}),
       control: controlRemote,
       abandonAfterMs: o.abandonAfterMs,
     }
@@ -320,6 +329,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     worker.on('message', (m: WriterMessage) => {
       switch (m.kind) {
         case 'ready':
+          if (m.stageNames) this.#stageNames = m.stageNames
           member.state = 'running'
           onReady()
           this.emit('writer_started', { id, slot, threadId: worker.threadId })

@@ -1,7 +1,7 @@
 // GET /metrics: a prom-client Registry whose collectors read one snapshot of the pipeline per scrape
 // (counters and gauges set at scrape time from getMetrics()/getState()/healthCheck(), real
 // histograms from the writers' buckets), plus live counters of the HTTP server's own requests.
-// Every name starts with `ringside_`; labels: writer, reason, state, check, route, code, outcome.
+// Every name starts with `ringside_`; labels: writer, reason, state, check, route, code, outcome, stage.
 
 import { Counter, Gauge, Registry } from 'prom-client'
 import { DROP_REASONS } from '@ringside/core-ringbuffer'
@@ -116,7 +116,16 @@ const FAMILIES: readonly Family[] = [
   },
   { kind: 'gauge', name: 'ringside_breaker_state', help: 'The store circuit breaker (1 for its current state).', labels: ['state'], values: oneHot('state', BREAKER_STATES, (s) => s.metrics.breaker.state) },
   { kind: 'counter', name: 'ringside_breaker_trips_total', help: 'Times the store circuit breaker opened.', values: single((s) => s.metrics.breaker.trips) },
+  // User stages, summed over the writers: what each did with the events it was given.
+  {
+    kind: 'counter',
+    name: 'ringside_stage_events_total',
+    help: 'Events through each user stage, by outcome: in, passed (same object), changed (another object), filtered, failed.',
+    labels: ['stage', 'outcome'],
+    values: (s) => s.metrics.stages.flatMap((st): [Labels, number][] => STAGE_OUTCOMES.map((o) => [{ stage: st.name, outcome: o }, st[o]])),
+  },
 ]
+const STAGE_OUTCOMES = ['in', 'passed', 'changed', 'filtered', 'failed'] as const
 
 export class PrometheusExporter {
   readonly registry = new Registry()
@@ -147,6 +156,12 @@ export class PrometheusExporter {
     const histogram = (name: string, help: string, field: 'writeLatency' | 'endToEnd') =>
       new BucketHistogram({ name, help, registry: this.registry, read: () => used(current()).map(([writer, r]): BucketSeries => ({ labels: { writer }, counts: r[field] })) })
     histogram('ringside_batch_write_seconds', 'Time to store one batch (storeEvents), per writer.', 'writeLatency')
+    new BucketHistogram({
+      name: 'ringside_stage_seconds',
+      help: 'Time one event spent in each user stage.',
+      registry: this.registry,
+      read: () => current().metrics.stages.map((st): BucketSeries => ({ labels: { stage: st.name }, counts: st.timeHistogram })),
+    })
     histogram('ringside_capture_to_commit_seconds', 'Time from capture in the ring to the commit of its batch, per event, per writer.', 'endToEnd')
     this.requests = new Counter({ name: 'ringside_http_requests_total', help: 'HTTP requests served, by route and status code.', labelNames: ['route', 'code'], registers })
     this.ingested = new Counter({ name: 'ringside_http_ingest_events_total', help: 'Events sent to POST /ingest, by outcome (accepted, or why refused).', labelNames: ['outcome'], registers })
