@@ -113,6 +113,8 @@ export interface PipelineOptions {
   /** Slots reserved by a dead producer are given up after this long, ms. Defaults to 2000. */
   abandonAfterMs?: number
   health?: Partial<HealthThresholds>
+  /** Logs a stats line (rates, fill, writers, restarts, p99, breaker) at info level every this many ms; 0 never. Live. Defaults to 0. */
+  statsLogIntervalMs?: number
   /**
    * An exit journal: on process exit, SIGINT, SIGTERM or an uncaught exception, and when stop()
    * runs out of time, what the ring still holds unstored is appended to this file; the next start
@@ -147,6 +149,7 @@ export interface ResolvedConfig extends WriterConfig {
   readonly managerMaxSeconds: number
   readonly abandonAfterMs: number
   readonly health: Readonly<HealthThresholds>
+  readonly statsLogIntervalMs: number
   readonly journal: { readonly path: string } | undefined
   readonly http: ResolvedHttpOptions | undefined
 }
@@ -180,6 +183,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   managerMaxRestarts: 3,
   managerMaxSeconds: 60,
   abandonAfterMs: 2_000,
+  statsLogIntervalMs: 0,
   journal: undefined,
   http: undefined,
   health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66, storeProbeMs: 2_000, stageErrorsDegraded: 0.5 }),
@@ -203,6 +207,7 @@ export const LIVE_KEYS = new Set([
   'restartBackoffMaxMs',
   'batchTimeoutMs',
   'health',
+  'statsLogIntervalMs',
 ])
 
 const describe = (v: unknown): string =>
@@ -266,6 +271,7 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('restartBackoffMs')) out.restartBackoffMs = integer('restartBackoffMs', o.restartBackoffMs, 0, 600_000)
   if (has('restartBackoffMaxMs')) out.restartBackoffMaxMs = integer('restartBackoffMaxMs', o.restartBackoffMaxMs, 0, 600_000)
   if (has('batchTimeoutMs')) out.batchTimeoutMs = integer('batchTimeoutMs', o.batchTimeoutMs, 100, 3_600_000)
+  if (has('statsLogIntervalMs')) out.statsLogIntervalMs = integer('statsLogIntervalMs', o.statsLogIntervalMs, 0, 86_400_000)
   if (has('writerMaxHeapMb')) out.writerMaxHeapMb = integer('writerMaxHeapMb', o.writerMaxHeapMb, 16, 65_536)
   if (has('managerMaxRestarts')) out.managerMaxRestarts = integer('managerMaxRestarts', o.managerMaxRestarts, 0, 1_000_000)
   if (has('managerMaxSeconds')) out.managerMaxSeconds = integer('managerMaxSeconds', o.managerMaxSeconds, 1, 86_400)

@@ -18,6 +18,7 @@ import { latencyOf, offeredOf, RateWindow, StageWindow, stageViews, sumRows, wri
 import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
 import { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
+import { StatsLog } from './stats-log.js'
 
 export type PipelineStatus = 'running' | 'stopping' | 'stopped' | 'failed'
 
@@ -77,6 +78,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   readonly #rates = new RateWindow()
   readonly #stageWindow = new StageWindow()
   #stageMetricsBuffer: SharedArrayBuffer | undefined
+  readonly #statsLog: StatsLog
   #config: ResolvedConfig
   #version = 1
   #status: PipelineStatus = 'running'
@@ -116,6 +118,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.#metricsBuffer = metricsBuffer
     this.#logger = logger
     this.#store = store
+    this.#statsLog = new StatsLog(logger, this)
   }
 
   /**
@@ -170,6 +173,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
         throw err
       }
     }
+    manager.#statsLog.every(config.statsLogIntervalMs)
     manager.#sampler = setInterval(() => manager.#sample(), 1_000)
     manager.#sampler.unref()
     manager.#sample()
@@ -341,6 +345,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const { totals } = sumRows(this.#metricsBuffer)
     this.#rates.add(Date.now(), offeredOf(ring), totals.eventsStored)
     this.#stageWindow.add(Date.now(), totals)
+    this.#statsLog.watchBreaker(this.#breaker.state, this.#breaker.trips)
   }
 
   /** Config (with its version), pool members, restarts and uptime. */
@@ -425,6 +430,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.#config = next
     this.#pool.setSupervision(Object.fromEntries(SUPERVISION_KEYS.map((k) => [k, next[k]])))
     if (next.breaker !== prev.breaker) this.#breaker.configure(next.breaker)
+    if (next.statsLogIntervalMs !== prev.statsLogIntervalMs) this.#statsLog.every(next.statsLogIntervalMs)
     // A new probe interval takes effect now (a probe in flight reschedules itself with it).
     if (next.health.storeProbeMs !== prev.health.storeProbeMs && !this.#probing) {
       if (this.#probeTimer) clearTimeout(this.#probeTimer)
@@ -489,6 +495,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     }
     await this.#pool.stopAll(Math.max(100, deadline - Date.now()))
     if (this.#sampler) clearInterval(this.#sampler)
+    this.#statsLog.stop()
     this.#probeEnded = true
     if (this.#probeTimer) clearTimeout(this.#probeTimer)
     const ring = this.#ring.stats()
