@@ -6,6 +6,7 @@ import { RingBuffer } from '@ringside/core-ringbuffer'
 import { resolveStoreSpec, type StoreSpec } from '@ringside/storage'
 import { BREAKER_DEFAULTS, type BreakerConfig, type StageSpec, type WriterConfig } from '@ringside/async-writer'
 import type { Logger } from 'pino'
+import type { MeterProvider } from '@opentelemetry/api'
 import { PipelineConfigError } from './errors.js'
 import { RESTART_TYPES, STRATEGIES, type RestartType, type Strategy } from './supervisor/restart-policy.js'
 
@@ -113,6 +114,11 @@ export interface PipelineOptions {
   /** Slots reserved by a dead producer are given up after this long, ms. Defaults to 2000. */
   abandonAfterMs?: number
   health?: Partial<HealthThresholds>
+  /**
+   * Publish the pipeline's metrics as OpenTelemetry instruments: `true` on the global MeterProvider
+   * (registered before start), or `{ meterProvider }`. Fixed at start. Defaults to off.
+   */
+  otel?: boolean | { meterProvider: MeterProvider }
   /** Logs a stats line (rates, fill, writers, restarts, p99, breaker) at info level every this many ms; 0 never. Live. Defaults to 0. */
   statsLogIntervalMs?: number
   /**
@@ -150,6 +156,7 @@ export interface ResolvedConfig extends WriterConfig {
   readonly abandonAfterMs: number
   readonly health: Readonly<HealthThresholds>
   readonly statsLogIntervalMs: number
+  readonly otel: false | true | { readonly meterProvider: MeterProvider }
   readonly journal: { readonly path: string } | undefined
   readonly http: ResolvedHttpOptions | undefined
 }
@@ -184,6 +191,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   managerMaxSeconds: 60,
   abandonAfterMs: 2_000,
   statsLogIntervalMs: 0,
+  otel: false,
   journal: undefined,
   http: undefined,
   health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66, storeProbeMs: 2_000, stageErrorsDegraded: 0.5 }),
@@ -271,6 +279,12 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('restartBackoffMs')) out.restartBackoffMs = integer('restartBackoffMs', o.restartBackoffMs, 0, 600_000)
   if (has('restartBackoffMaxMs')) out.restartBackoffMaxMs = integer('restartBackoffMaxMs', o.restartBackoffMaxMs, 0, 600_000)
   if (has('batchTimeoutMs')) out.batchTimeoutMs = integer('batchTimeoutMs', o.batchTimeoutMs, 100, 3_600_000)
+  if (has('otel')) {
+    const v = o.otel as { meterProvider?: { getMeter?: unknown } } | boolean | null
+    if (typeof v === 'boolean') out.otel = v
+    else if (v !== null && typeof v === 'object' && typeof v.meterProvider?.getMeter === 'function') out.otel = Object.freeze({ meterProvider: v.meterProvider as MeterProvider })
+    else bad('otel', 'a boolean or { meterProvider } (an OpenTelemetry MeterProvider)', v)
+  }
   if (has('statsLogIntervalMs')) out.statsLogIntervalMs = integer('statsLogIntervalMs', o.statsLogIntervalMs, 0, 86_400_000)
   if (has('writerMaxHeapMb')) out.writerMaxHeapMb = integer('writerMaxHeapMb', o.writerMaxHeapMb, 16, 65_536)
   if (has('managerMaxRestarts')) out.managerMaxRestarts = integer('managerMaxRestarts', o.managerMaxRestarts, 0, 1_000_000)

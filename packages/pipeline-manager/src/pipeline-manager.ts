@@ -19,6 +19,7 @@ import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
 import { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
 import { StatsLog } from './stats-log.js'
+import { OtelPublisher } from './otel.js'
 
 export type PipelineStatus = 'running' | 'stopping' | 'stopped' | 'failed'
 
@@ -50,6 +51,8 @@ export interface PipelineEvents extends PoolEvents {
 const WRITER_KEYS = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs'] as const
 const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs'] as const
 const POOL_EVENTS = ['writer_started', 'writer_exited', 'writer_restarted', 'writer_hung', 'writer_killer_found', 'claims_handed_over', 'pool_scaled', 'batch'] as const
+/** Reported as the OpenTelemetry meter's version. */
+const VERSION = '0.1.0'
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 function writerConfigOf(c: ResolvedConfig): WriterConfig {
@@ -79,6 +82,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   readonly #stageWindow = new StageWindow()
   #stageMetricsBuffer: SharedArrayBuffer | undefined
   readonly #statsLog: StatsLog
+  #otel: OtelPublisher | undefined
   #config: ResolvedConfig
   #version = 1
   #status: PipelineStatus = 'running'
@@ -174,6 +178,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       }
     }
     manager.#statsLog.every(config.statsLogIntervalMs)
+    if (config.otel) manager.#otel = new OtelPublisher(manager, config.otel === true ? undefined : config.otel.meterProvider, VERSION)
     manager.#sampler = setInterval(() => manager.#sample(), 1_000)
     manager.#sampler.unref()
     manager.#sample()
@@ -346,6 +351,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.#rates.add(Date.now(), offeredOf(ring), totals.eventsStored)
     this.#stageWindow.add(Date.now(), totals)
     this.#statsLog.watchBreaker(this.#breaker.state, this.#breaker.trips)
+    this.#otel?.sample()
   }
 
   /** Config (with its version), pool members, restarts and uptime. */
@@ -384,6 +390,11 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       dropped: ring.dropped,
       breaker: { state: this.#breaker.state, trips: this.#breaker.trips, ...this.#breaker.window() },
     }
+  }
+
+  /** Each writer slot ever used, with its raw latency histograms (for OpenTelemetry). */
+  histogramRows(): { writer: string; writeLatency: readonly number[]; endToEnd: readonly number[] }[] {
+    return sumRows(this.#metricsBuffer).rows.flatMap((r, slot) => (r.incarnation > 0 ? [{ writer: `writer-${slot + 1}`, writeLatency: r.writeLatency, endToEnd: r.endToEnd }] : []))
   }
 
   /** Every slot's per-stage rows, with the stages' names. */
@@ -496,6 +507,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     await this.#pool.stopAll(Math.max(100, deadline - Date.now()))
     if (this.#sampler) clearInterval(this.#sampler)
     this.#statsLog.stop()
+    this.#otel?.sample()
+    this.#otel?.stop()
     this.#probeEnded = true
     if (this.#probeTimer) clearTimeout(this.#probeTimer)
     const ring = this.#ring.stats()
