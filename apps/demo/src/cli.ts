@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { createStore, type QueryFilter } from '@ringside/storage'
 import { DEMO_DEFAULTS, freshStore, runDemo } from './demo.js'
 import { runSoak } from './soak.js'
+import { runMcp } from './mcp.js'
 
 class UsageError extends Error {}
 
@@ -21,6 +22,7 @@ Commands:
   stats <db>      show a store's totals
   soak            run at a steady rate with random faults; check nothing is lost or doubled
   bench           run the benchmark suite and write BENCHMARKS.md
+  mcp <db | url>  serve a store (and/or a running pipeline) to an assistant over MCP (stdio)
 
 Run 'ringside <command> --help' for a command's options.`,
   demo: `Usage: ringside demo [options]
@@ -57,6 +59,15 @@ Run 'ringside <command> --help' for a command's options.`,
   --db <path>       SQLite file (default ./ringside-soak.db, replaced if it is a Ringside store)
   --seed <n>        seed of the fault schedule (default 24301)
   -h, --help        this help`,
+  mcp: `Usage: ringside mcp <db> [--pipeline <url>] [--config-token <token>]
+       ringside mcp <url> [--config-token <token>]
+
+  Runs a Model Context Protocol server on stdin/stdout (for an assistant's MCP client).
+  With a store: tools query_events (every filter), get_event, call_tree (a request's calls, as
+  captured by @ringside/instrument) and store_stats. With a running pipeline's HTTP address
+  (http://...): pipeline_health, pipeline_metrics and pipeline_config. Read-only, unless
+  --config-token is given: then update_config changes live settings through POST /config.
+  -h, --help    this help`,
   bench: `Usage: ringside bench [--quick]
 
   Runs bench/ring.ts, bench/store.ts and bench/pipeline.ts and writes BENCHMARKS.md.
@@ -219,6 +230,20 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
           out,
         })
         return r.ok ? 0 : 1
+      }
+      case 'mcp': {
+        const { values, positionals } = parse(rest, { pipeline: { type: 'string' }, 'config-token': { type: 'string' } }, 1, 'mcp')
+        if (values.help) return void out.write(`${HELP.mcp}\n`), 0
+        const target = positionals[0]
+        if (target === undefined) throw new UsageError(`ringside mcp: name a store file or a pipeline's http:// address\n\n${HELP.mcp}`)
+        const isUrl = /^https?:\/\//.test(target)
+        if (isUrl && values.pipeline !== undefined) throw new UsageError('ringside mcp: --pipeline goes with a store file, not with a URL')
+        await runMcp({
+          ...(isUrl ? { pipeline: target } : { db: target }),
+          ...(typeof values.pipeline === 'string' ? { pipeline: values.pipeline } : {}),
+          ...(typeof values['config-token'] === 'string' ? { configToken: values['config-token'] } : {}),
+        })
+        return 0
       }
       case 'bench': {
         const { values } = parse(rest, { quick: { type: 'boolean' } }, 0, 'bench')

@@ -6,7 +6,6 @@ import { RingBuffer } from '@ringside/core-ringbuffer'
 import { resolveStoreSpec, type StoreSpec } from '@ringside/storage'
 import { BREAKER_DEFAULTS, type BreakerConfig, type StageSpec, type WriterConfig } from '@ringside/async-writer'
 import type { Logger } from 'pino'
-import type { MeterProvider } from '@opentelemetry/api'
 import { PipelineConfigError } from './errors.js'
 import { RESTART_TYPES, STRATEGIES, type RestartType, type Strategy } from './supervisor/restart-policy.js'
 
@@ -118,7 +117,7 @@ export interface PipelineOptions {
    * Publish the pipeline's metrics as OpenTelemetry instruments: `true` on the global MeterProvider
    * (registered before start), or `{ meterProvider }`. Fixed at start. Defaults to off.
    */
-  otel?: boolean | { meterProvider: MeterProvider }
+  otel?: boolean | { meterProvider: OtelMeterProvider }
   /** Logs a stats line (rates, fill, writers, restarts, p99, breaker) at info level every this many ms; 0 never. Live. Defaults to 0. */
   statsLogIntervalMs?: number
   /**
@@ -134,6 +133,14 @@ export interface PipelineOptions {
   http?: HttpOptions
   /** A pino logger (or any with the same methods). Defaults to a silent one. */
   logger?: Logger
+}
+
+/**
+ * An OpenTelemetry MeterProvider, typed by the one method used, so a provider from any
+ * @opentelemetry/api 1.x version the app has is accepted.
+ */
+export interface OtelMeterProvider {
+  getMeter(name: string, version?: string): unknown
 }
 
 /** Options after presets, defaults and validation; the writer's own keys are its WriterConfig. */
@@ -156,7 +163,7 @@ export interface ResolvedConfig extends WriterConfig {
   readonly abandonAfterMs: number
   readonly health: Readonly<HealthThresholds>
   readonly statsLogIntervalMs: number
-  readonly otel: false | true | { readonly meterProvider: MeterProvider }
+  readonly otel: false | true | { readonly meterProvider: OtelMeterProvider }
   readonly journal: { readonly path: string } | undefined
   readonly http: ResolvedHttpOptions | undefined
 }
@@ -282,7 +289,7 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('otel')) {
     const v = o.otel as { meterProvider?: { getMeter?: unknown } } | boolean | null
     if (typeof v === 'boolean') out.otel = v
-    else if (v !== null && typeof v === 'object' && typeof v.meterProvider?.getMeter === 'function') out.otel = Object.freeze({ meterProvider: v.meterProvider as MeterProvider })
+    else if (v !== null && typeof v === 'object' && typeof v.meterProvider?.getMeter === 'function') out.otel = Object.freeze({ meterProvider: v.meterProvider as OtelMeterProvider })
     else bad('otel', 'a boolean or { meterProvider } (an OpenTelemetry MeterProvider)', v)
   }
   if (has('statsLogIntervalMs')) out.statsLogIntervalMs = integer('statsLogIntervalMs', o.statsLogIntervalMs, 0, 86_400_000)

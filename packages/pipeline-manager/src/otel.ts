@@ -9,6 +9,7 @@ import { BUCKET_BOUNDS_MS } from '@ringside/async-writer'
 import { DROP_REASONS } from '@ringside/core-ringbuffer'
 import type { HealthReport } from './health.js'
 import { offeredOf, type PipelineMetrics } from './metrics.js'
+import type { OtelMeterProvider } from './config.js'
 
 export interface OtelSource {
   getMetrics(): PipelineMetrics
@@ -28,8 +29,8 @@ export class OtelPublisher {
   readonly #seen = new Map<string, number[]>()
   readonly #stop: () => void
 
-  constructor(source: OtelSource, provider: MeterProvider | undefined, version: string) {
-    const meter = (provider ?? otelMetrics.getMeterProvider()).getMeter('ringside', version)
+  constructor(source: OtelSource, provider: OtelMeterProvider | undefined, version: string) {
+    const meter = ((provider as MeterProvider | undefined) ?? otelMetrics.getMeterProvider()).getMeter('ringside', version)
     const counter = (name: string, description: string, unit = '{event}') => meter.createObservableCounter(name, { description, unit })
     const gauge = (name: string, description: string, unit = '1') => meter.createObservableGauge(name, { description, unit })
     const offered = counter('ringside.events.offered', 'Events offered to the ring: accepted plus refused at the door.')
