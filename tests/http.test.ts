@@ -69,7 +69,15 @@ describe('the http option', () => {
     [{ host: '' }, 'http.host'],
     [{ bodyLimitBytes: 10 }, 'http.bodyLimitBytes'],
     [{ configToken: '' }, 'http.configToken'],
+    [{ ingestToken: 42 }, 'http.ingestToken'],
+    [{ maxEventsPerRequest: 0 }, 'http.maxEventsPerRequest'],
+    [{ maxEventsPerRequest: 100_001 }, 'http.maxEventsPerRequest'],
+    [{ allowedHosts: 'example.com' }, 'http.allowedHosts'],
+    [{ allowedHosts: ['ok.example', 'example.com:8080'] }, 'http.allowedHosts[1]'],
+    [{ allowedHosts: ['*'] }, 'http.allowedHosts[0]'],
+    [{ allowUnauthenticated: 'yes' }, 'http.allowUnauthenticated'],
     [{ colour: 'red' }, 'http.colour'],
+    [{ toString: 'x' }, 'http.toString'],
     ['yes', 'http'],
   ])('refuses %j naming the option', async (http, option) => {
     const ring = RingBuffer.create({ size: 16 })

@@ -7,6 +7,8 @@ import { resolveStoreSpec, type StoreSpec } from '@ringside/storage'
 import { BREAKER_DEFAULTS, type BreakerConfig, type StageSpec, type WriterConfig } from '@ringside/async-writer'
 import type { Logger } from 'pino'
 import { PipelineConfigError } from './errors.js'
+import { resolveHttpOptions } from './http/options.js'
+import { bad, boolean, fraction, given, integer, oneOf, onlyKnownKeys, record } from './option-checks.js'
 import { RESTART_TYPES, STRATEGIES, type RestartType, type Strategy } from './supervisor/restart-policy.js'
 
 export type Preset = 'throughput' | 'balanced' | 'debug'
@@ -35,20 +37,39 @@ export interface HealthThresholds {
 export interface HttpOptions {
   /** TCP port, 0 .. 65535; 0 takes any free port. Defaults to 0. */
   port?: number
-  /** Address to bind. Defaults to `127.0.0.1` (loopback only). */
+  /**
+   * Address to bind. Defaults to `127.0.0.1` (loopback only). Any other address needs `ingestToken`
+   * (or `allowUnauthenticated: true`), else the start is refused.
+   */
   host?: string
   /** Largest request body, bytes, 1 KiB .. 256 MiB; larger ones get 413. Defaults to 1 MiB. */
   bodyLimitBytes?: number
+  /** Most events in one `POST /ingest`, 1 .. 100000; more get 413 `too_many_events` and none is written. Defaults to 1000. */
+  maxEventsPerRequest?: number
   /** Bearer token that enables `POST /config`; without it that endpoint does not exist. Defaults to none. */
   configToken?: string
+  /** Bearer token that `POST /ingest` requires; without it ingest is open to whoever reaches the port. Defaults to none. */
+  ingestToken?: string
+  /**
+   * Host names served besides loopback names, IP addresses and `host` (the Host header is checked
+   * against DNS rebinding; others get 421). `.example.com` stands for the domain and every subdomain.
+   * Defaults to none.
+   */
+  allowedHosts?: string[]
+  /** Serve a non-loopback `host` without `ingestToken`. Defaults to false. */
+  allowUnauthenticated?: boolean
 }
 
-/** HTTP options after defaults; `configToken` is not enumerable, so JSON, logs and spreads of the config never carry it. */
+/** HTTP options after defaults; the tokens are not enumerable, so JSON, logs and spreads of the config never carry them. */
 export interface ResolvedHttpOptions {
   readonly port: number
   readonly host: string
   readonly bodyLimitBytes: number
+  readonly maxEventsPerRequest: number
+  readonly allowedHosts: readonly string[]
+  readonly allowUnauthenticated: boolean
   readonly configToken?: string
+  readonly ingestToken?: string
 }
 
 /** Everything `PipelineManager.start` takes. Only `ring` and `store` are required. */
@@ -204,53 +225,45 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66, storeProbeMs: 2_000, stageErrorsDegraded: 0.5 }),
 } as ResolvedConfig)
 
+/** Refuses to compile unless a list names every key of T (a stranger is refused by the element type). */
+type NoneMissing<T, K extends readonly PropertyKey[]> = [Exclude<keyof T, K[number]>] extends [never] ? unknown : { missingKeys: Exclude<keyof T, K[number]> }
+const keyList = <T>() => <const K extends readonly (keyof T)[]>(keys: K & NoneMissing<T, K>): K => keys
+
+// The one list of each group's keys. Validation checks own keys against them (never with `in`,
+// which finds inherited names such as `constructor`); the compiler checks them against the types.
+
+/** The writer's own keys (async-writer's WriterConfig), sent to every writer when they change. Live. */
+export const WRITER_KEYS = keyList<WriterConfig>()(['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs'])
+/** The pool supervisor's restart settings, applied with setSupervision. Live. */
+export const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs'] as const satisfies readonly (keyof PipelineOptions)[]
+/** Keys of the `breaker` option. */
+export const BREAKER_KEYS = keyList<BreakerConfig>()(['failureRateThreshold', 'minRequests', 'windowMs', 'coolDownMs'])
+/** Keys of the `health` option. */
+export const HEALTH_KEYS = keyList<HealthThresholds>()(['ringFillDegraded', 'ringFillUnhealthy', 'oldestUnstoredMs', 'restartBudgetDegraded', 'storeProbeMs', 'stageErrorsDegraded'])
+/** Keys of the `http` option. */
+export const HTTP_KEYS = keyList<HttpOptions>()(['port', 'host', 'bodyLimitBytes', 'maxEventsPerRequest', 'configToken', 'ingestToken', 'allowedHosts', 'allowUnauthenticated'])
+/** Keys of the `journal` option. */
+export const JOURNAL_KEYS = keyList<{ path: string }>()(['path'])
+/** Options fixed at start: updateConfig refuses them with `not_live`. */
+export const START_ONLY_KEYS = [
+  'ring', 'store', 'logger', 'preset', 'maxPoolSize', 'stages', 'strategy', 'restart', 'shutdown',
+  'managerMaxRestarts', 'managerMaxSeconds', 'abandonAfterMs', 'journal', 'http', 'writerMaxHeapMb', 'otel',
+] as const satisfies readonly (keyof PipelineOptions)[]
 /** Keys updateConfig applies to a running pipeline. */
-export const LIVE_KEYS = new Set([
-  'poolSize',
-  'batchSize',
-  'maxBatchBytes',
-  'lingerMs',
-  'pollIntervalMs',
-  'logBatches',
-  'retryBaseMs',
-  'retryMaxMs',
-  'permanentAttempts',
-  'breaker',
-  'maxRestarts',
-  'maxSeconds',
-  'restartBackoffMs',
-  'restartBackoffMaxMs',
-  'batchTimeoutMs',
-  'health',
-  'statsLogIntervalMs',
-])
+export const LIVE_KEYS: ReadonlySet<string> = new Set<string>(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs'])
+/** Every key of PipelineOptions: the live ones, then the start-only ones. */
+export const OPTION_KEYS = keyList<PipelineOptions>()(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', ...START_ONLY_KEYS] as const)
 
-const describe = (v: unknown): string =>
-  typeof v === 'string' ? JSON.stringify(v) : typeof v === 'bigint' ? `${v}n` : v === null || typeof v !== 'object' ? String(v) : Array.isArray(v) ? 'an array' : 'an object'
-
-const bad = (option: string, want: string, got: unknown): never => {
-  throw new PipelineConfigError('invalid_option', option, `option '${option}' must be ${want}, got ${describe(got)}`)
-}
-
-function integer(option: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(option, `an integer from ${min} to ${max}`, v)
-  return v as number
-}
-
-function fraction(option: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v > 0 && v <= 1)) bad(option, 'a number in (0, 1]', v)
-  return v as number
-}
-
-function oneOf<T extends string>(option: string, v: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(v as T)) bad(option, `one of ${allowed.join(', ')}`, v)
-  return v as T
-}
+const OPTION_SET: ReadonlySet<string> = new Set(OPTION_KEYS)
+const BREAKER_SET: ReadonlySet<string> = new Set(BREAKER_KEYS)
+const HEALTH_SET: ReadonlySet<string> = new Set(HEALTH_KEYS)
+const HTTP_SET: ReadonlySet<string> = new Set(HTTP_KEYS)
+const JOURNAL_SET: ReadonlySet<string> = new Set(JOURNAL_KEYS)
 
 /** Checks the fields of `o` that are present and returns them resolved (no defaults applied). */
 function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<Record<keyof ResolvedConfig, unknown>> {
   const out: Partial<Record<keyof ResolvedConfig, unknown>> = {}
-  const has = (k: string) => o[k] !== undefined
+  const has = (k: string) => given(o, k)
   const maxPool = has('maxPoolSize') ? integer('maxPoolSize', o.maxPoolSize, 1, 1024) : base.maxPoolSize
   if (has('maxPoolSize')) out.maxPoolSize = maxPool
   if (has('preset')) out.preset = oneOf('preset', o.preset, PRESETS)
@@ -259,19 +272,16 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('maxBatchBytes')) out.maxBatchBytes = integer('maxBatchBytes', o.maxBatchBytes, 1024, 256 << 20)
   if (has('lingerMs')) out.lingerMs = integer('lingerMs', o.lingerMs, 0, 60_000)
   if (has('pollIntervalMs')) out.pollIntervalMs = integer('pollIntervalMs', o.pollIntervalMs, 1, 60_000)
-  if (has('logBatches') && typeof o.logBatches !== 'boolean') bad('logBatches', 'a boolean', o.logBatches)
-  if (has('logBatches')) out.logBatches = o.logBatches
+  if (has('logBatches')) out.logBatches = boolean('logBatches', o.logBatches)
   if (has('retryBaseMs')) out.retryBaseMs = integer('retryBaseMs', o.retryBaseMs, 1, 600_000)
   if (has('retryMaxMs')) out.retryMaxMs = integer('retryMaxMs', o.retryMaxMs, 1, 600_000)
   if (has('permanentAttempts')) out.permanentAttempts = integer('permanentAttempts', o.permanentAttempts, 1, 100)
   if (has('breaker')) {
-    const b = o.breaker
-    if (b === null || typeof b !== 'object' || Array.isArray(b)) bad('breaker', 'an object', b)
-    const bv = b as Record<string, unknown>
+    const bv = record('breaker', o.breaker)
+    onlyKnownKeys(bv, BREAKER_SET, 'breaker.')
     const next: Record<string, number> = { ...base.breaker }
-    for (const key of Object.keys(bv)) {
-      if (!(key in BREAKER_DEFAULTS)) throw new PipelineConfigError('invalid_option', `breaker.${key}`, `unknown option 'breaker.${key}'`)
-      if (bv[key] === undefined) continue
+    for (const key of BREAKER_KEYS) {
+      if (!given(bv, key)) continue
       if (key === 'failureRateThreshold') next[key] = fraction('breaker.failureRateThreshold', bv[key])
       else if (key === 'windowMs') next[key] = integer('breaker.windowMs', bv[key], 1_000, 60_000)
       else next[key] = integer(`breaker.${key}`, bv[key], key === 'minRequests' ? 1 : 0, 86_400_000)
@@ -307,69 +317,46 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
     out.stages = Object.freeze((o.stages as StageSpec[]).map((s) => Object.freeze({ ...s })))
   }
   if (has('journal')) {
-    const j = o.journal as { path?: unknown } | null
-    if (j === null || typeof j !== 'object' || typeof j.path !== 'string' || j.path === '') bad('journal.path', 'a non-empty file path', j?.path)
-    out.journal = Object.freeze({ path: (j as { path: string }).path })
+    const j = record('journal', o.journal)
+    onlyKnownKeys(j, JOURNAL_SET, 'journal.')
+    if (!Object.hasOwn(j, 'path') || typeof j.path !== 'string' || j.path === '') bad('journal.path', 'a non-empty file path', j.path)
+    out.journal = Object.freeze({ path: j.path as string })
   }
-  if (has('http')) out.http = checkHttp(o.http)
+  if (has('http')) {
+    const h = record('http', o.http)
+    onlyKnownKeys(h, HTTP_SET, 'http.')
+    out.http = resolveHttpOptions(h)
+  }
   if (has('health')) {
-    const h = o.health
-    if (h === null || typeof h !== 'object' || Array.isArray(h)) bad('health', 'an object', h)
-    const hv = h as Record<string, unknown>
+    const hv = record('health', o.health)
+    onlyKnownKeys(hv, HEALTH_SET, 'health.')
     const health: HealthThresholds = { ...base.health }
-    for (const key of Object.keys(hv)) {
-      if (!(key in DEFAULTS.health)) throw new PipelineConfigError('invalid_option', `health.${key}`, `unknown option 'health.${key}'`)
-      if (hv[key] === undefined) continue
+    for (const key of HEALTH_KEYS) {
+      if (!given(hv, key)) continue
       if (key === 'oldestUnstoredMs') health.oldestUnstoredMs = integer('health.oldestUnstoredMs', hv[key], 1, 86_400_000)
       else if (key === 'storeProbeMs') health.storeProbeMs = integer('health.storeProbeMs', hv[key], 0, 3_600_000)
-      else health[key as 'ringFillDegraded'] = fraction(`health.${key}`, hv[key])
+      else health[key] = fraction(`health.${key}`, hv[key])
     }
     out.health = Object.freeze(health)
   }
   return out
 }
 
-const HTTP_KEYS = new Set(['port', 'host', 'bodyLimitBytes', 'configToken'])
-
-function checkHttp(h: unknown): ResolvedHttpOptions {
-  if (h === null || typeof h !== 'object' || Array.isArray(h)) bad('http', 'an object', h)
-  const hv = h as Record<string, unknown>
-  for (const key of Object.keys(hv)) {
-    if (!HTTP_KEYS.has(key)) throw new PipelineConfigError('invalid_option', `http.${key}`, `unknown option 'http.${key}'`)
-  }
-  const port = hv.port === undefined ? 0 : integer('http.port', hv.port, 0, 65_535)
-  if (hv.host !== undefined && (typeof hv.host !== 'string' || hv.host === '')) bad('http.host', 'a non-empty host name or address', hv.host)
-  const bodyLimitBytes = hv.bodyLimitBytes === undefined ? 1 << 20 : integer('http.bodyLimitBytes', hv.bodyLimitBytes, 1024, 256 << 20)
-  const token = hv.configToken
-  if (token !== undefined && (typeof token !== 'string' || token === '' || /\s/.test(token))) {
-    // Not `bad`: the message must not echo the token, a secret even when malformed.
-    throw new PipelineConfigError('invalid_option', 'http.configToken', `option 'http.configToken' must be a non-empty string without whitespace, got ${typeof token === 'string' ? 'a string that is not' : describe(token)}`)
-  }
-  const out = { port, host: (hv.host as string | undefined) ?? '127.0.0.1', bodyLimitBytes }
-  if (typeof token === 'string') Object.defineProperty(out, 'configToken', { value: token, enumerable: false })
-  return Object.freeze(out)
-}
-
-const KNOWN = new Set([...Object.keys(DEFAULTS), 'ring', 'store', 'logger'])
-
 /** Resolves start options; throws PipelineConfigError naming the first bad option. */
 export function resolveOptions(options: unknown): { config: ResolvedConfig; ring: RingBuffer; store: StoreSpec; logger: Logger | undefined } {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) bad('options', 'an object', options)
-  const o = options as Record<string, unknown>
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new PipelineConfigError('invalid_option', key, `unknown option '${key}'`)
-  }
-  if (!(o.ring instanceof RingBuffer)) bad('ring', 'a RingBuffer (RingBuffer.create or RingBuffer.attach)', o.ring)
+  const o = record('options', options)
+  onlyKnownKeys(o, OPTION_SET)
+  if (!Object.hasOwn(o, 'ring') || !(o.ring instanceof RingBuffer)) bad('ring', 'a RingBuffer (RingBuffer.create or RingBuffer.attach)', o.ring)
   const ring = o.ring as RingBuffer
   try {
-    resolveStoreSpec(o.store)
+    resolveStoreSpec(Object.hasOwn(o, 'store') ? o.store : undefined)
   } catch (e) {
     const field = (e as { field?: string }).field
     throw new PipelineConfigError('invalid_option', field ? `store.${field}` : 'store', `option 'store': ${(e as Error).message}`)
   }
-  const logger = o.logger as Logger | undefined
+  const logger = Object.hasOwn(o, 'logger') ? (o.logger as Logger | undefined) : undefined
   if (logger !== undefined && (logger === null || typeof (logger as { info?: unknown }).info !== 'function')) bad('logger', 'a pino logger', logger)
-  const preset = o.preset === undefined ? DEFAULTS.preset : oneOf('preset', o.preset, PRESETS)
+  const preset = given(o, 'preset') ? oneOf('preset', o.preset, PRESETS) : DEFAULTS.preset
   const base = { ...DEFAULTS, ...PRESET_VALUES[preset], preset } as ResolvedConfig
   const fields = checkFields(o, base)
   const config = Object.freeze({ ...base, ...fields }) as ResolvedConfig
@@ -383,11 +370,10 @@ export function resolveOptions(options: unknown): { config: ResolvedConfig; ring
 
 /** Validates an updateConfig patch against the current config; returns the new config. */
 export function applyPatch(current: ResolvedConfig, patch: unknown): ResolvedConfig {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) bad('patch', 'an object', patch)
-  const p = patch as Record<string, unknown>
+  const p = record('patch', patch)
+  onlyKnownKeys(p, OPTION_SET)
   for (const key of Object.keys(p)) {
-    if (!(key in DEFAULTS)) throw new PipelineConfigError('invalid_option', key, `unknown option '${key}'`)
-    if (!LIVE_KEYS.has(key)) throw new PipelineConfigError('not_live', key, `option '${key}' cannot be changed on a running pipeline`)
+    if (!LIVE_KEYS.has(key)) throw new PipelineConfigError('not_live', key, `option '${key}' is fixed at start and cannot be changed on a running pipeline`)
   }
   const next = Object.freeze({ ...current, ...checkFields(p, current) }) as ResolvedConfig
   if (next.retryMaxMs < next.retryBaseMs) bad('retryMaxMs', `at least retryBaseMs (${next.retryBaseMs})`, next.retryMaxMs)

@@ -15,6 +15,8 @@ export class PipelineError extends Error {
 
 /** An option or config patch is wrong; `option` is its path (for example `health.ringFillDegraded`). */
 export class PipelineConfigError extends PipelineError {
+  /** `invalid_option`: unknown, or a bad value; `not_live`: an option fixed at start, in a patch. */
+  declare readonly code: 'invalid_option' | 'not_live'
   readonly option: string
   constructor(code: 'invalid_option' | 'not_live', option: string, message: string) {
     super(code, message)

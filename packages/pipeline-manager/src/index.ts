@@ -2,7 +2,26 @@
 export { PipelineManager, type JournalWrite, type PipelineEvents, type PipelineState, type PipelineStatus } from './pipeline-manager.js'
 export { appendJournal, readJournal, type JournalContents } from './journal.js'
 export type { JournalReplay } from './journal-replay.js'
-export { DEFAULTS, LIVE_KEYS, PRESETS, PRESET_VALUES, type HealthThresholds, type HttpOptions, type PipelineOptions, type Preset, type ResolvedConfig } from './config.js'
+export {
+  BREAKER_KEYS,
+  DEFAULTS,
+  HEALTH_KEYS,
+  HTTP_KEYS,
+  JOURNAL_KEYS,
+  LIVE_KEYS,
+  OPTION_KEYS,
+  PRESETS,
+  PRESET_VALUES,
+  START_ONLY_KEYS,
+  SUPERVISION_KEYS,
+  WRITER_KEYS,
+  type HealthThresholds,
+  type HttpOptions,
+  type PipelineOptions,
+  type Preset,
+  type ResolvedConfig,
+  type ResolvedHttpOptions,
+} from './config.js'
 export { PipelineConfigError, PipelineError, WriterStartError, type PipelineErrorCode } from './errors.js'
 export { evaluateHealth, type HealthCheck, type HealthReport, type HealthStatus } from './health.js'
 export type { PipelineMetrics, Percentiles, Totals, WriterView } from './metrics.js'

@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { createStore, MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
 import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, createStageMetricsBuffer, readStageMetrics, type FaultSwitch, type WriterConfig } from '@ringside/async-writer'
-import { applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
+import { SUPERVISION_KEYS, WRITER_KEYS, applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
 import { PipelineError } from './errors.js'
 import { appendJournal } from './journal.js'
 import { replayJournal, type JournalReplay } from './journal-replay.js'
@@ -48,8 +48,6 @@ export interface PipelineEvents extends PoolEvents {
   stopped: [AccountingReport]
 }
 
-const WRITER_KEYS = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs'] as const
-const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs'] as const
 const POOL_EVENTS = ['writer_started', 'writer_exited', 'writer_restarted', 'writer_hung', 'writer_killer_found', 'claims_handed_over', 'pool_scaled', 'batch'] as const
 /** Reported as the OpenTelemetry meter's version. */
 const VERSION = '0.1.0'

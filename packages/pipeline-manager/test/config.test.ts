@@ -71,7 +71,7 @@ describe('applyPatch', () => {
     [{ batchSize: -5 }, 'invalid_option:batchSize'],
     [{ poolSize: 17 }, 'invalid_option:poolSize'],
     [{ strategy: 'one_for_all' }, 'not_live:strategy'],
-    [{ store: { kind: 'memory' } }, 'invalid_option:store'],
+    [{ store: { kind: 'memory' } }, 'not_live:store'],
     [{ nonsense: true }, 'invalid_option:nonsense'],
     [null, 'invalid_option:patch'],
   ])('refuses %j naming the key', (patch, expected) => {

@@ -1,7 +1,8 @@
 // POST /ingest: one event, or `{ "events": [...] }`, from an HTTP client into the ring. Each event is
 // normalized (its `type` trimmed) and checked as a writer would check it (validateEvent), so a bad
 // event is refused at the door with its reason instead of being quarantined later; then it is
-// written. The reply lists each refusal by index, and its status says what happened overall.
+// written. The work and the reply are bounded by the request's event count (maxEventsPerRequest):
+// refusals are counted by reason and only the first MAX_LISTED_ERRORS are listed by index.
 
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { validateEvent } from '@ringside/async-writer'
@@ -18,10 +19,16 @@ export interface EventError {
 export interface IngestReply {
   readonly accepted: number
   readonly rejected: number
+  /** Refused events by reason (`invalid_event`, `full`, ...); they add up to `rejected`. */
+  readonly rejectedByReason: Readonly<Record<string, number>>
   /** Keys of the accepted events (ring id and sequence), in request order. */
   readonly keys: string[]
+  /** The first MAX_LISTED_ERRORS refusals, in request order; `rejectedByReason` counts them all. */
   readonly errors: EventError[]
 }
+
+/** How many refusals a reply lists one by one; the rest are only counted, so a reply stays small. */
+export const MAX_LISTED_ERRORS = 100
 
 export interface IngestOutcome {
   readonly status: number
@@ -41,14 +48,24 @@ const MESSAGES: Readonly<Record<string, string>> = {
   invalid_event: 'the event is not a JSON object',
 }
 
-/** The events of a request body: a batch `{ events: [...] }` (an object without `type`), or one event. */
-export function eventsOf(body: unknown): unknown[] {
+/**
+ * The events of a request body: a batch `{ events: [...] }` (an object without `type`), or one
+ * event. More than `maxEvents` is 413 `too_many_events`, before any event is looked at.
+ */
+export function eventsOf(body: unknown, maxEvents: number): unknown[] {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpError(400, 'invalid_body', 'the body must be a JSON object: one event, or { "events": [ ... ] }')
   }
   const o = body as Record<string, unknown>
   if (!('events' in o) || 'type' in o) return [o]
   if (!Array.isArray(o.events) || o.events.length === 0) throw new HttpError(400, 'invalid_body', "'events' must be a non-empty array of events")
+  // 413 rather than 422: the events are not wrong, there are too many at once, as with a body over
+  // bodyLimitBytes; a client that splits its batch on 413 handles both.
+  if (o.events.length > maxEvents) {
+    throw new HttpError(413, 'too_many_events', `the request holds ${o.events.length} events; at most ${maxEvents} per request (http.maxEventsPerRequest)`, {
+      details: { limit: maxEvents, events: o.events.length },
+    })
+  }
   return o.events
 }
 
@@ -65,33 +82,48 @@ export function normalizeEvent(e: unknown): { event: Record<string, unknown> } |
 
 /**
  * Writes the events in order. After a backpressure refusal (`full`, `timeout`) the rest of the
- * batch is refused the same way without being offered: the ring keeps the request's order, and a
- * `block` ring holds the server's thread for one timeout at most.
+ * batch is refused the same way without being offered, so the ring keeps the request's order.
+ * A `block` ring is never waited on: the events offered are at most the free slots counted before
+ * the first write, and the rest are refused as `full` (429), since a wait would hold the
+ * application's event loop.
  */
 export function ingest(ring: RingBuffer, events: readonly unknown[]): IngestOutcome {
   if (ring.closed) throw new HttpError(503, 'closed', MESSAGES.closed!)
   const keys: string[] = []
   const errors: EventError[] = []
+  const byReason: Record<string, number> = {}
+  const refuse = (index: number, error: string, message: string) => {
+    byReason[error] = (byReason[error] ?? 0) + 1
+    if (errors.length < MAX_LISTED_ERRORS) errors.push({ index, error, message })
+  }
+  let room = ring.options.overflowStrategy === 'block' ? ring.stats().available : Infinity
   let pushedBack: string | undefined
   for (let index = 0; index < events.length; index++) {
     if (pushedBack) {
-      errors.push({ index, error: pushedBack, message: `not offered: an earlier event of this request was refused (${pushedBack})` })
+      refuse(index, pushedBack, `not offered: an earlier event of this request was refused (${pushedBack})`)
       continue
     }
     const n = normalizeEvent(events[index])
     if ('error' in n) {
-      errors.push({ index, ...n })
+      refuse(index, n.error, n.message)
+      continue
+    }
+    if (room <= 0) {
+      refuse(index, 'full', MESSAGES.full!)
+      pushedBack = 'full'
       continue
     }
     const r = ring.write(n.event)
     if (r.ok) {
+      room--
       keys.push(`${ring.id}:${r.seq}`)
       continue
     }
-    errors.push({ index, error: r.reason, message: MESSAGES[r.reason] ?? r.reason })
+    refuse(index, r.reason, MESSAGES[r.reason] ?? r.reason)
     if (BACKPRESSURE.has(r.reason) || r.reason === 'closed') pushedBack = r.reason
   }
-  const reply: IngestReply = { accepted: keys.length, rejected: errors.length, keys, errors }
+  const rejected = events.length - keys.length
+  const reply: IngestReply = { accepted: keys.length, rejected, rejectedByReason: byReason, keys, errors }
   return { ...statusOf(reply), reply }
 }
 
@@ -103,7 +135,8 @@ export function ingest(ring: RingBuffer, events: readonly unknown[]): IngestOutc
 export function statusOf(r: IngestReply): { status: number; headers: Record<string, string> } {
   if (r.rejected === 0) return { status: 200, headers: {} }
   if (r.accepted > 0) return { status: 207, headers: {} }
-  if (r.errors.some((e) => e.error === 'closed')) return { status: 503, headers: {} }
-  if (r.errors.some((e) => BACKPRESSURE.has(e.error))) return { status: 429, headers: { 'retry-after': '1' } }
+  const reasons = Object.keys(r.rejectedByReason)
+  if (reasons.includes('closed')) return { status: 503, headers: {} }
+  if (reasons.some((e) => BACKPRESSURE.has(e))) return { status: 429, headers: { 'retry-after': '1' } }
   return { status: 422, headers: {} }
 }

@@ -1,7 +1,8 @@
 // The pipeline's HTTP server, on node:http with a small route table: probes (/healthz, /readyz),
-// metrics (/metrics for Prometheus, /stats as JSON), event intake (/ingest), live config behind a
-// bearer token (/config, only when a token is configured) and the dashboard (/). Closing stops
-// accepting connections and gives in-flight requests a grace period before cutting them.
+// metrics (/metrics for Prometheus, /stats as JSON), event intake (/ingest, behind a bearer token
+// when one is configured), live config behind a bearer token (/config, only when a token is
+// configured) and the dashboard (/). Every request must name this server in its Host header (DNS
+// rebinding). Closing stops accepting connections and gives in-flight requests a grace period.
 
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -9,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { PipelineOptions, ResolvedHttpOptions } from '../config.js'
 import { PipelineConfigError, PipelineError } from '../errors.js'
+import { hostRuleOf, requestHostAllowed, targetOf, type HostRule } from './host.js'
 import { eventsOf, ingest } from './ingest.js'
 import { PrometheusExporter } from './prometheus.js'
 import { bearerMatches, HttpError, readJson, sendError, sendJson, sendText } from './request.js'
@@ -41,15 +43,23 @@ export class HttpServer {
   readonly #logger: Logger
   readonly #exporter: PrometheusExporter
   readonly #routes: Routes
+  readonly #hosts: HostRule
   #closing: Promise<void> | undefined
 
   private constructor(sources: HttpSources, options: ResolvedHttpOptions, logger: Logger) {
     this.#sources = sources
     this.#options = options
+    this.#hosts = hostRuleOf(options)
     this.#logger = logger
     this.#exporter = new PrometheusExporter(() => takeSnapshot(sources))
     this.#routes = this.#table()
-    this.#server = createServer((req, res) => void this.#handle(req, res))
+    // Nothing a request does may become an unhandled rejection: that would crash the application.
+    this.#server = createServer((req, res) =>
+      this.#handle(req, res).catch((err: unknown) => {
+        this.#logger.error({ err }, 'HTTP request failed')
+        res.destroy()
+      }),
+    )
     // A slow or stuck client must not hold a connection (and stop()) forever.
     this.#server.headersTimeout = 10_000
     this.#server.requestTimeout = 30_000
@@ -112,7 +122,7 @@ export class HttpServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    const { path, authority } = targetOf(req)
     const route = this.#routes.get(path)
     res.once('finish', () => {
       this.#exporter.requests.inc({ route: route ? path : 'other', code: String(res.statusCode) })
@@ -120,8 +130,14 @@ export class HttpServer {
       if (this.#closing) setImmediate(() => this.#server.closeIdleConnections())
     })
     try {
-      if (!route) throw new HttpError(404, 'not_found', `no endpoint ${path}`)
-      const handler = route[req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')]
+      // 421 (Misdirected Request) rather than 403: the request is not refused for who sends it but
+      // for the server it names, which is not this one; the same request sent to our name succeeds.
+      if (!requestHostAllowed(this.#hosts, req, authority)) {
+        throw new HttpError(421, 'misdirected_request', 'this server does not answer to that Host; see the http.allowedHosts option')
+      }
+      if (!route) throw new HttpError(404, 'not_found', `no endpoint ${path.length > 100 ? `${path.slice(0, 100)}...` : path}`)
+      const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
+      const handler = Object.hasOwn(route, method) ? route[method] : undefined
       if (!handler) throw new HttpError(405, 'method_not_allowed', `${path} takes ${Object.keys(route).join(', ')}`, { headers: { allow: Object.keys(route).join(', ') } })
       await handler(req, res)
     } catch (caught) {
@@ -145,21 +161,26 @@ export class HttpServer {
     sendJson(res, ready ? 200 : 503, body)
   }
 
+  /** Refuses a request without `Authorization: Bearer <token>`, before its body is read. */
+  #authorize(req: IncomingMessage, token: string | undefined): void {
+    if (token === undefined || bearerMatches(req.headers.authorization, token)) return
+    throw new HttpError(401, 'unauthorized', 'this endpoint needs the configured bearer token (Authorization: Bearer <token>)', {
+      headers: { 'www-authenticate': 'Bearer realm="ringside"' },
+    })
+  }
+
   async #ingest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const events = eventsOf(await readJson(req, this.#options.bodyLimitBytes))
+    this.#authorize(req, this.#options.ingestToken)
+    const events = eventsOf(await readJson(req, this.#options.bodyLimitBytes), this.#options.maxEventsPerRequest)
     const { status, headers, reply } = ingest(this.#sources.pipeline.ring, events)
     if (reply.accepted > 0) this.#exporter.ingested.inc({ outcome: 'accepted' }, reply.accepted)
-    for (const e of reply.errors) this.#exporter.ingested.inc({ outcome: e.error })
+    for (const [reason, n] of Object.entries(reply.rejectedByReason)) this.#exporter.ingested.inc({ outcome: reason }, n)
     sendJson(res, status, reply, headers)
   }
 
   /** GET: the effective config. POST: a patch through updateConfig; a refused patch names its option. */
   async #config(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
-    if (!bearerMatches(req.headers.authorization, token)) {
-      throw new HttpError(401, 'unauthorized', 'this endpoint needs the configured bearer token (Authorization: Bearer <token>)', {
-        headers: { 'www-authenticate': 'Bearer realm="ringside"' },
-      })
-    }
+    this.#authorize(req, token)
     if (req.method !== 'POST') return sendJson(res, 200, { config: this.#sources.pipeline.getState().config })
     const patch = await readJson(req, this.#options.bodyLimitBytes)
     try {
