@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PipelineManager, RingBuffer } from '@ringside/pipeline-manager'
 
 // The dashboard in a real browser: Debian's chromium driven by playwright-core loads the page while
-// a producer writes events, sees its numbers move, reads the writers and the health, and saves a
-// screenshot (its path is printed). The browser is installed by scripts/ensure-chromium.sh when missing.
+// a producer writes events, finds the history the server kept before it opened, sees its numbers
+// move and match /stats, a marker appear after a writer is killed, the stages and dead letters,
+// and saves a screenshot (its path is printed). The browser is installed by
+// scripts/ensure-chromium.sh when missing.
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SHOTS = process.env.RINGSIDE_SCREENSHOT_DIR ?? join(tmpdir(), 'ringside-dashboard')
@@ -25,11 +27,15 @@ beforeAll(async () => {
     if (r.status !== 0 || !existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}, and ${script} could not install it`)
   }
   const ring = RingBuffer.create({ size: 1 << 14 })
-  pipeline = await PipelineManager.start({ ring, store: { kind: 'memory' }, poolSize: 2, http: {} })
+  const tag = { target: new URL('../packages/async-writer/test/fixtures/tag-stage.ts', import.meta.url).href, options: { tag: 'seen' } }
+  pipeline = await PipelineManager.start({ ring, store: { kind: 'memory' }, poolSize: 2, http: {}, stages: [tag] })
+  ring.write({ pid: 'an event without a type: a dead letter' })
   // A steady producer: 200 events every 20 ms (about 10,000/s).
   producer = setInterval(() => {
     for (let k = 0; k < 200; k++) if (ring.write({ type: 'call', module: 'Shop.Cart', function: 'add', arity: 2, pid: `<0.${k % 40}.0>`, n: written }).ok) written++
   }, 20)
+  // Let the server keep some history before any page opens.
+  await new Promise((r) => setTimeout(r, 4_000))
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
@@ -52,6 +58,11 @@ describe('the dashboard', () => {
     await page.goto(pipeline.httpAddress!.url)
     // A string, evaluated in the page: this project's TypeScript has no DOM types.
     await page.waitForFunction("document.querySelector('#stored-total').textContent !== '–' && document.querySelectorAll('#writers tbody tr').length > 0", undefined, { timeout: 15_000 })
+
+    // History kept by the server is drawn on open: several seconds of points at once.
+    const opened = ((await page.locator('#chart-stored').getAttribute('points')) ?? '').trim().split(/\s+/).filter(Boolean)
+    expect(opened.length).toBeGreaterThanOrEqual(3)
+    expect(await page.locator('#throughput text').count()).toBeGreaterThanOrEqual(8) // axis labels
 
     const storedBefore = await numberIn(page, '#stored-total')
     const offeredBefore = await numberIn(page, '#offered-total')
@@ -79,6 +90,19 @@ describe('the dashboard', () => {
     const points = ((await page.locator('#chart-stored').getAttribute('points')) ?? '').trim().split(/\s+/).filter(Boolean)
     expect(points.length).toBeGreaterThanOrEqual(2)
     expect(await page.locator('#conn').textContent()).toMatch(/^updated /)
+
+    // The stage table and the dead letter written at the start.
+    await page.waitForFunction("document.querySelector('#stages tbody tr[data-stage=\"tag\"]') !== null && document.querySelectorAll('#dead-letters tbody tr').length > 0", undefined, { timeout: 15_000 })
+    expect((await page.locator('#dead-letters tbody tr').first().locator('td').allTextContents())[1]).toBe('invalid_event')
+    expect(await numberIn(page, '#stages tbody tr[data-stage="tag"] td:nth-child(2)')).toBeGreaterThan(0)
+
+    // A writer killed: a restart marker appears on the chart, and the numbers match /stats.
+    await pipeline.killWriter(0)
+    await page.waitForFunction("document.querySelector('#chart-markers line[data-kind=\"restart\"]') !== null", undefined, { timeout: 30_000 })
+    await page.waitForFunction("document.querySelector('#writers-running').textContent === '2 / 2' && document.querySelector('#restarts').textContent === '1'", undefined, { timeout: 30_000 })
+    const stats = (await (await fetch(new URL('/stats', pipeline.httpAddress!.url))).json()) as { restarts: { total: number }; healthyWorkers: number; poolSize: number }
+    expect(await page.locator('#restarts').textContent()).toBe(String(stats.restarts.total))
+    expect(await page.locator('#writers-running').textContent()).toBe(`${stats.healthyWorkers} / ${stats.poolSize}`)
     expect(errors).toEqual([])
 
     mkdirSync(SHOTS, { recursive: true })

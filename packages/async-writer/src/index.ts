@@ -22,7 +22,7 @@ export {
   type WriterState,
 } from './metrics.js'
 export { maybeFault, type FaultPoint, type FaultSwitch } from './faults.js'
-export type { PortStoreSpec, WriterApi, WriterInit, WriterMessage } from './messages.js'
+export { QUARANTINE_REPORT_MAX, type PortStoreSpec, type QuarantinedItem, type WriterApi, type WriterInit, type WriterMessage } from './messages.js'
 export { Comlink, nodeEndpoint } from './comlink.js'
 
 export { writerEntry, type WriterEntry } from './entry.js'

@@ -40,12 +40,25 @@ export interface WriterInit {
   readonly abandonAfterMs?: number
 }
 
+/** One dead letter as the pool hears of it (for the dashboard's recent list and the `quarantined` event). */
+export interface QuarantinedItem {
+  readonly key: string
+  readonly type: string | undefined
+  readonly reason: string
+  readonly error: string
+}
+
+/** Most dead letters one batch reports by message; the rest are only counted (`more`). */
+export const QUARANTINE_REPORT_MAX = 20
+
 /** Lifecycle messages from a writer to its pool. */
 export type WriterMessage =
   | { readonly kind: 'ready'; readonly writerId: string; readonly stageNames?: readonly string[] }
   | { readonly kind: 'start_failed'; readonly writerId: string; readonly error: string }
   | { readonly kind: 'batch'; readonly writerId: string; readonly report: BatchReport }
   | { readonly kind: 'stopped'; readonly writerId: string }
+  /** Events this writer just sent to the dead letters (at most QUARANTINE_REPORT_MAX per batch). */
+  | { readonly kind: 'quarantined'; readonly writerId: string; readonly items: readonly QuarantinedItem[]; readonly more: number }
 
 /** The writer's control API (comlink). */
 export interface WriterApi {

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { connectStore, createStore, type EventStore } from '@ringside/storage'
 import { Comlink, nodeEndpoint } from './comlink.js'
-import type { PortStoreSpec, WriterApi, WriterInit, WriterMessage } from './messages.js'
+import { QUARANTINE_REPORT_MAX, type PortStoreSpec, type WriterApi, type WriterInit, type WriterMessage } from './messages.js'
 import { SharedBreaker } from './circuit-breaker.js'
 import { readWriterMetrics, WriterMetrics } from './metrics.js'
 import { loadStages, stageName } from './stages.js'
@@ -67,6 +67,15 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
     ...(init.breaker ? { breaker: new SharedBreaker(init.breaker) } : {}),
     ...(init.verdicts ? { verdicts: new ClaimVerdicts(init.verdicts) } : {}),
     ...(init.stageMetrics && stages.length > 0 ? { stageMetrics: new StageMetrics(init.stageMetrics, init.metrics.slot, stages.length) } : {}),
+    onQuarantine: (items) => {
+      const head = items.slice(0, QUARANTINE_REPORT_MAX).map((d) => ({
+        key: d.record.key,
+        type: typeof d.record.event.type === 'string' ? d.record.event.type : undefined,
+        reason: d.reason ?? 'unknown',
+        error: d.error.slice(0, 500),
+      }))
+      post({ kind: 'quarantined', writerId: init.writerId, items: head, more: items.length - head.length })
+    },
     onBatch: (report) => {
       if (writer.config.logBatches) post({ kind: 'batch', writerId: init.writerId, report })
     },

@@ -43,6 +43,8 @@ export interface AsyncWriterDeps {
   /** Per-stage counts and times in shared memory. */
   readonly stageMetrics?: StageMetrics
   readonly onBatch?: (report: BatchReport) => void
+  /** Told of every batch's dead letters once they are stored. */
+  readonly onQuarantine?: (items: readonly DeadLetterInput[]) => void
 }
 
 /** An adapter says an error is permanent with `transient: false`; anything else is retried. */
@@ -244,7 +246,10 @@ export class AsyncWriter {
     const t0 = performance.now()
     const outcome = await this.#store(batch)
     const quarantine = [...quarantined, ...deadLetters, ...outcome.poisoned]
-    if (quarantine.length > 0) await this.#retryTransient(() => store.storeDeadLetters(quarantine), 'dead letters')
+    if (quarantine.length > 0) {
+      await this.#retryTransient(() => store.storeDeadLetters(quarantine), 'dead letters')
+      this.#d.onQuarantine?.(quarantine)
+    }
     const writeMs = performance.now() - t0
     const { stored, duplicates } = outcome
     const poisoned = outcome.poisoned.length

@@ -82,7 +82,15 @@ export interface PipelineMetrics {
   readonly stages: readonly StageView[]
   /** Per second over the last `windowSeconds` (up to 10) of one-second samples. */
   readonly rates: { readonly offeredPerSec: number; readonly storedPerSec: number; readonly windowSeconds: number }
-  readonly latency: { readonly batchWriteMs: Percentiles; readonly captureToCommitMs: Percentiles }
+  /**
+   * Latency percentiles since start, and over the recent window (the last ~10 s of one-second
+   * histogram samples; a spike leaves it once it is older than that).
+   */
+  readonly latency: {
+    readonly batchWriteMs: Percentiles
+    readonly captureToCommitMs: Percentiles
+    readonly recent: { readonly windowSeconds: number; readonly batchWriteMs: Percentiles; readonly captureToCommitMs: Percentiles }
+  }
   readonly ring: RingStats
   readonly dropped: RingStats['dropped']
   /** The store circuit breaker: state, trips so far, and the attempts in its window. */
@@ -197,9 +205,29 @@ export function writerViews(members: readonly MemberInfo[], rows: readonly Write
   })
 }
 
-export function latencyOf(rows: readonly WriterMetricsSnapshot[]): PipelineMetrics['latency'] {
+/** The writers' merged latency histograms once a second, for percentiles over a recent window. */
+export class LatencyWindow {
+  readonly #samples = new WindowBuffer<{ readonly t: number; readonly write: number[]; readonly e2e: number[] }>(11)
+
+  add(t: number, rows: readonly WriterMetricsSnapshot[]): void {
+    this.#samples.add({ t, write: mergeHistograms(rows.map((r) => r.writeLatency)), e2e: mergeHistograms(rows.map((r) => r.endToEnd)) })
+  }
+
+  /** Percentiles of what the histograms gained between the oldest sample in the window and `rows` now. */
+  recent(now: number, rows: readonly WriterMetricsSnapshot[]): PipelineMetrics['latency']['recent'] {
+    const first = this.#samples.getFirst()
+    const write = mergeHistograms(rows.map((r) => r.writeLatency))
+    const e2e = mergeHistograms(rows.map((r) => r.endToEnd))
+    if (!first) return { windowSeconds: 0, batchWriteMs: pct(write), captureToCommitMs: pct(e2e) }
+    const minus = (a: number[], b: readonly number[]) => a.map((v, k) => v - (b[k] as number))
+    return { windowSeconds: Math.round((now - first.t) / 100) / 10, batchWriteMs: pct(minus(write, first.write)), captureToCommitMs: pct(minus(e2e, first.e2e)) }
+  }
+}
+
+export function latencyOf(rows: readonly WriterMetricsSnapshot[], recent: PipelineMetrics['latency']['recent']): PipelineMetrics['latency'] {
   return {
     batchWriteMs: pct(mergeHistograms(rows.map((r) => r.writeLatency))),
     captureToCommitMs: pct(mergeHistograms(rows.map((r) => r.endToEnd))),
+    recent,
   }
 }

@@ -14,11 +14,12 @@ import { appendJournal } from './journal.js'
 import { replayJournal, type JournalReplay } from './journal-replay.js'
 import { evaluateHealth, type HealthReport, type HealthStatus } from './health.js'
 import { HttpServer, type HttpAddress } from './http/server.js'
-import { latencyOf, offeredOf, RateWindow, StageWindow, stageViews, sumRows, writerViews, type PipelineMetrics, type StageRows } from './metrics.js'
+import { LatencyWindow, latencyOf, offeredOf, RateWindow, StageWindow, stageViews, sumRows, writerViews, type PipelineMetrics, type StageRows } from './metrics.js'
 import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
 import { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
 import { StatsLog } from './stats-log.js'
+import { History, type HistoryMarker, type HistorySample, type RecentDeadLetter } from './history.js'
 import { OtelPublisher } from './otel.js'
 
 export type PipelineStatus = 'running' | 'stopping' | 'stopped' | 'failed'
@@ -78,6 +79,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   readonly #startedAt = Date.now()
   readonly #rates = new RateWindow()
   readonly #stageWindow = new StageWindow()
+  readonly #latencyWindow = new LatencyWindow()
+  readonly #history = new History()
+  #lastTrips: number | undefined
   #stageMetricsBuffer: SharedArrayBuffer | undefined
   readonly #statsLog: StatsLog
   #otel: OtelPublisher | undefined
@@ -315,6 +319,17 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     for (const name of POOL_EVENTS) listen(name, (e) => forward(name, e))
     this.#pool.on('batch', ({ id, report }) => this.#logger.debug({ writer: id, ...report }, 'batch'))
     this.#pool.on('error', (err) => this.emit('error', err))
+    const mark = (kind: Parameters<History['mark']>[1], label: string) => this.#history.mark(Date.now(), kind, label)
+    this.#pool.on('writer_restarted', (e) => mark('restart', `${e.id} restarted (${e.restarts})`))
+    this.#pool.on('writer_hung', (e) => mark('hung', `${e.id} hung: a step outlived batchTimeoutMs`))
+    this.#pool.on('writer_killer_found', (e) => mark('killer', `event ${e.seq} ${e.reason === 'timeout' ? 'hung' : 'killed'} ${e.id}`))
+    this.#pool.on('pool_scaled', (e) => mark('scale', `pool ${e.from} → ${e.to}`))
+    this.#pool.on('escalated', (e) => mark('escalated', `pool escalated: ${e.reason}`))
+    this.#pool.on('quarantined', (e) => {
+      this.#history.quarantined(Date.now(), e.id, e.items)
+      this.emit('quarantined', e)
+    })
+    this.on('config_changed', (e) => mark('config', `config v${e.version}: ${e.changed.join(', ')}`))
     this.#pool.on('escalated', (e) => void this.#onEscalated(e))
   }
 
@@ -345,9 +360,22 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
 
   #sample(): void {
     const ring = this.#ring.stats()
-    const { totals } = sumRows(this.#metricsBuffer)
-    this.#rates.add(Date.now(), offeredOf(ring), totals.eventsStored)
-    this.#stageWindow.add(Date.now(), totals)
+    const now = Date.now()
+    const { totals, rows } = sumRows(this.#metricsBuffer)
+    this.#rates.add(now, offeredOf(ring), totals.eventsStored)
+    this.#stageWindow.add(now, totals)
+    const recent = this.#latencyWindow.recent(now, rows).captureToCommitMs
+    this.#latencyWindow.add(now, rows)
+    this.#history.sample(now, offeredOf(ring), totals.eventsStored, {
+      ringFill: ring.utilization,
+      writers: this.#pool.running,
+      ...(recent.p50 !== undefined ? { p50Ms: recent.p50 } : {}),
+      ...(recent.p99 !== undefined ? { p99Ms: recent.p99 } : {}),
+      quarantined: totals.invalid + totals.poisoned + totals.stageErrors + totals.killers,
+      restarts: this.#pool.totalRestarts,
+    })
+    if (this.#lastTrips !== undefined && this.#breaker.trips > this.#lastTrips) this.#history.mark(now, 'breaker', `store breaker opened (trip ${this.#breaker.trips})`)
+    this.#lastTrips = this.#breaker.trips
     this.#statsLog.watchBreaker(this.#breaker.state, this.#breaker.trips)
     this.#otel?.sample()
   }
@@ -383,7 +411,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       totals,
       stages: stageViews(this.#stageRows()),
       rates: this.#rates.rates(),
-      latency: latencyOf(rows),
+      latency: latencyOf(rows, this.#latencyWindow.recent(Date.now(), rows)),
       ring,
       dropped: ring.dropped,
       breaker: { state: this.#breaker.state, trips: this.#breaker.trips, ...this.#breaker.window() },
@@ -393,6 +421,20 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   /** Each writer slot ever used, with its raw latency histograms (for OpenTelemetry). */
   histogramRows(): { writer: string; writeLatency: readonly number[]; endToEnd: readonly number[] }[] {
     return sumRows(this.#metricsBuffer).rows.flatMap((r, slot) => (r.incarnation > 0 ? [{ writer: `writer-${slot + 1}`, writeLatency: r.writeLatency, endToEnd: r.endToEnd }] : []))
+  }
+
+  /**
+   * The last ten minutes: one sample a second (rates, fill, writers, recent p50/p99, quarantined,
+   * restarts) and markers (restarts, hangs, killers, scale changes, config versions, breaker trips),
+   * newer than `since` (ms since the epoch).
+   */
+  history(since?: number): { samples: HistorySample[]; markers: HistoryMarker[] } {
+    return this.#history.read(since)
+  }
+
+  /** The latest dead letters (newest first, up to 50) as the writers reported them. */
+  recentDeadLetters(): RecentDeadLetter[] {
+    return this.#history.deadLetters()
   }
 
   /** Every slot's per-stage rows, with the stages' names. */

@@ -20,6 +20,7 @@ import {
   readWriterMetrics,
   type BatchReport,
   type FaultSwitch,
+  type QuarantinedItem,
   type StageSpec,
   type WriterApi,
   type WriterConfig,
@@ -92,6 +93,8 @@ export interface PoolEvents {
   pool_scaled: [{ from: number; to: number }]
   escalated: [{ reason: string; restartsInWindow: number }]
   batch: [{ id: string; report: BatchReport }]
+  /** Events a writer just sent to the dead letters (the first QUARANTINE_REPORT_MAX of a batch; `more` counts the rest). */
+  quarantined: [{ id: string; items: readonly QuarantinedItem[]; more: number }]
   error: [Error]
 }
 
@@ -340,6 +343,9 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
           break
         case 'batch':
           this.emit('batch', { id, report: m.report })
+          break
+        case 'quarantined':
+          this.emit('quarantined', { id, items: m.items, more: m.more })
           break
         case 'stopped':
           break

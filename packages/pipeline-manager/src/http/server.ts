@@ -36,6 +36,13 @@ function urlHost(address: string): string {
   return address.includes(':') ? `[${address}]` : address
 }
 
+/** `?since=` of a request target as ms since the epoch; undefined when absent or not a number. */
+function sinceOf(url: string | undefined): number | undefined {
+  const m = /[?&]since=([0-9.]+)(?:&|#|$)/.exec(url ?? '')
+  const v = m ? Number(m[1]) : Number.NaN
+  return Number.isFinite(v) ? v : undefined
+}
+
 export class HttpServer {
   readonly #server: Server
   readonly #sources: HttpSources
@@ -114,6 +121,9 @@ export class HttpServer {
       ['/metrics', { GET: async (_, res) => sendText(res, 200, this.#exporter.contentType, await this.#exporter.render()) }],
       ['/stats', { GET: (_, res) => sendJson(res, 200, statsOf(takeSnapshot(this.#sources))) }],
       ['/ingest', { POST: (req, res) => this.#ingest(req, res) }],
+      // The last ten minutes (samples and markers), newer than ?since=<ms since the epoch>.
+      ['/history', { GET: (req, res) => sendJson(res, 200, { time: Date.now(), ...this.#sources.pipeline.history(sinceOf(req.url)) }) }],
+      ['/dead-letters', { GET: (_, res) => sendJson(res, 200, { deadLetters: this.#sources.pipeline.recentDeadLetters() }) }],
     ])
     const token = this.#options.configToken
     // Without a configured token the endpoint does not exist (404), rather than exist and refuse.

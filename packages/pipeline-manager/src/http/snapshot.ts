@@ -2,6 +2,7 @@
 // taken together, plus the writers' raw histogram rows (for real Prometheus histograms). /stats,
 // /readyz and the Prometheus collectors are all built from it.
 
+import type { HistoryMarker, HistorySample, RecentDeadLetter } from '../history.js'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import type { WriterMetricsSnapshot } from '@ringside/async-writer'
 import type { PipelineOptions, ResolvedConfig } from '../config.js'
@@ -16,6 +17,8 @@ export interface HttpPipeline {
   getMetrics(): PipelineMetrics
   healthCheck(): HealthReport
   updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }>
+  history(since?: number): { samples: HistorySample[]; markers: HistoryMarker[] }
+  recentDeadLetters(): RecentDeadLetter[]
 }
 
 /** The pipeline, and a reader of the writers' shared-memory rows by slot (every row ever used). */
