@@ -106,5 +106,5 @@ describe('crash injection', () => {
     } finally {
       await store.close()
     }
-  })
+  }, 240_000) // 200,000 events and four drills; a loaded machine can take minutes
 })

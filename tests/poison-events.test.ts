@@ -44,7 +44,7 @@ async function readStore(path: string) {
 
 const allBut = (n: number, ...skip: number[]) => Array.from({ length: n }, (_, k) => k).filter((k) => !skip.includes(k))
 
-describe('a user stage that fails on an event', () => {
+describe('a user stage that fails on an event', { timeout: 150_000 }, () => {
   it('quarantines the event a stage throws on as stage_error and stores the rest, without restarting the writer', async () => {
     const { pipeline, path, done } = await run(10, { 3: 'throw', 7: 'reject' })
     await until(done, 30_000, 'every event stored or quarantined')
@@ -75,7 +75,7 @@ describe('a user stage that fails on an event', () => {
   })
 })
 
-describe('an event that kills or hangs its writer', () => {
+describe('an event that kills or hangs its writer', { timeout: 150_000 }, () => {
   it('isolates an event that calls process.exit from a stage into dead letters crashed_writer and stores the rest', async () => {
     const { pipeline, path, done } = await run(10, { 4: 'exit' })
     const killers: unknown[] = []
@@ -134,7 +134,7 @@ describe('an event that kills or hangs its writer', () => {
   })
 })
 
-describe('batch deadline', () => {
+describe('batch deadline', { timeout: 150_000 }, () => {
   it('never judges a writer hung while it makes progress through a slow stage', async () => {
     // Each event takes a while in the stage, the batch as a whole far longer than batchTimeoutMs.
     const { pipeline, hung, done } = await run(40, Object.fromEntries(Array.from({ length: 40 }, (_, k) => [k, 'slow'])), {
