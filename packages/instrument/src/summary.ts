@@ -112,7 +112,8 @@ export function summarizer(limits: SummaryLimits): Summarizer {
     let n = 0
     let total = 0
     for (const key in o) {
-      if (!Object.prototype.hasOwnProperty.call(o, key)) continue
+      // Underscore keys of class instances are their internals (an IncomingMessage's `_events`, ...).
+      if (!Object.prototype.hasOwnProperty.call(o, key) || (name !== undefined && key.charCodeAt(0) === 95)) continue
       total++
       if (n >= maxItems) continue
       n++
