@@ -154,7 +154,7 @@ async function slowest(argv: string[], out: Writable): Promise<number> {
   const db = dbArg('slowest', positionals)
   const limit = values.limit === undefined ? 20 : Number(values.limit)
   if (!/^\d+$/.test(values.limit ?? '20') || limit < 1) throw new UsageError(`ringside slowest: --limit must be a positive integer, got '${String(values.limit)}'`)
-  const base: QueryFilter = {}
+  const base: { -readonly [K in keyof QueryFilter]: QueryFilter[K] } = {}
   if (values.module !== undefined) base.module = values.module
   if (values.since !== undefined) {
     const t = /^\d+(\.\d+)?$/.test(values.since) ? Number(values.since) : Date.parse(values.since)
