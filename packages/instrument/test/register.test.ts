@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runApp, storedEvents } from './run-app.js'
+import { runApp, signalApp, storedEvents } from './run-app.js'
 
 type Ev = Record<string, any>
 const calls = (ev: Ev[]) => ev.filter((e) => e.type === 'call').map((e) => `${e.module} ${e.function}/${e.arity}`)
@@ -79,5 +79,13 @@ describe('register (node --import @ringside/instrument/register)', () => {
     const ev = (await storedEvents(run.db, { type: 'unhandled_rejection' })) as Ev[]
     expect(ev).toHaveLength(1)
     expect(ev[0]!.error).toMatchObject({ name: 'TypeError', message: 'nobody awaited me' })
+  })
+
+  it('drains the pipeline on SIGTERM and then ends the process as the signal would have', async () => {
+    const run = await signalApp('serve.mjs', 'SIGTERM')
+    expect(run.signal).toBe('SIGTERM')
+    const ev = (await storedEvents(run.db)) as Ev[]
+    expect(ev.filter((e) => e.type === 'call' && e.function === 'tick').length).toBeGreaterThanOrEqual(3)
+    expect(ev.at(-1)!.type).toBe('instrument_stats')
   })
 })

@@ -2,7 +2,7 @@
 // registers tsx first, since the workspace ships TypeScript), in a fresh copy of
 // the fixture folder whose SQLite file the test then reads.
 
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { cpSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,4 +52,28 @@ export async function storedEvents(db: string, filter: QueryFilter = {}): Promis
   } finally {
     await store.close()
   }
+}
+
+/** Starts `entry` under the register hook, waits for `ready` on its stdout, sends `signal`, and resolves when it exits. */
+export function signalApp(entry: string, signal: NodeJS.Signals, env: Record<string, string> = {}): Promise<AppRun> {
+  const dir = appDir()
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', REGISTER, entry], { cwd: dir, env: { ...process.env, RINGSIDE_STORE: 'events.db', RINGSIDE_MAX_CALLS_PER_SECOND: '0', ...env } })
+    let stdout = ''
+    let stderr = ''
+    let sent = false
+    const limit = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`${entry} did not print ready and exit within 90 s`))), 90_000)
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString()
+      if (!sent && stdout.includes('ready')) {
+        sent = true
+        child.kill(signal)
+      }
+    })
+    child.on('exit', (code, sig) => {
+      clearTimeout(limit)
+      resolve({ dir, db: join(dir, 'events.db'), code, signal: sig, stdout, stderr })
+    })
+  })
 }
