@@ -1,14 +1,20 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { runApp, signalApp, storedEvents } from './run-app.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runApp, signalApp, storedEvents, type AppRun } from './run-app.js'
 
 type Ev = Record<string, any>
 const calls = (ev: Ev[]) => ev.filter((e) => e.type === 'call').map((e) => `${e.module} ${e.function}/${e.arity}`)
 
 describe('register (node --import @ringside/instrument/register)', () => {
+  // One run of the ESM fixture serves the tests that only read what it stored.
+  let main: AppRun
+  beforeAll(async () => {
+    main = await runApp('main.mjs')
+  })
+
   it('instruments ES modules as they load and stores their calls in SQLite when the app ends on its own', async () => {
-    const run = await runApp('main.mjs')
+    const run = main
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('total 810')
@@ -27,13 +33,13 @@ describe('register (node --import @ringside/instrument/register)', () => {
   })
 
   it('redacts secrets in the arguments it stores', async () => {
-    const run = await runApp('main.mjs')
+    const run = main
     const add = ((await storedEvents(run.db, { function: 'Cart.add' })) as Ev[]).find((e) => e.type === 'call')!
     expect(add.args).toEqual(['tea', { user: 'ann', password: '[redacted]' }])
   })
 
   it('instruments CommonJS modules, required from ESM and from a CommonJS entry', async () => {
-    const esm = await runApp('main.mjs')
+    const esm = main
     expect(calls((await storedEvents(esm.db)) as Ev[])).toContain('lib/legacy.cjs discount/2')
     const cjs = await runApp('main.cjs')
     expect(cjs.stderr).toBe('')
@@ -44,7 +50,7 @@ describe('register (node --import @ringside/instrument/register)', () => {
   })
 
   it('keeps stack traces pointing at the original line and column', async () => {
-    const run = await runApp('main.mjs')
+    const run = main
     const source = readFileSync(join(run.dir, 'lib/explode.mjs'), 'utf8').split('\n')
     const line = source.findIndex((l) => l.includes('throw new Error')) + 1
     const column = source[line - 1]!.indexOf('new Error') + 1

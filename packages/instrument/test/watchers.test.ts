@@ -1,11 +1,17 @@
-import { describe, expect, it } from 'vitest'
-import { runApp, storedEvents } from './run-app.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runApp, storedEvents, type AppRun } from './run-app.js'
 
 type Ev = Record<string, any>
 
 describe('watchHttp (through the register hook)', () => {
+  // One run of the HTTP fixture serves every test here: they read what it stored.
+  let http: AppRun
+  beforeAll(async () => {
+    http = await runApp('http.mjs')
+  })
+
   it('gives every event of one request the trace id of its traceparent, across await, timers, fetch and http.get', async () => {
-    const run = await runApp('http.mjs')
+    const run = http
     expect(run.stderr).toBe('')
     expect(run.stdout).toContain('statuses 200 404')
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
@@ -22,7 +28,7 @@ describe('watchHttp (through the register hook)', () => {
   })
 
   it('records fetch and http client requests with their status and duration', async () => {
-    const run = await runApp('http.mjs')
+    const run = http
     const ev = (await storedEvents(run.db, { type: 'http_client_response' })) as Ev[]
     const vias = ev.map((e) => `${e.via} ${e.path} ${e.status}`)
     expect(vias).toEqual(expect.arrayContaining(['fetch /with-calls 200', 'fetch /missing 404', 'fetch /inner 200', 'http /inner 200']))
@@ -30,7 +36,7 @@ describe('watchHttp (through the register hook)', () => {
   })
 
   it('opens a new correlation id for a request without traceparent, shared by its calls and nobody else', async () => {
-    const run = await runApp('http.mjs')
+    const run = http
     const req = ((await storedEvents(run.db, { type: 'http_server_request' })) as Ev[]).find((e) => e.url === '/missing')!
     expect(req.correlationId).toMatch(/^[0-9a-f]{32}$/)
     const ev = (await storedEvents(run.db, { correlationId: req.correlationId })) as Ev[]
