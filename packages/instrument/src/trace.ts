@@ -3,7 +3,8 @@
 // value; async functions are recorded when their promise settles, generators when they finish.
 
 import { InstrumentError, InstrumentOptionError } from './errors.js'
-import { runtime, type Site } from './runtime.js'
+import type { Site } from './call.js'
+import { runtime } from './runtime.js'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 
 /** Options of `trace` and `traceMethods`. */
