@@ -10,6 +10,7 @@ import { createStore, type QueryFilter } from '@ringside/storage'
 import { DEMO_DEFAULTS, freshStore, runDemo } from './demo.js'
 import { runSoak } from './soak.js'
 import { runMcp } from './mcp.js'
+import { runTraceCommand } from './trace-cmd.js'
 
 class UsageError extends Error {}
 
@@ -20,6 +21,8 @@ Commands:
   demo            run the demo: a traced app writing into a pipeline that stores in SQLite
   query <db>      query a Ringside SQLite store
   stats <db>      show a store's totals
+  trace <db>      the call tree of one request captured by @ringside/instrument (--correlation <id>)
+  slowest <db>    functions by their slowest captured call
   soak            run at a steady rate with random faults; check nothing is lost or doubled
   bench           run the benchmark suite and write BENCHMARKS.md
   mcp <db | url>  serve a store (and/or a running pipeline) to an assistant over MCP (stdio)
@@ -245,6 +248,9 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
         })
         return 0
       }
+      case 'trace':
+      case 'slowest':
+        return await runTraceCommand(command, rest, out, err)
       case 'bench': {
         const { values } = parse(rest, { quick: { type: 'boolean' } }, 0, 'bench')
         if (values.help) return void out.write(`${HELP.bench}\n`), 0

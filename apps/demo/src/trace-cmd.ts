@@ -1,0 +1,205 @@
+// `ringside trace` (the call tree of one request or unit of work) and `ringside slowest` (functions
+// by their slowest call), read from a store that @ringside/instrument wrote into. Bad flags print a
+// clear message and exit 2; nothing found exits 1.
+
+import { existsSync } from 'node:fs'
+import type { Writable } from 'node:stream'
+import { parseArgs } from 'node:util'
+import { createStore, type EventRecord, type QueryFilter } from '@ringside/storage'
+
+export const TRACE_HELP = `Usage: ringside trace <db> --correlation <id>
+
+  Prints the call tree of one request (or unit of work) captured by @ringside/instrument: each call
+  indented under its caller, with its arguments, duration and result; exceptions marked with !!;
+  HTTP requests and other events in capture order.
+
+  --correlation <id>      the correlation id (an incoming traceparent's trace id, or the id
+                          withCorrelation() was given); see 'ringside query --type http_server_request'
+  -h, --help              this help`
+
+export const SLOWEST_HELP = `Usage: ringside slowest <db> [--limit n] [--module m] [--since time] [--json]
+
+  Lists functions by their slowest recorded call: calls, mean, p95 and max duration, exceptions.
+
+  --limit <n>             at most n functions (default 20)
+  --module <m>            functions of one module only
+  --since <time>          calls captured from (ISO date or ms since the epoch)
+  --json                  one JSON object per line
+  -h, --help              this help`
+
+class UsageError extends Error {}
+
+type Ev = Record<string, unknown>
+interface Node {
+  readonly call: Ev
+  readonly children: Item[]
+  outcome?: Ev
+}
+type Item = { node: Node } | { event: Ev }
+
+const fmtMs = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(2)} ms` : '')
+const short = (v: unknown, max = 60) => {
+  // '[undefined]' is how the instrument's summaries spell undefined (JSON has no such value).
+  const s = v === '[undefined]' ? 'undefined' : (JSON.stringify(v) ?? 'undefined')
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s
+}
+const mfa = (e: Ev) => `${String(e.module ?? '')}.${String(e.function ?? '')}${e.arity === undefined ? '' : `/${String(e.arity)}`}`
+
+function describeEvent(e: Ev): string {
+  const where = e.url ?? (e.host !== undefined ? `${String(e.host)}${String(e.path ?? '')}` : e.path)
+  const err = e.error as { name?: string; message?: string } | undefined
+  switch (e.type) {
+    case 'http_server_request':
+    case 'http_client_request':
+      return `-> ${e.type} ${String(e.method ?? '')} ${String(where ?? '')}`
+    case 'http_server_response':
+    case 'http_client_response':
+      return `<- ${e.type} ${String(e.method ?? '')} ${String(where ?? '')} ${String(e.status ?? '')}  ${fmtMs(e.durationMs)}`
+    case 'message':
+      return `.. message ${String(e.direction ?? '')} ${String(e.from ?? '')} -> ${String(e.to ?? '')}`
+    default:
+      return `.. ${String(e.type)}${err ? ` !! ${String(err.name)}: ${String(err.message)}` : ''}`
+  }
+}
+
+function printTree(items: Item[], depth: number, out: Writable): void {
+  for (const item of items) {
+    const pad = '  '.repeat(depth)
+    if ('event' in item) {
+      out.write(`${pad}${describeEvent(item.event)}\n`)
+      continue
+    }
+    const { call, outcome, children } = item.node
+    const args = Array.isArray(call.args) ? call.args.map((a) => short(a, 30)).join(', ') : short(call.args, 30)
+    let tail = '  ... (no return recorded)'
+    if (outcome?.type === 'return') tail = `  ${fmtMs(outcome.durationMs)} -> ${short(outcome.result)}`
+    else if (outcome?.type === 'exception') {
+      const err = outcome.error as { name?: string; message?: string } | undefined
+      tail = `  ${fmtMs(outcome.durationMs)} !! ${String(err?.name)}: ${String(err?.message)}`
+    }
+    out.write(`${pad}${mfa(call)} (${args})${tail}\n`)
+    printTree(children, depth + 1, out)
+  }
+}
+
+/** Builds the call tree of events in capture order: calls under their parent call (same pid), outcomes on their call. */
+export function callTree(events: readonly Ev[]): Item[] {
+  const roots: Item[] = []
+  const byId = new Map<string, Node>()
+  for (const e of events) {
+    const key = `${String(e.pid)}|${String(e.callId)}`
+    if (e.type === 'call') {
+      const node: Node = { call: e, children: [] }
+      const parent = typeof e.parentId === 'number' && e.parentId !== 0 ? byId.get(`${String(e.pid)}|${e.parentId}`) : undefined
+      ;(parent ? parent.children : roots).push({ node })
+      byId.set(key, node)
+    } else if ((e.type === 'return' || e.type === 'exception') && byId.has(key)) {
+      byId.get(key)!.outcome ??= e
+    } else roots.push({ event: e })
+  }
+  return roots
+}
+
+function dbArg(command: string, positionals: string[]): string {
+  const db = positionals[0]
+  if (db === undefined) throw new UsageError(`ringside ${command}: missing <db> (a Ringside SQLite file)`)
+  if (positionals.length > 1) throw new UsageError(`ringside ${command}: unexpected argument '${positionals[1]}'`)
+  if (!existsSync(db)) throw new UsageError(`ringside ${command}: no such file '${db}'`)
+  return db
+}
+
+async function query(db: string, filter: QueryFilter): Promise<EventRecord[]> {
+  const store = await createStore({ kind: 'sqlite', path: db })
+  try {
+    return await store.query(filter)
+  } finally {
+    await store.close()
+  }
+}
+
+async function trace(argv: string[], out: Writable, err: Writable): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { correlation: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
+  if (values.help) return void out.write(`${TRACE_HELP}\n`), 0
+  const db = dbArg('trace', positionals)
+  if (values.correlation === undefined || values.correlation === '') throw new UsageError('ringside trace: --correlation <id> is required')
+  const events = (await query(db, { correlationId: values.correlation, order: 'asc' })).map((r) => r.event)
+  if (events.length === 0) {
+    err.write(`ringside trace: no events with correlation id '${values.correlation}' in ${db}\n`)
+    return 1
+  }
+  const calls = events.filter((e) => e.type === 'call').length
+  const exceptions = events.filter((e) => e.type === 'exception').length
+  out.write(`correlation ${values.correlation}: ${events.length} events, ${calls} call${calls === 1 ? '' : 's'}, ${exceptions} exception${exceptions === 1 ? '' : 's'}\n`)
+  printTree(callTree(events), 0, out)
+  return 0
+}
+
+interface Row {
+  function: string
+  calls: number
+  meanMs: number
+  p95Ms: number
+  maxMs: number
+  exceptions: number
+}
+
+async function slowest(argv: string[], out: Writable): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { limit: { type: 'string' }, module: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  })
+  if (values.help) return void out.write(`${SLOWEST_HELP}\n`), 0
+  const db = dbArg('slowest', positionals)
+  const limit = values.limit === undefined ? 20 : Number(values.limit)
+  if (!/^\d+$/.test(values.limit ?? '20') || limit < 1) throw new UsageError(`ringside slowest: --limit must be a positive integer, got '${String(values.limit)}'`)
+  const base: { -readonly [K in keyof QueryFilter]: QueryFilter[K] } = {}
+  if (values.module !== undefined) base.module = values.module
+  if (values.since !== undefined) {
+    const t = /^\d+(\.\d+)?$/.test(values.since) ? Number(values.since) : Date.parse(values.since)
+    if (!Number.isFinite(t)) throw new UsageError(`ringside slowest: --since must be an ISO date or ms since the epoch, got '${values.since}'`)
+    base.since = t
+  }
+  const groups = new Map<string, { durations: number[]; exceptions: number }>()
+  for (const type of ['return', 'exception'] as const) {
+    for (const r of await query(db, { ...base, type })) {
+      const e = r.event
+      if (typeof e.durationMs !== 'number') continue
+      const g = groups.get(mfa(e)) ?? { durations: [], exceptions: 0 }
+      g.durations.push(e.durationMs)
+      if (type === 'exception') g.exceptions++
+      groups.set(mfa(e), g)
+    }
+  }
+  const rows: Row[] = [...groups].map(([fn, g]) => {
+    const d = g.durations.sort((a, b) => a - b)
+    return { function: fn, calls: d.length, meanMs: d.reduce((s, x) => s + x, 0) / d.length, p95Ms: d[Math.ceil(0.95 * d.length) - 1]!, maxMs: d[d.length - 1]!, exceptions: g.exceptions }
+  })
+  rows.sort((a, b) => b.maxMs - a.maxMs)
+  const shown = rows.slice(0, limit)
+  if (values.json) {
+    for (const r of shown) out.write(`${JSON.stringify(r)}\n`)
+    return 0
+  }
+  const w = Math.max(8, ...shown.map((r) => r.function.length))
+  out.write(`${'function'.padEnd(w)}  ${'calls'.padStart(7)}  ${'mean ms'.padStart(9)}  ${'p95 ms'.padStart(9)}  ${'max ms'.padStart(9)}  exceptions\n`)
+  for (const r of shown) {
+    out.write(`${r.function.padEnd(w)}  ${String(r.calls).padStart(7)}  ${r.meanMs.toFixed(2).padStart(9)}  ${r.p95Ms.toFixed(2).padStart(9)}  ${r.maxMs.toFixed(2).padStart(9)}  ${String(r.exceptions).padStart(10)}\n`)
+  }
+  return 0
+}
+
+/** Runs `ringside trace` or `ringside slowest`; returns the exit code. */
+export async function runTraceCommand(command: 'trace' | 'slowest', argv: string[], out: Writable, err: Writable): Promise<number> {
+  try {
+    return command === 'trace' ? await trace(argv, out, err) : await slowest(argv, out)
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err.write(`${e instanceof UsageError ? '' : `ringside ${command}: `}${(e as Error).message}\n`)
+      return 2
+    }
+    err.write(`ringside ${command}: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 1
+  }
+}
