@@ -10,6 +10,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { z } from 'zod'
 import { createStore, type EventRecord, type EventStore, type QueryFilter } from '@ringside/storage'
+import { callTree } from './trace-cmd.js'
 
 export interface McpOptions {
   /** A Ringside SQLite store to answer questions from. */
@@ -27,32 +28,14 @@ const text = (value: unknown): ToolResult => ({ content: [{ type: 'text', text: 
 const failure = (message: string): ToolResult => ({ content: [{ type: 'text', text: message }], isError: true })
 const MAX_EVENTS = 1_000
 
-/** A call tree node: an event with the events it caused (by `callId` / `parentCallId`). */
-interface TreeNode {
-  readonly key: string
-  readonly capturedAt: number
-  readonly event: Record<string, unknown>
-  readonly children: TreeNode[]
-}
+/** A call with its outcome (return or exception) and the calls it made; or an event outside any call. */
+export type TreeNode = { readonly call: Record<string, unknown>; readonly outcome?: Record<string, unknown>; readonly children: TreeNode[] } | { readonly event: Record<string, unknown> }
 
-/**
- * The events of one correlation id as a tree: an event whose `parentCallId` names another's
- * `callId` hangs under it (both `call` and its `return`/`exception`, which share the `callId`,
- * sit at the same place); the rest are roots, in capture order.
- */
-export function callTree(events: readonly EventRecord[]): TreeNode[] {
-  const roots: TreeNode[] = []
-  const byCall = new Map<unknown, TreeNode>()
-  const sorted = [...events].sort((a, b) => a.capturedAt - b.capturedAt || a.seq - b.seq)
-  const nodes = sorted.map((r) => ({ key: r.key, capturedAt: r.capturedAt, event: r.event, children: [] as TreeNode[] }))
-  for (const n of nodes) if (n.event.type === 'call' && n.event.callId !== undefined) byCall.set(n.event.callId, n)
-  for (const n of nodes) {
-    const own = n.event.callId !== undefined ? byCall.get(n.event.callId) : undefined
-    const parent = own && own !== n ? own : n.event.parentCallId !== undefined ? byCall.get(n.event.parentCallId) : undefined
-    if (parent && parent !== n) parent.children.push(n)
-    else roots.push(n)
-  }
-  return roots
+/** The events of one request as the call tree `ringside trace` prints (calls under their parent call). */
+export function requestTree(events: readonly EventRecord[]): TreeNode[] {
+  const convert = (items: ReturnType<typeof callTree>): TreeNode[] =>
+    items.map((i) => ('node' in i ? { call: i.node.call, ...(i.node.outcome ? { outcome: i.node.outcome } : {}), children: convert(i.node.children) } : { event: i.event }))
+  return convert(callTree(events.map((r) => r.event)))
 }
 
 const filterShape = {
@@ -117,11 +100,14 @@ export async function createMcpServer(o: McpOptions): Promise<{ server: McpServe
     server.registerTool('store_stats', { description: "The store's totals: events, time range, per type, dead letters." }, async () => text(await s.stats()))
     server.registerTool(
       'call_tree',
-      { description: 'The call tree of one request (the events sharing a correlation id), as captured by @ringside/instrument: calls with their returns, exceptions and nested calls.', inputSchema: { correlationId: z.string().min(1) } },
+      {
+        description: 'The call tree of one request (the events sharing a correlation id), as captured by @ringside/instrument: each call with its outcome (return or exception) and the calls it made.',
+        inputSchema: { correlationId: z.string().min(1) },
+      },
       async ({ correlationId }) => {
         const events = await s.query({ correlationId, limit: MAX_EVENTS, order: 'asc' })
         if (events.length === 0) return failure(`no events with correlation id ${correlationId}`)
-        return text({ correlationId, events: events.length, tree: callTree(events) })
+        return text({ correlationId, events: events.length, tree: requestTree(events) })
       },
     )
   }

@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { PipelineManager } from '@ringside/pipeline-manager'
-import { callTree } from '../src/mcp.js'
+import { requestTree } from '../src/mcp.js'
 
 // `ringside mcp` end to end: the SDK's own client spawns the command and talks to it over stdio,
 // against a real SQLite store written by a real pipeline, and a running pipeline's HTTP address.
@@ -24,14 +24,14 @@ beforeAll(async () => {
   for (let n = 0; n < 30; n++) ring.write({ type: 'call', pid: `<0.${n % 3}.0>`, module: 'Shop.Cart', function: 'add', arity: 2, n })
   // One request's calls: checkout -> pay -> charge (charge throws), as the instrument package records them.
   const req = [
-    { type: 'call', callId: 'c1', function: 'checkout' },
-    { type: 'call', callId: 'c2', parentCallId: 'c1', function: 'pay' },
-    { type: 'call', callId: 'c3', parentCallId: 'c2', function: 'charge' },
-    { type: 'exception', callId: 'c3', parentCallId: 'c2', function: 'charge' },
-    { type: 'return', callId: 'c2', parentCallId: 'c1', function: 'pay' },
-    { type: 'return', callId: 'c1', function: 'checkout' },
+    { type: 'call', callId: 1, parentId: 0, function: 'checkout' },
+    { type: 'call', callId: 2, parentId: 1, function: 'pay' },
+    { type: 'call', callId: 3, parentId: 2, function: 'charge' },
+    { type: 'exception', callId: 3, parentId: 2, function: 'charge' },
+    { type: 'return', callId: 2, parentId: 1, function: 'pay' },
+    { type: 'return', callId: 1, parentId: 0, function: 'checkout' },
   ]
-  for (const e of req) ring.write({ ...e, module: 'Shop', correlationId: 'req-1' })
+  for (const e of req) ring.write({ ...e, pid: '<1.0>', module: 'Shop', correlationId: 'req-1' })
   const writer = await PipelineManager.start({ ring, store: { kind: 'sqlite', path: db }, poolSize: 1 })
   await writer.stop()
   pipeline = await PipelineManager.start({ ring: RingBuffer.create({ size: 64 }), store: { kind: 'memory' }, poolSize: 1, http: { configToken: 'secret-token' } })
@@ -71,11 +71,9 @@ describe('ringside mcp <db>', () => {
     const client = await connect(db)
     try {
       const r = json(await client.callTool({ name: 'call_tree', arguments: { correlationId: 'req-1' } }))
-      type N = { event: { type: string; function: string }; children: N[] }
-      const shape = (n: N): unknown => [n.event.function, n.event.type, n.children.map(shape)]
-      expect((r.tree as N[]).map(shape)).toEqual([
-        ['checkout', 'call', [['pay', 'call', [['charge', 'call', [['charge', 'exception', []]]], ['pay', 'return', []]]], ['checkout', 'return', []]]],
-      ])
+      type N = { call: { function: string }; outcome?: { type: string }; children: N[] }
+      const shape = (n: N): unknown => [n.call.function, n.outcome?.type, n.children.map(shape)]
+      expect((r.tree as N[]).map(shape)).toEqual([['checkout', 'return', [['pay', 'return', [['charge', 'exception', []]]]]]])
     } finally {
       await client.close()
     }
@@ -128,9 +126,9 @@ describe('ringside mcp <url>', () => {
   }, 60_000)
 })
 
-describe('callTree', () => {
-  it('puts events without call ids at the root, in capture order', () => {
+describe('requestTree', () => {
+  it('keeps events outside any call at the root, in the order given', () => {
     const r = (seq: number, event: Record<string, unknown>) => ({ key: `r:${seq}`, ringId: 'r', seq, capturedAt: seq, event })
-    expect(callTree([r(2, { type: 'message' }), r(1, { type: 'state_change' })]).map((n) => n.key)).toEqual(['r:1', 'r:2'])
+    expect(requestTree([r(1, { type: 'state_change' }), r(2, { type: 'message' })])).toEqual([{ event: { type: 'state_change' } }, { event: { type: 'message' } }])
   })
 })
