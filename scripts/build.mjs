@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// The build: `tsc -b` compiles every package of the workspace to its dist/ (ESM JavaScript, .d.ts,
+// source maps) and type-checks the tests, then the files tsc does not emit (the dashboard's HTML)
+// are copied next to the modules that read them. Exits non-zero when the type-check fails.
+import { spawnSync } from 'node:child_process'
+import { cpSync, existsSync, readdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const ASSET = /\.html$/
+
+const tsc = spawnSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'inherit' })
+if (tsc.status !== 0) process.exit(tsc.status ?? 1)
+
+function* files(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) yield* files(join(dir, e.name))
+    else yield join(dir, e.name)
+  }
+}
+
+for (const group of ['packages', 'apps']) {
+  for (const name of readdirSync(join(root, group))) {
+    const src = join(root, group, name, 'src')
+    const dist = join(root, group, name, 'dist')
+    if (!existsSync(src) || !existsSync(dist)) continue
+    for (const file of files(src)) if (ASSET.test(file)) cpSync(file, join(dist, relative(src, file)))
+  }
+}
