@@ -27,7 +27,7 @@ import {
   type WriterEntry,
   type WriterMessage,
   writerEntry,
-} from '@ringside/async-writer'
+} from '@ringside/async-writer/protocol'
 import { WriterStartError } from './errors.js'
 import {
   childrenToRestart,

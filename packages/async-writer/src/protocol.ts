@@ -1,0 +1,15 @@
+// '@ringside/async-writer/protocol': what a pool needs to run writer threads, beside the public
+// surface (re-exported here so a pool imports from one place): the writer actor, workerData and
+// lifecycle messages, the comlink control API, the shared-memory layouts (metrics rows, breaker,
+// claim verdicts) and the writer's entry script. Not a stable API: it changes with the pool.
+export * from './index.js'
+export { AsyncWriter, isTransient, type AsyncWriterDeps } from './writer.js'
+export { SharedBreaker, createBreakerBuffer, nextBreakerState } from './circuit-breaker.js'
+export { applyWriterPatch } from './config.js'
+export { ClaimVerdicts, ISOLATE_AFTER_DEATHS, createVerdictBuffer } from './verdicts.js'
+export { enrichEvent, stageName, toStoreRecord } from './stages.js'
+export { METRIC_FIELDS, WRITER_STATES, WriterMetrics, createMetricsBuffer, readWriterMetrics, rowsOf } from './metrics.js'
+export { maybeFault } from './faults.js'
+export type { PortStoreSpec, WriterApi, WriterInit, WriterMessage } from './messages.js'
+export { Comlink, nodeEndpoint } from './comlink.js'
+export { writerEntry, type WriterEntry } from './entry.js'
