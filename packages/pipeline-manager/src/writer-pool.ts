@@ -275,7 +275,6 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     const entry = this.#entry!
     const init: WriterInit & { entry?: string } = {
       ...(entry.entry ? { entry: entry.entry } : {}),
-      bundled: entry.bundled,
       writerId: id,
       consumerId: slot,
       ring: o.ring.handle,
