@@ -10,13 +10,12 @@ import type { Remote } from 'comlink'
 import type { Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { serveStore, type EventStore, type ServedPort, type StoreSpec } from '@ringside/storage'
+import { Comlink, nodeEndpoint } from '@ringside/async-writer/comlink'
 import {
   ClaimVerdicts,
-  Comlink,
   SharedBreaker,
   createVerdictBuffer,
   WriterMetrics,
-  nodeEndpoint,
   readWriterMetrics,
   type BatchReport,
   type FaultSwitch,
