@@ -3,6 +3,7 @@
 // source maps) and type-checks the tests, then the files tsc does not emit (the dashboard's HTML)
 // are copied next to the modules that read them. Exits non-zero when the type-check fails.
 import { spawnSync } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,7 +11,10 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const ASSET = /\.html$/
 
-const tsc = spawnSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'inherit' })
+// tsc from the workspace's own typescript, not through npx (which, run under pnpm, warns about
+// pnpm's settings on stderr).
+const tscBin = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc')
+const tsc = spawnSync(process.execPath, [tscBin, '-b'], { cwd: root, stdio: 'inherit' })
 if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 
 function* files(dir) {

@@ -99,8 +99,9 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                private servers; installs them with apt-get when missing)
   journal      npx tsx bench/journal.ts --reps 7
                the exit journal: write and replay times
-  cold-start   node bench/cold-start.mjs --runs 11
-               import of 'ringside' and a 2-writer start in a plain node process: time and RSS
+  cold-start   node bench/cold-start.mjs --runs 11 --entry ringside
+               import of an entry and a 2-writer start in a plain node process: time and RSS
+               (--node-arg=<flag> passes a flag to each measured node process)
 (Not in the suite: npx tsx packages/storage/bench/postgres.ts, the PostgreSQL store alone.)
 
   --quick              shorter runs, for a smoke check (the report says so)
