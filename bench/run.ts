@@ -1,6 +1,6 @@
 // The benchmark suite: runs the ring, store, pipeline, shared-server and journal benchmarks one after another (never in
 // parallel: the machine is small and shared) and writes BENCHMARKS.md from what they print.
-// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,instrument]   (also: `ringside bench`)
+// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,instrument,cold-start]   (also: `ringside bench`)
 import { spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -13,8 +13,9 @@ const reuseAt = process.argv.indexOf('--reuse')
 const reuse = new Set(reuseAt === -1 ? [] : (process.argv[reuseAt + 1] ?? '').split(','))
 const root = fileURLToPath(new URL('..', import.meta.url))
 const run = (script: string, args: string[]): string => {
-  const saved = new URL(`./results/${script.replace(/\.ts$/, '')}.md`, import.meta.url)
-  if (reuse.has(script.replace(/\.ts$/, ''))) return readFileSync(saved, 'utf8').trim()
+  const section = script.replace(/\.m?[jt]s$/, '')
+  const saved = new URL(`./results/${section}.md`, import.meta.url)
+  if (reuse.has(section)) return readFileSync(saved, 'utf8').trim()
   console.error(`== bench/${script} ${args.join(' ')}`)
   const r = spawnSync(process.execPath, ['--import', 'tsx', `bench/${script}`, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 })
   if (r.status !== 0) throw new Error(`bench/${script} failed with exit code ${String(r.status)}`)
@@ -33,6 +34,8 @@ const sections = [
   ['End to end into PostgreSQL and JetStream, beside SQLite', run('servers.ts', quick ? ['--seconds', '4', '--runs', '1'] : ['--seconds', '10', '--runs', '3'])],
   ['The exit journal', run('journal.ts', quick ? ['--reps', '3'] : ['--reps', '7'])],
   ['Instrumentation', run('instrument.ts', quick ? ['--reps', '100'] : [])],
+  // The built packages in a plain node process; the figures from before the build existed are kept by hand.
+  ['Cold start', `${run('cold-start.mjs', quick ? ['--runs', '3'] : ['--runs', '11'])}\n\n${readFileSync(new URL('./results/cold-start-before.md', import.meta.url), 'utf8').trim()}`],
 ] as const
 
 const out = [

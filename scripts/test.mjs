@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The test command: type-check the whole workspace, install chromium for the dashboard test when it
-// is missing, run every vitest suite, and print the closing line `N passed, N failed` from vitest's
-// JSON report. Exits non-zero on any failure.
+// The test command: build and type-check the whole workspace (scripts/build.mjs runs tsc -b, so the
+// tests that run the packages as a user would find their dist/), install chromium for the dashboard
+// test when it is missing, run every vitest suite, and print the closing line `N passed, N failed`
+// from vitest's JSON report. Exits non-zero on any failure.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit' }).status ?? 1
 
-console.log('== type-check (tsc -b)')
-const tsc = run('npx', ['tsc', '-b'])
+console.log('== build and type-check (tsc -b)')
+const tsc = run(process.execPath, ['scripts/build.mjs'])
 if (tsc !== 0) {
   console.log('type-check failed')
   console.log('0 passed, 1 failed')

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { createStore, FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage'
+import { createStore } from '@ringside/storage'
+import { FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage/testing'
 import { PipelineManager, appendJournal, readJournal } from '@ringside/pipeline-manager'
 
 // The exit journal with real processes that exit, get signalled and crash, and a real SQLite file.

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage'
+import { FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage/testing'
 import { PipelineManager } from '@ringside/pipeline-manager'
 import { until } from './fixtures/until.js'
 

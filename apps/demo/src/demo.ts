@@ -75,7 +75,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
   // The application: a worker thread with a third of the rate, the main thread with the rest.
   const stopWorker = new Int32Array(new SharedArrayBuffer(4))
-  const worker = new Worker(new URL('./boot.mjs', import.meta.url), {
+  // Built, the thread is plain JavaScript; from sources (the tests) it starts through tsx's bootstrap.
+  const fromSource = import.meta.url.endsWith('.ts')
+  const worker = new Worker(fromSource ? new URL('./boot.mjs', import.meta.url) : new URL('./producer-thread.js', import.meta.url), {
     workerData: { entry: new URL('./producer-thread.ts', import.meta.url).href, handle: ring.handle, rate: Math.round(o.rate / 3), stop: stopWorker },
   })
   const workerDone = new Promise<{ offered: number; refused: number }>((resolve, reject) => {

@@ -6,7 +6,8 @@
 
 import type { Writable } from 'node:stream'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { createStore, FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage'
+import { createStore } from '@ringside/storage'
+import { FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage/testing'
 import { PipelineManager, type AccountingReport } from '@ringside/pipeline-manager'
 import { Pacer } from './pacer.js'
 

@@ -2,10 +2,9 @@
 // by their slowest call), read from a store that @ringside/instrument wrote into. Bad flags print a
 // clear message and exit 2; nothing found exits 1.
 
-import { existsSync } from 'node:fs'
 import type { Writable } from 'node:stream'
-import { parseArgs } from 'node:util'
 import { createStore, type EventRecord, type QueryFilter } from '@ringside/storage'
+import { UsageError, integerFlag, storeFile, timeFlag, type CliCommand } from 'ringside/cli'
 
 export const TRACE_HELP = `Usage: ringside trace <db> --correlation <id>
 
@@ -27,7 +26,6 @@ export const SLOWEST_HELP = `Usage: ringside slowest <db> [--limit n] [--module 
   --json                  one JSON object per line
   -h, --help              this help`
 
-class UsageError extends Error {}
 
 type Ev = Record<string, unknown>
 interface Node {
@@ -100,14 +98,6 @@ export function callTree(events: readonly Ev[]): Item[] {
   return roots
 }
 
-function dbArg(command: string, positionals: string[]): string {
-  const db = positionals[0]
-  if (db === undefined) throw new UsageError(`ringside ${command}: missing <db> (a Ringside SQLite file)`)
-  if (positionals.length > 1) throw new UsageError(`ringside ${command}: unexpected argument '${positionals[1]}'`)
-  if (!existsSync(db)) throw new UsageError(`ringside ${command}: no such file '${db}'`)
-  return db
-}
-
 async function query(db: string, filter: QueryFilter): Promise<EventRecord[]> {
   const store = await createStore({ kind: 'sqlite', path: db })
   try {
@@ -117,21 +107,28 @@ async function query(db: string, filter: QueryFilter): Promise<EventRecord[]> {
   }
 }
 
-async function trace(argv: string[], out: Writable, err: Writable): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { correlation: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
-  if (values.help) return void out.write(`${TRACE_HELP}\n`), 0
-  const db = dbArg('trace', positionals)
-  if (values.correlation === undefined || values.correlation === '') throw new UsageError('ringside trace: --correlation <id> is required')
-  const events = (await query(db, { correlationId: values.correlation, order: 'asc' })).map((r) => r.event)
-  if (events.length === 0) {
-    err.write(`ringside trace: no events with correlation id '${values.correlation}' in ${db}\n`)
-    return 1
-  }
-  const calls = events.filter((e) => e.type === 'call').length
-  const exceptions = events.filter((e) => e.type === 'exception').length
-  out.write(`correlation ${values.correlation}: ${events.length} events, ${calls} call${calls === 1 ? '' : 's'}, ${exceptions} exception${exceptions === 1 ? '' : 's'}\n`)
-  printTree(callTree(events), 0, out)
-  return 0
+/** `ringside trace <db> --correlation <id>`. */
+export const traceCommand: CliCommand = {
+  name: 'trace',
+  summary: 'trace <db>      the call tree of one request captured by @ringside/instrument (--correlation <id>)',
+  help: TRACE_HELP,
+  flags: { correlation: { type: 'string' } },
+  positionals: 1,
+  async run({ values, positionals }, io) {
+    const db = storeFile('trace', positionals, io.cwd ?? process.cwd())
+    const correlation = values.correlation
+    if (typeof correlation !== 'string' || correlation === '') throw new UsageError('trace', '--correlation <id> is required.')
+    const events = (await query(db, { correlationId: correlation, order: 'asc' })).map((r) => r.event)
+    if (events.length === 0) {
+      io.err.write(`ringside trace: no events with correlation id '${correlation}' in ${db}\n`)
+      return 1
+    }
+    const calls = events.filter((e) => e.type === 'call').length
+    const exceptions = events.filter((e) => e.type === 'exception').length
+    io.out.write(`correlation ${correlation}: ${events.length} events, ${calls} call${calls === 1 ? '' : 's'}, ${exceptions} exception${exceptions === 1 ? '' : 's'}\n`)
+    printTree(callTree(events), 0, io.out)
+    return 0
+  },
 }
 
 interface Row {
@@ -143,24 +140,21 @@ interface Row {
   exceptions: number
 }
 
-async function slowest(argv: string[], out: Writable): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { limit: { type: 'string' }, module: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  })
-  if (values.help) return void out.write(`${SLOWEST_HELP}\n`), 0
-  const db = dbArg('slowest', positionals)
-  const limit = values.limit === undefined ? 20 : Number(values.limit)
-  if (!/^\d+$/.test(values.limit ?? '20') || limit < 1) throw new UsageError(`ringside slowest: --limit must be a positive integer, got '${String(values.limit)}'`)
+/** `ringside slowest <db>`. */
+export const slowestCommand: CliCommand = {
+  name: 'slowest',
+  summary: 'slowest <db>    functions by their slowest captured call',
+  help: SLOWEST_HELP,
+  flags: { limit: { type: 'string' }, module: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' } },
+  positionals: 1,
+  run: ({ values, positionals }, io) => slowest(storeFile('slowest', positionals, io.cwd ?? process.cwd()), values, io.out),
+}
+
+async function slowest(db: string, values: Readonly<Record<string, string | boolean | undefined>>, out: Writable): Promise<number> {
+  const limit = values.limit === undefined ? 20 : integerFlag('slowest', 'limit', values.limit, 1, 1_000_000)
   const base: { -readonly [K in keyof QueryFilter]: QueryFilter[K] } = {}
-  if (values.module !== undefined) base.module = values.module
-  if (values.since !== undefined) {
-    const t = /^\d+(\.\d+)?$/.test(values.since) ? Number(values.since) : Date.parse(values.since)
-    if (!Number.isFinite(t)) throw new UsageError(`ringside slowest: --since must be an ISO date or ms since the epoch, got '${values.since}'`)
-    base.since = t
-  }
+  if (typeof values.module === 'string') base.module = values.module
+  if (typeof values.since === 'string') base.since = timeFlag('slowest', 'since', values.since)
   const groups = new Map<string, { durations: number[]; exceptions: number }>()
   for (const type of ['return', 'exception'] as const) {
     for (const r of await query(db, { ...base, type })) {
@@ -188,18 +182,4 @@ async function slowest(argv: string[], out: Writable): Promise<number> {
     out.write(`${r.function.padEnd(w)}  ${String(r.calls).padStart(7)}  ${r.meanMs.toFixed(2).padStart(9)}  ${r.p95Ms.toFixed(2).padStart(9)}  ${r.maxMs.toFixed(2).padStart(9)}  ${String(r.exceptions).padStart(10)}\n`)
   }
   return 0
-}
-
-/** Runs `ringside trace` or `ringside slowest`; returns the exit code. */
-export async function runTraceCommand(command: 'trace' | 'slowest', argv: string[], out: Writable, err: Writable): Promise<number> {
-  try {
-    return command === 'trace' ? await trace(argv, out, err) : await slowest(argv, out)
-  } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`${e instanceof UsageError ? '' : `ringside ${command}: `}${(e as Error).message}\n`)
-      return 2
-    }
-    err.write(`ringside ${command}: ${e instanceof Error ? e.message : String(e)}\n`)
-    return 1
-  }
 }

@@ -112,7 +112,7 @@ describe('ringside CLI', () => {
     [['query', db, '--order', 'sideways'], /--order must be asc or desc/],
     [['query', db, '--limit', 'ten'], /--limit must be an integer/],
     [['query', db, '--since', 'yesterday-ish'], /--since must be an ISO date/],
-    [['query', db, '--colour', 'red'], /Unknown option '--colour'/],
+    [['query', db, '--colour', 'red'], /unknown option '--colour'/],
     [['demo', '--rate', '0'], /--rate must be an integer from 1/],
     [['stats'], /missing <db>/],
     [['frobnicate'], /unknown command 'frobnicate'/],

@@ -1,5 +1,6 @@
-// comlink for Node worker threads. comlink ships UMD (CommonJS) builds, so Node's ESM loader sees
-// only a default export; its node adapter turns a MessagePort into comlink's Endpoint.
+// '@ringside/async-writer/comlink': comlink for Node worker threads, for the pool and its writers.
+// comlink ships UMD (CommonJS) builds, so Node's ESM loader sees only a default export; its node
+// adapter turns a MessagePort into comlink's Endpoint.
 import comlinkDefault from 'comlink'
 import nodeAdapter from 'comlink/dist/umd/node-adapter.js'
 import type { Endpoint } from 'comlink'

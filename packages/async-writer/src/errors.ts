@@ -1,6 +1,6 @@
 // Typed errors of the writer. Callers branch on `code` or `instanceof`, never on message text.
 
-export type WriterErrorCode = 'store_timeout'
+export type WriterErrorCode = 'store_timeout' | 'typescript_loader_missing'
 
 export class WriterError extends Error {
   readonly code: WriterErrorCode
@@ -21,5 +21,22 @@ export class StoreTimeoutError extends WriterError {
     this.name = 'StoreTimeoutError'
     this.call = call
     this.timeoutMs = timeoutMs
+  }
+}
+
+/**
+ * A stage or store module named by `target` is TypeScript, and the built writer has no loader for
+ * it: tsx (an optional peer dependency) is not installed beside the application.
+ */
+export class TypeScriptLoaderError extends WriterError {
+  readonly target: string
+  constructor(target: string, options?: { cause?: unknown }) {
+    super(
+      'typescript_loader_missing',
+      `${target} is TypeScript and needs tsx to load in a writer thread: install tsx beside your application (npm install tsx), or point the target at compiled JavaScript`,
+      options,
+    )
+    this.name = 'TypeScriptLoaderError'
+    this.target = target
   }
 }

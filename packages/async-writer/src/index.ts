@@ -1,28 +1,13 @@
-// Public surface of @ringside/async-writer: the writer actor, its config, stages, metrics layout,
-// fault switches and the messages it exchanges with its pool.
-export { AsyncWriter, isTransient, type AsyncWriterDeps, type BatchReport } from './writer.js'
-export { BREAKER_DEFAULTS, SharedBreaker, createBreakerBuffer, nextBreakerState, type BreakerConfig, type BreakerState } from './circuit-breaker.js'
-export { WRITER_DEFAULTS, applyWriterPatch, type WriterConfig } from './config.js'
-export { WriterError, StoreTimeoutError, type WriterErrorCode } from './errors.js'
-export { StageMetrics, STAGE_FIELDS, createStageMetricsBuffer, readStageMetrics, type StageField, type StageOutcome, type StageSnapshot } from './stage-metrics.js'
-export { ClaimVerdicts, ISOLATE_AFTER_DEATHS, createVerdictBuffer, type KillerReason } from './verdicts.js'
-export { enrichEvent, loadStages, processEvents, stageName, toStoreRecord, validateEvent, type ProcessedBatch, type Stage, type StageContext, type StageFactory, type StageSpec } from './stages.js'
-export {
-  BUCKET_BOUNDS_MS,
-  METRIC_FIELDS,
-  WRITER_STATES,
-  WriterMetrics,
-  createMetricsBuffer,
-  mergeHistograms,
-  percentile,
-  readWriterMetrics,
-  rowsOf,
-  type MetricField,
-  type WriterMetricsSnapshot,
-  type WriterState,
-} from './metrics.js'
-export { maybeFault, type FaultPoint, type FaultSwitch } from './faults.js'
-export { QUARANTINE_REPORT_MAX, type PortStoreSpec, type QuarantinedItem, type WriterApi, type WriterInit, type WriterMessage } from './messages.js'
-export { Comlink, nodeEndpoint } from './comlink.js'
-
-export { writerEntry, type WriterEntry } from './entry.js'
+// Public surface of @ringside/async-writer: what an application writes (stages), configures (the
+// writer's and the breaker's settings), catches (errors) and reads (per-writer metrics). The
+// plumbing between a writer thread and its pool lives in '@ringside/async-writer/protocol'.
+export type { BatchReport } from './writer.js'
+export { BREAKER_DEFAULTS, type BreakerConfig, type BreakerState } from './circuit-breaker.js'
+export { WRITER_DEFAULTS, type WriterConfig } from './config.js'
+export { TypeScriptLoaderError, WriterError, StoreTimeoutError, type WriterErrorCode } from './errors.js'
+export { loadStages, processEvents, validateEvent, type ProcessedBatch, type Stage, type StageContext, type StageFactory, type StageSpec } from './stages.js'
+export { BUCKET_BOUNDS_MS, mergeHistograms, percentile, type MetricField, type WriterMetricsSnapshot, type WriterState } from './metrics.js'
+export type { FaultPoint, FaultSwitch } from './faults.js'
+export type { KillerReason } from './verdicts.js'
+export type { StageField, StageOutcome, StageSnapshot } from './stage-metrics.js'
+export type { QuarantinedItem } from './messages.js'

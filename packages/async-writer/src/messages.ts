@@ -34,8 +34,6 @@ export interface WriterInit {
   readonly stageMetrics?: SharedArrayBuffer
   /** Port on which the writer exposes its WriterApi through comlink. */
   readonly control: MessagePort
-  /** Set when the writer runs from the bundle: it registers tsx itself for TypeScript user modules. */
-  readonly bundled?: boolean
   /** Abandon slots a dead producer reserved but never wrote after this long, ms. */
   readonly abandonAfterMs?: number
 }

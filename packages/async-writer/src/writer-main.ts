@@ -12,20 +12,12 @@ import { SharedBreaker } from './circuit-breaker.js'
 import { readWriterMetrics, WriterMetrics } from './metrics.js'
 import { loadStages, stageName } from './stages.js'
 import { StageMetrics } from './stage-metrics.js'
+import { loaderForTargets } from './ts-loader.js'
 import { ClaimVerdicts } from './verdicts.js'
 import { AsyncWriter } from './writer.js'
 
 const init = workerData as WriterInit
 const post = (m: WriterMessage) => parentPort!.postMessage(m)
-
-/** The bundled writer has no tsx loader; register it only when a user module is TypeScript. */
-async function loaderForUserModules(): Promise<void> {
-  const targets = [...init.stages.map((s) => s.target), (init.store as { target?: string }).target ?? '']
-  if (init.bundled && targets.some((t) => /\.[cm]?tsx?$/.test(t))) {
-    const { register } = await import('tsx/esm/api')
-    register()
-  }
-}
 
 // A store whose server is briefly out of reach (a cluster electing a leader, a fleet creating its
 // stream at once) fails to open with a transient error: try again for a while before giving up,
@@ -46,7 +38,7 @@ async function openWithRetries(spec: unknown): Promise<EventStore> {
 }
 
 async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics: WriterMetrics; stageNames: string[] }> {
-  await loaderForUserModules()
+  await loaderForTargets([...init.stages.map((s) => s.target), (init.store as { target?: string }).target ?? ''])
   const metrics = new WriterMetrics(init.metrics.buffer, init.metrics.slot)
   metrics.setState('starting')
   // The row outlives its writers: clear what a predecessor was doing when it died.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BREAKER_DEFAULTS, SharedBreaker, createBreakerBuffer, nextBreakerState } from '../src/index.js'
+import { BREAKER_DEFAULTS, SharedBreaker, createBreakerBuffer, nextBreakerState } from '../src/protocol.js'
 
 const cfg = { failureRateThreshold: 0.5, minRequests: 4, windowMs: 10_000, coolDownMs: 1_000 }
 

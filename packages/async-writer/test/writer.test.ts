@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { FaultyStoreControl, MemoryStore, createFaultyStore, type EventStore } from '@ringside/storage'
-import { AsyncWriter, WRITER_DEFAULTS, WriterMetrics, createMetricsBuffer, loadStages, readWriterMetrics, type Stage } from '../src/index.js'
+import { MemoryStore, type EventStore } from '@ringside/storage'
+import { FaultyStoreControl, createFaultyStore } from '@ringside/storage/testing'
+import { AsyncWriter, WRITER_DEFAULTS, WriterMetrics, createMetricsBuffer, loadStages, readWriterMetrics, type Stage } from '../src/protocol.js'
 
 // The writer actor in this thread, against a real ring and a real memory store.
 

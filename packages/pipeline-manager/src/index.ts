@@ -1,4 +1,6 @@
-// Public surface of @ringside/pipeline-manager.
+// Public surface of @ringside/pipeline-manager: PipelineManager and what its options, state,
+// metrics, health, events, reports and errors are made of; the ring (re-exported, since every
+// pipeline needs one) and the journal's reader. The writer pool behind the manager is internal.
 export { PipelineManager, type JournalWrite, type PipelineEvents, type PipelineState, type PipelineStatus } from './pipeline-manager.js'
 export { appendJournal, readJournal, type JournalContents } from './journal.js'
 export type { JournalReplay } from './journal-replay.js'
@@ -27,15 +29,6 @@ export { evaluateHealth, type HealthCheck, type HealthReport, type HealthStatus 
 export type { PipelineMetrics, Percentiles, Totals, WriterView } from './metrics.js'
 export type { AccountingReport } from './report.js'
 export type { HttpAddress } from './http/server.js'
-export { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
-export {
-  childrenToRestart,
-  registerRestart,
-  restartDelay,
-  restartsInWindow,
-  shouldRestart,
-  type ExitReason,
-  type RestartType,
-  type Strategy,
-} from './supervisor/restart-policy.js'
+export type { MemberInfo, PoolEvents } from './writer-pool.js'
+export type { ExitReason, RestartType, Strategy } from './supervisor/restart-policy.js'
 export { RingBuffer } from '@ringside/core-ringbuffer'

@@ -4,7 +4,7 @@
 
 import rbts from 'ring-buffer-ts'
 import type { RingStats } from '@ringside/core-ringbuffer'
-import { mergeHistograms, percentile, readWriterMetrics, rowsOf, type StageSnapshot, type WriterMetricsSnapshot } from '@ringside/async-writer'
+import { mergeHistograms, percentile, readWriterMetrics, rowsOf, type StageSnapshot, type WriterMetricsSnapshot } from '@ringside/async-writer/protocol'
 import type { MemberInfo } from './writer-pool.js'
 
 const { RingBuffer: WindowBuffer } = rbts

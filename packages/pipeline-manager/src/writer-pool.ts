@@ -10,13 +10,12 @@ import type { Remote } from 'comlink'
 import type { Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { serveStore, type EventStore, type ServedPort, type StoreSpec } from '@ringside/storage'
+import { Comlink, nodeEndpoint } from '@ringside/async-writer/comlink'
 import {
   ClaimVerdicts,
-  Comlink,
   SharedBreaker,
   createVerdictBuffer,
   WriterMetrics,
-  nodeEndpoint,
   readWriterMetrics,
   type BatchReport,
   type FaultSwitch,
@@ -28,7 +27,7 @@ import {
   type WriterEntry,
   type WriterMessage,
   writerEntry,
-} from '@ringside/async-writer'
+} from '@ringside/async-writer/protocol'
 import { WriterStartError } from './errors.js'
 import {
   childrenToRestart,
@@ -286,7 +285,6 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     const entry = this.#entry!
     const init: WriterInit & { entry?: string } = {
       ...(entry.entry ? { entry: entry.entry } : {}),
-      bundled: entry.bundled,
       writerId: id,
       consumerId: slot,
       ring: o.ring.handle,

@@ -62,8 +62,8 @@ export class FaultyStoreControl {
   }
 }
 
-/** The `target` to name the faulty store in a store spec. */
-export const FAULTY_STORE_TARGET = new URL('./faulty-store.ts', import.meta.url).href
+/** The `target` to name the faulty store in a store spec: this module itself, built or source. */
+export const FAULTY_STORE_TARGET = import.meta.url
 
 export interface FaultyStoreOptions {
   readonly inner: StoreSpec

@@ -1,5 +1,6 @@
 // Public surface of @ringside/storage: the EventStore contract, createStore and its specs, the
 // memory and SQLite adapters, the remote pair for sharing a store across threads, typed errors.
+// The fault-injection store and throwaway test servers are in '@ringside/storage/testing'.
 export type { EventRecord, IndexedFields } from './event-record.js'
 export { indexedFields } from './event-record.js'
 export {
@@ -41,7 +42,6 @@ export {
   StoreSpecError,
   type StoreErrorCode,
 } from './errors.js'
-export { FAULTY_STORE_TARGET, FaultyStoreControl, createFaultyStore, type FaultMode, type FaultyStoreOptions } from './faulty-store.js'
 // JetStream: options and errors here; the store itself (and the NATS client) loads on use, through
 // createStore({ kind: 'jetstream', ... }) or '@ringside/storage/jetstream'.
 export { JETSTREAM_DEFAULTS, resolveJetStreamOptions, type JetStreamStorage, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './jetstream/options.js'

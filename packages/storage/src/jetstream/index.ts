@@ -10,4 +10,3 @@ export {
   type ResolvedJetStreamOptions,
 } from './options.js'
 export { JetStreamUnsupportedError } from './jetstream-errors.js'
-export { streamConfigOf } from './stream-setup.js'

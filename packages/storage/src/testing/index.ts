@@ -1,7 +1,9 @@
-// Throwaway servers for tests and benchmarks of the PostgreSQL and JetStream stores: a private
+// For drills, soaks and tests: the fault-injection store (FaultyStore, named by
+// FAULTY_STORE_TARGET), and throwaway servers for the PostgreSQL and JetStream stores: a private
 // PostgreSQL on a free loopback port, one nats-server or a three-node cluster with JetStream. Each
-// installs its server with apt-get when it is missing and stops it by its pid. Not loaded by the
-// stores themselves; import '@ringside/storage/testing' only from test code.
+// server is installed with apt-get when it is missing and stopped by its pid. Not loaded by the
+// stores themselves; import '@ringside/storage/testing' only from test and drill code.
 
+export { FAULTY_STORE_TARGET, FaultyStoreControl, createFaultyStore, type FaultMode, type FaultyStoreOptions } from '../faulty-store.js'
 export { freshSchema, startPgServer, type PgServer } from './pg-server.js'
 export { NatsNode, ensureNatsServer, freePort, startNatsCluster, startNatsServer, waitForJetStream } from './nats-server.js'
