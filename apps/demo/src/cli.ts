@@ -101,9 +101,8 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                private servers; installs them with apt-get when missing)
   journal      npx tsx bench/journal.ts --reps 7
                the exit journal: write and replay times
-  instrument   npx tsx bench/instrument.ts
+  instrument   npx tsx bench/instrument.ts --reps 400 --batch 200
                the price of a traced call (trace() and the load hook) beside the untraced call
-               (also --reps)
   cold-start   node bench/cold-start.mjs --runs 11 --entry ringside
                import of an entry and a 2-writer start in a plain node process: time and RSS
                (--node-arg=<flag> passes a flag to each measured node process)
