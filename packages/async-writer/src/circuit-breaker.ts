@@ -142,6 +142,11 @@ export class SharedBreaker {
     return Atomics.load(this.#i, I_PROBER) === writer + 1
   }
 
+  /** May this writer claim a batch now? (Asked before claiming; `allow` is asked before storing.) */
+  mayClaim(writer: number, now = Date.now()): boolean {
+    return this.allow(writer, now)
+  }
+
   /** A probe that died (its writer crashed) must not leave the breaker half-open forever. */
   releaseProbe(writer: number, now = Date.now()): void {
     if (this.state === 'half_open' && Atomics.compareExchange(this.#i, I_PROBER, writer + 1, 0) === writer + 1) this.#open(now)
