@@ -1,7 +1,7 @@
 // Public surface of @ringside/async-writer: the writer actor, its config, stages, metrics layout,
 // fault switches and the messages it exchanges with its pool.
 export { AsyncWriter, isTransient, type AsyncWriterDeps, type BatchReport } from './writer.js'
-export { BREAKER_DEFAULTS, SharedBreaker, createBreakerBuffer, nextBreakerState, type BreakerConfig, type BreakerState } from './circuit-breaker.js'
+export { BREAKER_DEFAULTS, SharedBreaker, createBreakerBuffer, nextBreakerState, probeDecision, type BreakerConfig, type BreakerState, type ProbeDecision, type ProbeView } from './circuit-breaker.js'
 export { WRITER_DEFAULTS, applyWriterPatch, type WriterConfig } from './config.js'
 export { enrichEvent, loadStages, processEvents, validateEvent, type ProcessedBatch, type Stage, type StageContext, type StageFactory, type StageSpec } from './stages.js'
 export {

@@ -77,7 +77,7 @@ export interface PipelineOptions {
   retryMaxMs?: number
   /** Attempts of a batch failing with a permanent store error before it is split to isolate the poison. Defaults to 2. */
   permanentAttempts?: number
-  /** The pool's store circuit breaker. Defaults: failureRateThreshold 0.5, minRequests 10, windowMs 10000, coolDownMs 1000. */
+  /** The pool's store circuit breaker. Defaults: failureRateThreshold 0.5, minRequests 10, windowMs 10000, coolDownMs 1000, probeLeaseMs 5000. */
   breaker?: Partial<BreakerConfig>
   /** The user's stage modules, run in order after validation and enrichment. Defaults to none. */
   stages?: StageSpec[]

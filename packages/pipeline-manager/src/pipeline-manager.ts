@@ -367,7 +367,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       latency: latencyOf(rows),
       ring,
       dropped: ring.dropped,
-      breaker: { state: this.#breaker.state, trips: this.#breaker.trips, ...this.#breaker.window() },
+      breaker: { state: this.#breaker.state, trips: this.#breaker.trips, ...this.#breaker.window(), ...(this.#breaker.prober === undefined ? {} : { prober: this.#breaker.prober }) },
     }
   }
 
