@@ -1,4 +1,4 @@
-// The `ringside` command: demo, query, stats and bench, each with --help. Bad flags print a clear
+// The `ringside` command: demo, query, stats, soak and bench, each with --help. Bad flags print a clear
 // message and exit with code 2; runtime failures exit with 1.
 
 import { existsSync } from 'node:fs'
@@ -52,10 +52,25 @@ Run 'ringside <command> --help' for a command's options.`,
   -h, --help    this help`,
   soak: `Usage: ringside soak [options]
 
+  Runs a pipeline into SQLite at a steady rate and injects a random fault every ~1.5 s, each on its
+  own schedule (never queued): writers terminated, exiting, crashing, hanging; the store offline,
+  failing transiently, slow; poison, invalid and unserializable events all along. A user stage is
+  loaded in every writer. Progress is printed every 5 s. Every wait is bounded (30 s): a pipeline
+  that stops committing, a backlog not stored after an outage, a drill call that does not return,
+  or a ring that does not drain fails the soak with a dump of the state (breaker and probe, each
+  writer and its claim, the ring's cursors). At the end the store is checked event by event: every
+  accepted event once, as an event or a dead letter with the expected reason. Exit code 0 only
+  when all of that holds.
+
   --minutes <n>     how long (default 10); or --seconds <n>
   --rate <n>        events per second (default 20000)
   --db <path>       SQLite file (default ./ringside-soak.db, replaced if it is a Ringside store)
   --seed <n>        seed of the fault schedule (default 24301)
+  --stage-faults    also a stage that throws, hangs (never settles) or exits the writer thread, and
+                    re-entrant writes (an event whose toJSON writes to the ring). These need a
+                    pipeline that quarantines them (dead letters stage_error, timeout,
+                    crashed_writer; batchTimeoutMs); off by default until it does, then meant to
+                    be on by default
   -h, --help        this help`,
   bench: `Usage: ringside bench [--quick]
 
@@ -205,7 +220,12 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
         return 0
       }
       case 'soak': {
-        const { values } = parse(rest, { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, seed: { type: 'string' } }, 0, 'soak')
+        const { values } = parse(
+          rest,
+          { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, seed: { type: 'string' }, 'stage-faults': { type: 'boolean' } },
+          0,
+          'soak',
+        )
         if (values.help) return void out.write(`${HELP.soak}\n`), 0
         const seconds =
           values.seconds !== undefined ? int('soak', 'seconds', values.seconds, 1, 86_400) : 60 * (values.minutes === undefined ? 10 : int('soak', 'minutes', values.minutes, 1, 1440))
@@ -216,8 +236,11 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
           rate: values.rate === undefined ? 20_000 : int('soak', 'rate', values.rate, 1, 1_000_000),
           dbPath,
           seed: values.seed === undefined ? 24_301 : int('soak', 'seed', values.seed, 1, 2 ** 31 - 1),
+          stageFaults: values['stage-faults'] === true,
           out,
         })
+        // Writer threads that would not stop would keep the process alive: a failed soak must end.
+        if (r.report === undefined) process.exit(1)
         return r.ok ? 0 : 1
       }
       case 'bench': {
