@@ -55,12 +55,13 @@ Run 'ringside <command> --help' for a command's options.`,
   Runs a pipeline into SQLite at a steady rate and injects a random fault every ~1.5 s, each on its
   own schedule (never queued): writers terminated, exiting, crashing, hanging; the store offline,
   failing transiently, slow; poison, invalid and unserializable events all along. A user stage is
-  loaded in every writer. Progress is printed every 5 s. Every wait is bounded (30 s): a pipeline
-  that stops committing, a backlog not stored after an outage, a drill call that does not return,
-  or a ring that does not drain fails the soak with a dump of the state (breaker and probe, each
-  writer and its claim, the ring's cursors). At the end the store is checked event by event: every
-  accepted event once, as an event or a dead letter with the expected reason. Exit code 0 only
-  when all of that holds.
+  loaded in every writer. Progress is printed every 5 s. Every wait is bounded: a pipeline that
+  commits nothing for 30 s while the ring holds events and the store is up, a backlog not stored
+  2 min after an outage, a drill call that does not return in 10 s, or a ring that does not drain
+  in 30 s at the end fails the soak with a dump of the state (breaker and probe, each writer and
+  its claim, the ring's cursors) and exit code 1. At the end the store is checked event by event:
+  every accepted event once, as an event or a dead letter with the expected reason. Exit code 0
+  only when all of that holds.
 
   --minutes <n>     how long (default 10); or --seconds <n>
   --rate <n>        events per second (default 20000)

@@ -31,7 +31,7 @@ export interface SoakOptions {
   readonly stageFaults?: boolean
   /** Only these fault kinds (default: every kind the flags allow). */
   readonly faultKinds?: readonly FaultKind[]
-  /** Limit of every wait (no event committed while the ring holds some, a backlog after an outage, the final drain), s. Defaults to 30. */
+  /** Limit of the soak's waits (an event committed while the ring holds some, the final drain; 4x for the backlog after an outage), s. Defaults to 30. */
   readonly stallAfterSec?: number
   /** Seconds between progress lines. Defaults to 5. */
   readonly progressEverySec?: number
@@ -125,7 +125,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     tally(reentrant.outer, ledger.write(ring, { type: 'call', pid, n: k++, nested }))
   }
   const kinds = o.faultKinds ?? [...WRITER_FAULTS, ...STORE_FAULTS, ...(o.stageFaults ? STAGE_FAULTS : [])]
-  const faults = new FaultSchedule({ pipeline, control, watchdog, rand, kinds, writeFaultEvent, recoveryLimitMs: stallMs })
+  // The backlog after an outage can be a full ring, stored at whatever rate this machine allows: a
+  // backstop, four times the limit of the progress check (which catches a standstill much sooner).
+  const faults = new FaultSchedule({ pipeline, control, watchdog, rand, kinds, writeFaultEvent, recoveryLimitMs: 4 * stallMs })
 
   say(`soak: ${n(o.rate)} events/s for ${o.seconds} s, a random fault every ~${o.faultEverySec ?? 1.5} s (${kinds.join(', ')}), into ${o.dbPath}`)
   if (!kinds.some((f) => (STAGE_FAULTS as readonly string[]).includes(f))) say('  (stage faults and re-entrant writes are off; --stage-faults turns them on)')
