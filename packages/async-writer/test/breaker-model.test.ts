@@ -97,7 +97,7 @@ function simulate(cfg: BreakerConfig, pool: number, events: number, faults: read
       breaker.releaseProbe(w, t)
       ready += writers[w]!.batch
       writers[w] = { batch: 0, busyUntil: 0, call: undefined }
-    } else act(w, t, s.callMs, s.backoffMs, s.hangs)
+    } else act(w, t, s.callMs, s.backoffMs, s.hangs && w !== 0) // writer 0 never hangs: with every writer hung nothing could be stored
   }
 
   // Quiet: the last fault is over; every writer takes a turn every 10 ms; no new events arrive.
