@@ -1,7 +1,7 @@
 // The soak's faults, on a schedule of their own: each one starts when it is due and is never
 // queued behind another. A store fault heals on a timer read by `tick`; a writer fault is a call
-// that may not settle, so each is timed by the watchdog. What cannot be injected now (its writer
-// is already down, a store fault or its recovery is still running) is skipped and counted.
+// that may not settle, so each is timed by the watchdog. What cannot be injected now (no writer has
+// recovered from its last fault, a store fault or its recovery is still running) is skipped and counted.
 
 import type { RingStats } from '@ringside/core-ringbuffer'
 import type { PipelineManager } from '@ringside/pipeline-manager'
@@ -40,6 +40,10 @@ export class FaultSchedule {
   #storeFault: { kind: string; healAt: number } | undefined
   #recovery: { since: number; target: number } | undefined
   readonly #faulted = new Map<number, number>() // slot → when its fault was set
+  // slot → its batch count when its replacement started. A writer is faulted again only once its
+  // replacement has committed a batch: faults faster than a loaded machine restarts writers would
+  // otherwise kill every heir before it stores the claim it took over, and nothing would move.
+  readonly #restartedAt = new Map<number, number>()
   #calls = 0
 
   constructor(d: FaultDeps) {
@@ -49,6 +53,7 @@ export class FaultSchedule {
       const t = this.#faulted.get(e.slot)
       if (t !== undefined) this.writerRestartMs.push(performance.now() - t)
       this.#faulted.delete(e.slot)
+      this.#restartedAt.set(e.slot, this.#batches().get(e.slot) ?? 0)
     })
   }
 
@@ -110,7 +115,9 @@ export class FaultSchedule {
 
   #writerFault(kind: (typeof WRITER_FAULTS)[number], now: number): void {
     const d = this.#d
-    const running = d.pipeline.getState().members.filter((m) => m.state === 'running' && !this.#faulted.has(m.slot))
+    const batches = this.#batches()
+    const recovered = (slot: number) => (batches.get(slot) ?? 0) > (this.#restartedAt.get(slot) ?? -1)
+    const running = d.pipeline.getState().members.filter((m) => m.state === 'running' && !this.#faulted.has(m.slot) && recovered(m.slot))
     const target = running[Math.floor(d.rand() * running.length)]
     if (!target) return void this.skipped++
     this.injected[kind]!++
@@ -124,5 +131,9 @@ export class FaultSchedule {
     d.watchdog.begin(id, `${kind === 'terminate' ? 'killWriter' : 'setWriterFault'}(slot ${target.slot}) to settle`, CALL_LIMIT_MS, now)
     // The writer may have died on its own in the meantime: a refused drill is not a failure.
     call.catch(() => this.#faulted.delete(target.slot)).finally(() => d.watchdog.end(id))
+  }
+
+  #batches(): Map<number, number> {
+    return new Map(this.#d.pipeline.getMetrics().writers.map((w) => [w.slot, w.batchesProcessed]))
   }
 }
