@@ -58,7 +58,7 @@ Run 'ringside <command> --help' for a command's options.`,
   loaded in every writer. Progress is printed every 5 s. Every wait is bounded: a pipeline that
   commits nothing for 30 s while the ring holds events and the store is up, a backlog not stored
   2 min after an outage, a drill call that does not return in 10 s, or a ring that does not drain
-  in 30 s at the end fails the soak with a dump of the state (breaker and probe, each writer and
+  2 min after the end fails the soak with a dump of the state (breaker and probe, each writer and
   its claim, the ring's cursors) and exit code 1. At the end the store is checked event by event:
   every accepted event once, as an event or a dead letter with the expected reason. Exit code 0
   only when all of that holds.

@@ -31,7 +31,7 @@ export interface SoakOptions {
   readonly stageFaults?: boolean
   /** Only these fault kinds (default: every kind the flags allow). */
   readonly faultKinds?: readonly FaultKind[]
-  /** Limit of the soak's waits (an event committed while the ring holds some, the final drain; 4x for the backlog after an outage), s. Defaults to 30. */
+  /** Limit of the wait for an event to be committed while the ring holds some, s (4x for a backlog after an outage and the final drain). Defaults to 30. */
   readonly stallAfterSec?: number
   /** Seconds between progress lines. Defaults to 5. */
   readonly progressEverySec?: number
@@ -136,16 +136,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   let stall: Stall | undefined
   let lastLine = t0
   let lastCommitted = -1
+  let watching = true
   // The monitor runs on its own timer whatever the soak is doing: faults heal, waits are checked, progress is printed.
   const monitor = setInterval(() => {
     const now = performance.now()
     const r = ring.stats()
     faults.tick(now, r)
-    if (r.committedPosition !== lastCommitted || r.ready + r.claimed === 0 || faults.storeFaultActive) {
-      lastCommitted = r.committedPosition
-      watchdog.begin('progress', 'an event to be committed while the ring holds some and the store is up', stallMs, now)
+    if (watching) {
+      if (r.committedPosition !== lastCommitted || r.ready + r.claimed === 0 || faults.storeFaultActive) {
+        lastCommitted = r.committedPosition
+        watchdog.begin('progress', 'an event to be committed while the ring holds some and the store is up', stallMs, now)
+      }
+      stall ??= watchdog.overdue(now)
     }
-    stall ??= watchdog.overdue(now)
     if (now - lastLine >= (o.progressEverySec ?? 5) * 1000) {
       lastLine = now
       const m = pipeline.getMetrics()
@@ -183,12 +186,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     faults.healAll()
     if (stall === undefined) {
       phase = 'draining'
-      watchdog.begin('drain', 'the ring to be drained after the last event', stallMs, performance.now())
+      // Up to a full ring, at this machine's rate: a backstop as for the backlog after an outage.
+      watchdog.begin('drain', 'the ring to be drained after the last event', 4 * stallMs, performance.now())
       while (stall === undefined && ring.stats().ready + ring.stats().claimed > 0) await new Promise((r) => setTimeout(r, 20))
       watchdog.end('drain')
     }
   } finally {
-    watchdog.end('progress')
+    // From here on the soak only stops and counts, each step bounded on its own.
+    watching = false
   }
 
   let dump = ''
