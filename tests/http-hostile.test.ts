@@ -308,7 +308,7 @@ describe('POST /config with hostile patches', () => {
     expect(res.body).toMatchObject({ error, option })
     expect(main.getState().config.version).toBe(before.version)
     const got = await raw(port, { path: '/config', headers: auth })
-    expect(Object.keys(got.body.config.breaker)).toEqual(['failureRateThreshold', 'minRequests', 'windowMs', 'coolDownMs'])
+    expect(Object.keys(got.body.config.breaker)).toEqual(['failureRateThreshold', 'minRequests', 'windowMs', 'coolDownMs', 'probeLeaseMs'])
     expect(Object.keys(got.body.config.health)).toEqual(['ringFillDegraded', 'ringFillUnhealthy', 'oldestUnstoredMs', 'restartBudgetDegraded', 'storeProbeMs', 'stageErrorsDegraded'])
   })
 })

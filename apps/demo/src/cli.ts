@@ -55,14 +55,27 @@ const soakCommand: CliCommand = {
   summary: 'soak            run at a steady rate with random faults; check nothing is lost or doubled',
   help: `Usage: ringside soak [options]
 
-  --minutes <n>     how long (default 10); or --seconds <n>
+  Runs a pipeline into SQLite at a steady rate and injects a random fault every ~1.5 s, each on its
+  own schedule (never queued): writers terminated, exiting, crashing, hanging; the store offline,
+  failing transiently, slow; poison, invalid and unserializable events all along; and, in a user
+  stage loaded in every writer, events that make it throw, hang (never settle) or exit the writer
+  thread, plus re-entrant writes (an event whose toJSON writes to the ring). Progress is printed
+  every 5 s. Every wait is bounded: a pipeline that commits nothing for 30 s while the ring holds
+  events and the store is up, a backlog not stored 2 min after an outage, a drill call that does
+  not return in 10 s, or a ring that does not drain 2 min after the end fails the soak with a dump
+  of the state (breaker and probe, each writer and its claim, the ring's cursors) and exit code 1.
+  At the end the store is checked event by event: every accepted event once, as an event or a
+  dead letter with the expected reason. Exit code 0 only when all of that holds.
+
+  --minutes <n>       how long (default 10); or --seconds <n>
   --seconds <n>
-  --rate <n>        events per second (default 20000)
-  --db <path>       SQLite file, from the current folder (default ./ringside-soak.db, replaced if it
-                    is a Ringside store)
-  --seed <n>        seed of the fault schedule (default 24301)
-  -h, --help        this help`,
-  flags: { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, seed: { type: 'string' } },
+  --rate <n>          events per second (default 20000)
+  --db <path>         SQLite file, from the current folder (default ./ringside-soak.db, replaced if
+                      it is a Ringside store)
+  --seed <n>          seed of the fault schedule (default 24301)
+  --no-stage-faults   leave the stage faults and re-entrant writes out of the mix
+  -h, --help          this help`,
+  flags: { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, seed: { type: 'string' }, 'no-stage-faults': { type: 'boolean' } },
   positionals: 0,
   async run({ values }, io) {
     const seconds =
@@ -71,7 +84,9 @@ const soakCommand: CliCommand = {
     const seed = values.seed === undefined ? 24_301 : integerFlag('soak', 'seed', values.seed, 1, 2 ** 31 - 1)
     const dbPath = resolve(io.cwd ?? process.cwd(), typeof values.db === 'string' ? values.db : './ringside-soak.db')
     await freshStore(dbPath)
-    const r = await runSoak({ seconds, rate, dbPath, seed, out: io.out })
+    const r = await runSoak({ seconds, rate, dbPath, seed, stageFaults: values['no-stage-faults'] !== true, out: io.out })
+    // Writer threads that would not stop would keep the process alive: a failed soak must end.
+    if (r.report === undefined) process.exit(1)
     return r.ok ? 0 : 1
   },
 }

@@ -1,15 +1,20 @@
-// The soak: a pipeline into SQLite (behind the fault-injection wrapper) runs at a steady rate while
-// faults of every kind are injected at random: writers terminated, exiting, crashing and hanging
-// while holding a claim; the store going offline, failing transiently, slowing down; poison events
-// the store refuses for good; invalid and unserializable events from the application. At the end it
-// checks that the accounting balances exactly and that the store holds every accepted event once.
+// The soak: a pipeline into SQLite (behind the fault-injection wrapper, with a user stage loaded in
+// every writer) runs at a steady rate while faults of every kind are injected on their own
+// schedule: writers terminated, exiting, crashing, hanging; the store offline, failing, slow;
+// poison, invalid and unserializable events; with --stage-faults, a stage that throws, hangs or
+// exits and re-entrant writes. It never hangs: every wait is bounded, progress is printed, and a
+// wait past its limit fails the soak with a dump. At the end the store is checked event by event.
 
 import type { Writable } from 'node:stream'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { createStore } from '@ringside/storage'
 import { FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage/testing'
-import { PipelineManager, type AccountingReport } from '@ringside/pipeline-manager'
+import { PipelineConfigError, PipelineManager, type AccountingReport, type PipelineOptions } from '@ringside/pipeline-manager'
 import { Pacer } from './pacer.js'
+import { FaultSchedule, STAGE_FAULTS, STORE_FAULTS, WRITER_FAULTS, type FaultKind } from './soak-faults.js'
+import { Ledger, type Fate, type Verification } from './soak-ledger.js'
+import { SOAK_STAGE_TARGET, STAGE_FAULT_FIELD, type StageFault } from './soak-stage.js'
+import { describeState, Watchdog, type Stall } from './soak-watch.js'
 
 export interface SoakOptions {
   readonly seconds: number
@@ -19,39 +24,67 @@ export interface SoakOptions {
   readonly faultEverySec?: number
   readonly seed?: number
   readonly out: Writable
+  /**
+   * Also inject stage faults (a stage that throws, hangs, exits) and re-entrant writes. They need a
+   * pipeline that quarantines them (dead letters `stage_error`, `timeout`, `crashed_writer`; option
+   * `batchTimeoutMs`); meant to be on by default once it has that. Defaults to false.
+   */
+  readonly stageFaults?: boolean
+  /** Only these fault kinds (default: every kind the flags allow). */
+  readonly faultKinds?: readonly FaultKind[]
+  /** Limit of the wait for an event to be committed while the ring holds some, s (4x for a backlog after an outage and the final drain). Defaults to 30. */
+  readonly stallAfterSec?: number
+  /** Seconds between progress lines. Defaults to 5. */
+  readonly progressEverySec?: number
+  /** Pipeline options over the soak's own (for drills of the soak itself). */
+  readonly pipeline?: Partial<PipelineOptions>
 }
 
 export interface SoakResult {
-  readonly report: AccountingReport
+  readonly report: AccountingReport | undefined
   readonly faults: Record<string, number>
+  readonly faultsSkipped: number
   readonly offeredByApp: number
+  readonly acceptedByFate: Record<Fate, number>
   readonly storedRows: number
-  readonly distinctKeys: number
   readonly deadLetters: number
+  /** Accepted events the store does not hold (NaN when the store was not checked: the soak failed before). */
   readonly lost: number
   readonly duplicated: number
+  readonly verification: Verification | undefined
   readonly recoveryMs: { readonly writerRestart: number[]; readonly storeOutage: number[] }
+  /** The wait that ran past its limit, when the soak failed that way. */
+  readonly stall: Stall | undefined
   readonly ok: boolean
 }
 
-const FAULTS = ['terminate', 'exit', 'crash', 'hang', 'offline', 'transient', 'slow'] as const
 const n = (x: number) => Math.round(x).toLocaleString('en-US')
+const PIDS = Array.from({ length: 50 }, (_, k) => `<0.${k}.0>`)
+/** The pid of events written from inside another write (re-entrant). */
+const INNER_PID = '<0.99.0>'
+const STAGE_FATE: Record<StageFault, Fate> = { throw: 'stage_error', hang: 'timeout', exit: 'crashed_writer' }
+
+function xorshift(seed: number): () => number {
+  let s = seed
+  return () => {
+    s ^= s << 13
+    s ^= s >>> 17
+    s ^= s << 5
+    return (s >>> 0) / 2 ** 32
+  }
+}
 
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const say = (s: string) => o.out.write(`${s}\n`)
-  let seed = o.seed ?? 0x5eed
-  const rand = () => {
-    seed ^= seed << 13
-    seed ^= seed >>> 17
-    seed ^= seed << 5
-    return (seed >>> 0) / 2 ** 32
-  }
+  const rand = xorshift(o.seed ?? 0x5eed)
+  const stallMs = (o.stallAfterSec ?? 30) * 1000
   const control = new FaultyStoreControl()
   control.rejectPoison = true
   const ring = RingBuffer.create({ size: 1 << 16 })
-  const pipeline = await PipelineManager.start({
+  const options: Record<string, unknown> = {
     ring,
     store: { target: FAULTY_STORE_TARGET, options: { inner: { kind: 'sqlite', path: o.dbPath }, control: control.buffer } },
+    stages: [{ target: SOAK_STAGE_TARGET }],
     poolSize: 2,
     maxRestarts: 1000,
     maxSeconds: 5,
@@ -60,111 +93,195 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     retryMaxMs: 200,
     // A short window, so that outages of a second or less trip the breaker against a busy store.
     breaker: { minRequests: 5, coolDownMs: 300, windowMs: 2_000 },
+    // A hanging stage is cut off by the batch deadline (a pipeline that has one).
+    ...(o.stageFaults ? { batchTimeoutMs: 2_000 } : {}),
+    ...o.pipeline,
+  }
+  const pipeline = await PipelineManager.start(options as unknown as PipelineOptions).catch((err: unknown) => {
+    if (err instanceof PipelineConfigError && err.option === 'batchTimeoutMs') {
+      throw new Error('--stage-faults needs a pipeline that quarantines stage faults (with a batch deadline, batchTimeoutMs); this one has none', { cause: err })
+    }
+    throw err
   })
-  const faults: Record<string, number> = Object.fromEntries(FAULTS.map((f) => [f, 0]))
-  const writerRestart: number[] = []
-  const storeOutage: number[] = []
-  const killedAt = new Map<number, number>()
-  pipeline.on('writer_restarted', (e) => {
-    const t = killedAt.get(e.slot)
-    if (t !== undefined) writerRestart.push(performance.now() - t)
-    killedAt.delete(e.slot)
-  })
-
-  const inject = async (): Promise<void> => {
-    const kind = FAULTS[Math.floor(rand() * FAULTS.length)]!
-    const running = pipeline.getState().members.filter((m) => m.state === 'running')
-    const target = running[Math.floor(rand() * running.length)]
-    if (['terminate', 'exit', 'crash', 'hang'].includes(kind)) {
-      if (!target || killedAt.has(target.slot)) return
-      killedAt.set(target.slot, performance.now())
-      faults[kind]!++
-      if (kind === 'terminate') await pipeline.killWriter(target.slot)
-      else await pipeline.setWriterFault(target.slot, { kind: kind as 'exit' | 'crash' | 'hang', at: rand() < 0.5 ? 'before_store' : 'after_store', code: kind === 'exit' ? 0 : 1 })
+  const ledger = new Ledger()
+  const watchdog = new Watchdog()
+  let k = 0
+  // What the ring answered to re-entrant writes, by outcome.
+  const reentrant = { outer: {} as Record<string, number>, inner: {} as Record<string, number> }
+  const tally = (t: Record<string, number>, r: ReturnType<RingBuffer['write']>) => {
+    const word = r.ok ? 'accepted' : r.reason
+    t[word] = (t[word] ?? 0) + 1
+    return r.ok
+  }
+  const writeFaultEvent = (kind: (typeof STAGE_FAULTS)[number]) => {
+    const pid = PIDS[k % PIDS.length]!
+    if (kind !== 'reentrant') {
+      const fault = kind.slice('stage_'.length) as StageFault
+      ledger.write(ring, { type: 'call', pid, n: k++, [STAGE_FAULT_FIELD]: fault }, STAGE_FATE[fault])
       return
     }
-    faults[kind]!++
-    // Outages last long enough (1.5-3.5 s) to outweigh the successes in the breaker's window;
-    // transient failures and slowness are shorter blips (0.2-1 s).
-    const ms = kind === 'offline' ? 1500 + Math.floor(rand() * 2000) : 200 + Math.floor(rand() * 800)
-    if (kind === 'slow') control.slowMs = 20 + Math.floor(rand() * 80)
-    else control.mode = kind === 'offline' ? 'offline' : 'transient'
-    await new Promise((r) => setTimeout(r, ms))
-    control.heal()
-    if (kind === 'offline') {
-      // Recovery: from the store's return until the breaker is closed and the backlog is stored.
-      const back = performance.now()
-      while (pipeline.getMetrics().breaker.state !== 'closed' || ring.stats().utilization > 0.01) await new Promise((r) => setTimeout(r, 10))
-      storeOutage.push(performance.now() - back)
-    }
+    // The application writes from inside a write: toJSON runs while the ring encodes the outer event.
+    const inner = { type: 'call', pid: INNER_PID, n: k++ }
+    const nested = { toJSON: () => ({ innerAccepted: tally(reentrant.inner, ledger.write(ring, inner)) }) }
+    tally(reentrant.outer, ledger.write(ring, { type: 'call', pid, n: k++, nested }))
   }
+  const kinds = o.faultKinds ?? [...WRITER_FAULTS, ...STORE_FAULTS, ...(o.stageFaults ? STAGE_FAULTS : [])]
+  // The backlog after an outage can be a full ring, stored at whatever rate this machine allows: a
+  // backstop, four times the limit of the progress check (which catches a standstill much sooner).
+  const faults = new FaultSchedule({ pipeline, control, watchdog, rand, kinds, writeFaultEvent, recoveryLimitMs: 4 * stallMs })
 
-  say(`soak: ${n(o.rate)} events/s for ${o.seconds} s, a random fault every ~${o.faultEverySec ?? 1.5} s, into ${o.dbPath}`)
-  const pacer = new Pacer(o.rate)
-  let offered = 0
-  let poison = 0
-  let k = 0
+  say(`soak: ${n(o.rate)} events/s for ${o.seconds} s, a random fault every ~${o.faultEverySec ?? 1.5} s (${kinds.join(', ')}), into ${o.dbPath}`)
+  if (!kinds.some((f) => (STAGE_FAULTS as readonly string[]).includes(f))) say('  (stage faults and re-entrant writes are off; --stage-faults turns them on)')
   const t0 = performance.now()
-  let nextFault = t0 + 1000
+  let phase = 'traffic'
+  let stall: Stall | undefined
   let lastLine = t0
-  let injecting: Promise<void> = Promise.resolve()
-  while (performance.now() - t0 < o.seconds * 1000) {
-    for (let due = pacer.due(); due > 0; due--) {
-      offered++
-      const r = rand()
-      if (r < 0.0005) {
-        ring.write({ type: 'call', bad: 10n }) // refused at the door: not_serializable
-      } else if (r < 0.001) {
-        ring.write({ pid: '<0.1.0>', note: 'no type' }) // accepted, then quarantined by validation
-      } else if (r < 0.0015) {
-        poison++
-        ring.write({ type: 'call', n: k++, poison: true }) // accepted, then refused for good by the store
-      } else {
-        ring.write({ type: 'call', pid: `<0.${k % 50}.0>`, module: 'Soak.Worker', function: 'run', arity: 1, n: k++ })
-      }
-    }
+  let lastCommitted = -1
+  let watching = true
+  // The monitor runs on its own timer whatever the soak is doing: faults heal, waits are checked, progress is printed.
+  const monitor = setInterval(() => {
     const now = performance.now()
-    if (now >= nextFault) {
-      nextFault = now + (o.faultEverySec ?? 1.5) * 1000 * (0.5 + rand())
-      injecting = injecting.then(inject).catch((e: Error) => {
-        say(`  (fault injection skipped: ${e.message})`)
-      })
+    const r = ring.stats()
+    faults.tick(now, r)
+    if (watching) {
+      if (r.committedPosition !== lastCommitted || r.ready + r.claimed === 0 || faults.storeFaultActive) {
+        lastCommitted = r.committedPosition
+        watchdog.begin('progress', 'an event to be committed while the ring holds some and the store is up', stallMs, now)
+      }
+      stall ??= watchdog.overdue(now)
     }
-    if (now - lastLine >= 5000) {
+    if (now - lastLine >= (o.progressEverySec ?? 5) * 1000) {
       lastLine = now
       const m = pipeline.getMetrics()
-      say(`  ${((now - t0) / 1000).toFixed(0)} s: stored ${n(m.totals.eventsStored)}, restarts ${pipeline.getState().restarts.total}, breaker ${m.breaker.state} (${m.breaker.trips} trips), ring ${(m.ring.utilization * 100).toFixed(1)}%`)
+      const doing = faults.activity
+      say(
+        `  ${((now - t0) / 1000).toFixed(0)} s ${phase}: offered ${n(ledger.offered)}, stored ${n(m.totals.eventsStored)}, restarts ${pipeline.getState().restarts.total}, ` +
+          `breaker ${m.breaker.state} (${m.breaker.trips} trips), ring ${(m.ring.utilization * 100).toFixed(1)}%${doing ? `, ${doing}` : ''}`,
+      )
     }
-    await new Promise((r) => setTimeout(r, 2))
+  }, 100)
+
+  try {
+    const pacer = new Pacer(o.rate)
+    let nextFault = t0 + 1000
+    while (performance.now() - t0 < o.seconds * 1000 && stall === undefined) {
+      for (let due = pacer.due(); due > 0; due--) {
+        const r = rand()
+        if (r < 0.0005) {
+          ledger.write(ring, { type: 'call', bad: 10n }) // refused at the door: not_serializable
+        } else if (r < 0.001) {
+          ledger.write(ring, { pid: '<0.1.0>', note: 'no type', n: k++ }, 'invalid_event') // accepted, then quarantined by validation
+        } else if (r < 0.0015) {
+          ledger.write(ring, { type: 'call', n: k++, poison: true }, 'permanent_error') // accepted, then refused for good by the store
+        } else {
+          ledger.write(ring, { type: 'call', pid: PIDS[k % PIDS.length]!, module: 'Soak.Worker', function: 'run', arity: 1, n: k++ })
+        }
+      }
+      const now = performance.now()
+      if (now >= nextFault) {
+        nextFault = now + (o.faultEverySec ?? 1.5) * 1000 * (0.5 + rand())
+        faults.fire(now)
+      }
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    faults.healAll()
+    if (stall === undefined) {
+      phase = 'draining'
+      // Up to a full ring, at this machine's rate: a backstop as for the backlog after an outage.
+      watchdog.begin('drain', 'the ring to be drained after the last event', 4 * stallMs, performance.now())
+      while (stall === undefined && ring.stats().ready + ring.stats().claimed > 0) await new Promise((r) => setTimeout(r, 20))
+      watchdog.end('drain')
+    }
+  } finally {
+    // From here on the soak only stops and counts, each step bounded on its own.
+    watching = false
   }
-  await injecting
-  control.heal()
-  const report = await pipeline.stop({ timeoutMs: 60_000 })
-  const store = await createStore({ kind: 'sqlite', path: o.dbPath })
-  const counted = await store.countByRing!(ring.id)
-  const rows = await store.query({ order: 'asc' })
-  await store.close()
-  const distinctKeys = new Set(rows.map((r) => r.key)).size
-  const lost = report.accepted - (counted.events + counted.deadLetters + report.filtered + report.evicted + report.inFlight)
+
+  let dump = ''
+  if (stall) {
+    dump = await describeState(pipeline, [`faults: ${faults.activity || 'none in progress'}; store mode ${control.mode}; injected ${JSON.stringify(faults.injected)}`])
+    say(`\nSOAK FAILED: waited ${(stall.waitedMs / 1000).toFixed(1)} s (limit ${stall.limitMs / 1000} s) for ${stall.what}. State:\n${dump}`)
+  }
+  phase = 'stopping'
+  const report = await Promise.race([
+    pipeline.stop({ timeoutMs: stall ? 5_000 : 60_000 }),
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), (stall ? 5_000 : 60_000) + 30_000).unref()),
+  ])
+  clearInterval(monitor)
+  if (!report) say('the pipeline did not stop within its deadline')
+  let v: Verification | undefined
+  if (report && !stall) {
+    const store = await createStore({ kind: 'sqlite', path: o.dbPath })
+    try {
+      let lastSaid = performance.now()
+      v = await ledger.verify(store, ring.id, [...PIDS, INNER_PID], (done, total) => {
+        if (performance.now() - lastSaid < 2_000 && done < total) return
+        lastSaid = performance.now()
+        say(`  verifying the store against what was written: ${done}/${total} pids read`)
+      })
+    } finally {
+      await store.close()
+    }
+  }
+  const counted = v ? { events: v.rows, deadLetters: v.deadLetters } : { events: report?.stored ?? 0, deadLetters: report?.quarantined ?? 0 }
+  const lost = v ? v.lost : Number.NaN
+  const duplicated = v ? v.duplicated : 0
+  const ok =
+    stall === undefined &&
+    report !== undefined &&
+    v !== undefined &&
+    report.balanced &&
+    report.inFlight === 0 &&
+    report.offered === ledger.offered &&
+    report.accepted === ledger.accepted &&
+    counted.events === report.stored &&
+    counted.deadLetters === report.quarantined &&
+    lost === 0 &&
+    duplicated === 0 &&
+    v.phantom === 0 &&
+    v.altered === 0 &&
+    v.misrouted === 0
   const result: SoakResult = {
     report,
-    faults,
-    offeredByApp: offered,
+    faults: faults.injected,
+    faultsSkipped: faults.skipped,
+    offeredByApp: ledger.offered,
+    acceptedByFate: ledger.acceptedByFate,
     storedRows: counted.events,
-    distinctKeys,
     deadLetters: counted.deadLetters,
     lost,
-    duplicated: rows.length - distinctKeys,
-    recoveryMs: { writerRestart, storeOutage },
-    ok: report.balanced && lost === 0 && rows.length === distinctKeys && report.inFlight === 0 && report.offered === offered,
+    duplicated,
+    verification: v,
+    recoveryMs: { writerRestart: faults.writerRestartMs, storeOutage: faults.storeOutageMs },
+    stall,
+    ok,
   }
-  const med = (xs: number[]) => (xs.length === 0 ? '–' : `${n([...xs].sort((a, b) => a - b)[xs.length >> 1]!)} ms (max ${n(Math.max(...xs))})`)
-  say('')
-  say(`faults injected: ${Object.entries(faults).map(([f, c]) => `${f} ${c}`).join(', ')}`)
-  say(`events: offered ${n(offered)}, accepted ${n(report.accepted)}, refused at the door ${n(Object.values(report.rejected).reduce((a, b) => a + b, 0))}, stored ${n(counted.events)}, quarantined ${n(counted.deadLetters)} (${n(poison)} poison + invalid), in flight ${report.inFlight}`)
-  say(`lost ${lost}, duplicated ${result.duplicated}, re-stored after crashes (ignored as duplicates) ${n(report.duplicates)}`)
-  say(`recovery: writer fault to replacement ready, median ${med(writerRestart)}; store back to backlog stored, median ${med(storeOutage)}`)
-  say(`circuit breaker trips: ${pipeline.getMetrics().breaker.trips}; writer restarts: ${pipeline.getState().restarts.total}`)
-  say(`accounting ${report.balanced ? 'balances' : 'DOES NOT balance'}; store holds every accepted event once: ${result.ok ? 'yes' : 'NO'}`)
+  printSummary(say, result, pipeline)
+  if (faults.injected.reentrant) say(`re-entrant writes (outer / inner): ${JSON.stringify(reentrant.outer)} / ${JSON.stringify(reentrant.inner)}`)
   return result
+}
+
+function printSummary(say: (s: string) => void, r: SoakResult, pipeline: PipelineManager): void {
+  const med = (xs: number[]) => (xs.length === 0 ? '–' : `${n([...xs].sort((a, b) => a - b)[xs.length >> 1]!)} ms (max ${n(Math.max(...xs))})`)
+  const kv = (o: Record<string, number>) => Object.entries(o).map(([f, c]) => `${f} ${n(c)}`).join(', ') || 'none'
+  const { report, verification: v } = r
+  say('')
+  say(`faults injected: ${kv(r.faults)}; skipped (target busy or down) ${r.faultsSkipped}`)
+  if (report) {
+    say(
+      `events: offered ${n(r.offeredByApp)}, accepted ${n(report.accepted)}, refused at the door ${n(Object.values(report.rejected).reduce((a, b) => a + b, 0))}, ` +
+        `stored ${n(r.storedRows)}, quarantined ${n(r.deadLetters)}, in flight ${report.inFlight}`,
+    )
+  }
+  const faulty = Object.entries(r.acceptedByFate).filter(([f]) => f !== 'stored')
+  say(`written to be quarantined: ${faulty.map(([f, c]) => `${f} ${n(c)}`).join(', ')}`)
+  if (v) {
+    say(`quarantined by reason: ${kv(v.quarantinedByReason)}; healthy events quarantined with a faulty one: ${kv(v.collateral)}`)
+    say(`lost ${r.lost}, duplicated ${r.duplicated}, never accepted but stored ${v.phantom}, altered ${v.altered}, quarantined for the wrong reason or not at all ${v.misrouted}`)
+  }
+  if (report) say(`re-stored after crashes (ignored as duplicates) ${n(report.duplicates)}`)
+  say(`recovery: writer fault to replacement ready, median ${med(r.recoveryMs.writerRestart)}; store back to backlog stored, median ${med(r.recoveryMs.storeOutage)}`)
+  say(`circuit breaker trips: ${pipeline.getMetrics().breaker.trips}; writer restarts: ${pipeline.getState().restarts.total}`)
+  if (r.stall) say(`SOAK FAILED: a wait ran past its limit (${r.stall.what})`)
+  else say(`accounting ${report?.balanced ? 'balances' : 'DOES NOT balance'}; store holds every accepted event once: ${r.ok ? 'yes' : 'NO'}`)
 }

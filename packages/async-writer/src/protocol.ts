@@ -6,7 +6,7 @@
 // these must type-check under an application's own settings.
 export * from './index.js'
 export { AsyncWriter, isTransient, type AsyncWriterDeps } from './writer.js'
-export { SharedBreaker, createBreakerBuffer, nextBreakerState } from './circuit-breaker.js'
+export { SharedBreaker, createBreakerBuffer, nextBreakerState, probeDecision, type ProbeDecision, type ProbeView } from './circuit-breaker.js'
 export { applyWriterPatch } from './config.js'
 export { ClaimVerdicts, ISOLATE_AFTER_DEATHS, createVerdictBuffer } from './verdicts.js'
 export { enrichEvent, stageName, toStoreRecord } from './stages.js'

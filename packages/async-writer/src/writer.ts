@@ -116,7 +116,7 @@ export class AsyncWriter {
       metrics.set('heartbeatAt', t)
       metrics.set('lastPollAt', t)
       const cfg = this.#config
-      if (this.#d.breaker && !this.#d.breaker.allow(consumer.id)) {
+      if (this.#d.breaker && !this.#d.breaker.mayClaim(consumer.id)) {
         // The store is failing: leave events in the ring (it absorbs them) until the breaker lets us probe.
         await sleep(cfg.pollIntervalMs)
         continue

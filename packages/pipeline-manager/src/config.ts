@@ -100,7 +100,7 @@ export interface PipelineOptions {
   retryMaxMs?: number
   /** Attempts of a batch failing with a permanent store error before it is split to isolate the poison. Defaults to 2. */
   permanentAttempts?: number
-  /** The pool's store circuit breaker. Defaults: failureRateThreshold 0.5, minRequests 10, windowMs 10000, coolDownMs 1000. */
+  /** The pool's store circuit breaker. Defaults: failureRateThreshold 0.5, minRequests 10, windowMs 10000, coolDownMs 1000, probeLeaseMs 5000. */
   breaker?: Partial<BreakerConfig>
   /** The user's stage modules, run in order after validation and enrichment. Defaults to none. */
   stages?: StageSpec[]
@@ -237,7 +237,7 @@ export const WRITER_KEYS = keyList<WriterConfig>()(['batchSize', 'maxBatchBytes'
 /** The pool supervisor's restart settings, applied with setSupervision. Live. */
 export const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs'] as const satisfies readonly (keyof PipelineOptions)[]
 /** Keys of the `breaker` option. */
-export const BREAKER_KEYS = keyList<BreakerConfig>()(['failureRateThreshold', 'minRequests', 'windowMs', 'coolDownMs'])
+export const BREAKER_KEYS = keyList<BreakerConfig>()(['failureRateThreshold', 'minRequests', 'windowMs', 'coolDownMs', 'probeLeaseMs'])
 /** Keys of the `health` option. */
 export const HEALTH_KEYS = keyList<HealthThresholds>()(['ringFillDegraded', 'ringFillUnhealthy', 'oldestUnstoredMs', 'restartBudgetDegraded', 'storeProbeMs', 'stageErrorsDegraded'])
 /** Keys of the `http` option. */
@@ -284,7 +284,7 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
       if (!given(bv, key)) continue
       if (key === 'failureRateThreshold') next[key] = fraction('breaker.failureRateThreshold', bv[key])
       else if (key === 'windowMs') next[key] = integer('breaker.windowMs', bv[key], 1_000, 60_000)
-      else next[key] = integer(`breaker.${key}`, bv[key], key === 'minRequests' ? 1 : 0, 86_400_000)
+      else next[key] = integer(`breaker.${key}`, bv[key], key === 'minRequests' || key === 'probeLeaseMs' ? 1 : 0, 86_400_000)
     }
     out.breaker = Object.freeze(next as unknown as BreakerConfig)
   }

@@ -93,8 +93,8 @@ export interface PipelineMetrics {
   }
   readonly ring: RingStats
   readonly dropped: RingStats['dropped']
-  /** The store circuit breaker: state, trips so far, and the attempts in its window. */
-  readonly breaker: { readonly state: 'closed' | 'open' | 'half_open'; readonly trips: number; readonly successes: number; readonly failures: number }
+  /** The store circuit breaker: state, trips so far, the attempts in its window, and the slot holding the half-open probe. */
+  readonly breaker: { readonly state: 'closed' | 'open' | 'half_open'; readonly trips: number; readonly successes: number; readonly failures: number; readonly prober?: number }
 }
 
 const pct = (hist: readonly number[]): Percentiles => {

@@ -414,7 +414,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       latency: latencyOf(rows, this.#latencyWindow.recent(Date.now(), rows)),
       ring,
       dropped: ring.dropped,
-      breaker: { state: this.#breaker.state, trips: this.#breaker.trips, ...this.#breaker.window() },
+      breaker: { state: this.#breaker.state, trips: this.#breaker.trips, ...this.#breaker.window(), ...(this.#breaker.prober === undefined ? {} : { prober: this.#breaker.prober }) },
     }
   }
 

@@ -32,7 +32,7 @@ describe('option key lists', () => {
     for (const k of OPTION_KEYS) expect(LIVE_KEYS.has(k) !== (START_ONLY_KEYS as readonly string[]).includes(k), k).toBe(true)
     for (const k of [...WRITER_KEYS, 'breaker', 'health', 'poolSize']) expect(LIVE_KEYS.has(k), k).toBe(true)
     for (const k of ['ring', 'store', 'logger', 'http', 'journal', 'preset', 'strategy']) expect(START_ONLY_KEYS, k).toContain(k)
-    expect(BREAKER_KEYS).toEqual(['failureRateThreshold', 'minRequests', 'windowMs', 'coolDownMs'])
+    expect(BREAKER_KEYS).toEqual(['failureRateThreshold', 'minRequests', 'windowMs', 'coolDownMs', 'probeLeaseMs'])
     expect(HEALTH_KEYS).toHaveLength(6)
     expect(HTTP_KEYS).toContain('maxEventsPerRequest')
   })
