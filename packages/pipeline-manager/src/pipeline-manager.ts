@@ -15,6 +15,7 @@ import { replayJournal, type JournalReplay } from './journal-replay.js'
 import { evaluateHealth, type HealthReport, type HealthStatus } from './health.js'
 import { HttpServer, type HttpAddress } from './http/server.js'
 import { latencyOf, offeredOf, RateWindow, sumRows, writerViews, type PipelineMetrics } from './metrics.js'
+import { countHeld } from './pending-held.js'
 import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
 import { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
@@ -477,14 +478,36 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const journaled = !drained && this.#config.journal ? (this.#writeJournal(this.#config.journal.path, 'stop deadline')?.events ?? 0) : 0
     this.#unhook?.()
     const counted = await this.#countInStore()
+    // Exact only with what of the ring's leftovers the store already holds; without it, the writers' counts.
+    const pendingHeld = counted ? await this.#pendingHeld(counted.deadLetters) : undefined
     const probe = this.#probeStore
     this.#probeStore = null
     if (probe && probe !== this.#store) await probe.close().catch(() => undefined)
-    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, counted, !drained, Date.now() - t0, journaled)
+    const inStore = counted && pendingHeld !== undefined ? { ...counted, pendingHeld } : undefined
+    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, inStore, !drained, Date.now() - t0, journaled)
     this.#status = wasFailed ? 'failed' : 'stopped'
     this.#logger.info(report, 'pipeline stopped')
     this.emit('stopped', report)
     return report
+  }
+
+  /**
+   * Of the events the ring still holds once every writer has exited, how many the store already
+   * has (a batch stored and not committed); undefined when the store cannot be asked.
+   */
+  async #pendingHeld(deadLetters: number): Promise<number | undefined> {
+    const seqs = this.#ring.exportPending().map((p) => p.seq)
+    if (seqs.length === 0) return 0
+    let opened: EventStore | undefined
+    try {
+      const store = this.#store ?? this.#probeStore ?? (opened = await createStore(this.#storeSpec))
+      return await countHeld(store, this.#ring.id, seqs, deadLetters)
+    } catch (err) {
+      this.#logger.warn({ err }, "could not look up the ring's leftover events in the store; the report uses the writers' counts")
+      return undefined
+    } finally {
+      await opened?.close().catch(() => undefined)
+    }
   }
 
   /**
