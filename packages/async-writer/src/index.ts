@@ -3,6 +3,16 @@
 export { AsyncWriter, isTransient, type AsyncWriterDeps, type BatchReport } from './writer.js'
 export { BREAKER_DEFAULTS, SharedBreaker, createBreakerBuffer, nextBreakerState, type BreakerConfig, type BreakerState } from './circuit-breaker.js'
 export { WRITER_DEFAULTS, applyWriterPatch, type WriterConfig } from './config.js'
+export {
+  RemoteWriterError,
+  StageLoadError,
+  WriterConfigError,
+  WriterError,
+  describeSerialized,
+  serializeError,
+  type SerializedError,
+  type WriterErrorCode,
+} from './errors.js'
 export { enrichEvent, loadStages, processEvents, validateEvent, type ProcessedBatch, type Stage, type StageContext, type StageFactory, type StageSpec } from './stages.js'
 export {
   BUCKET_BOUNDS_MS,

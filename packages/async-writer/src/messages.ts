@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads'
 import type { RingHandle } from '@ringside/core-ringbuffer'
 import type { StoreSpec } from '@ringside/storage'
 import type { WriterConfig } from './config.js'
+import type { SerializedError } from './errors.js'
 import type { FaultSwitch } from './faults.js'
 import type { WriterMetricsSnapshot } from './metrics.js'
 import type { StageSpec } from './stages.js'
@@ -39,7 +40,8 @@ export interface WriterInit {
 /** Lifecycle messages from a writer to its pool. */
 export type WriterMessage =
   | { readonly kind: 'ready'; readonly writerId: string }
-  | { readonly kind: 'start_failed'; readonly writerId: string; readonly error: string }
+  /** The writer could not start: its error with code and causes (rebuild it with RemoteWriterError). */
+  | { readonly kind: 'start_failed'; readonly writerId: string; readonly error: SerializedError }
   | { readonly kind: 'batch'; readonly writerId: string; readonly report: BatchReport }
   | { readonly kind: 'stopped'; readonly writerId: string }
 

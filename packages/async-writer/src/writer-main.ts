@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { connectStore, createStore, type EventStore } from '@ringside/storage'
 import { Comlink, nodeEndpoint } from './comlink.js'
+import { WriterError, serializeError } from './errors.js'
 import type { PortStoreSpec, WriterApi, WriterInit, WriterMessage } from './messages.js'
 import { SharedBreaker } from './circuit-breaker.js'
 import { readWriterMetrics, WriterMetrics } from './metrics.js'
@@ -48,7 +49,9 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
   const metrics = new WriterMetrics(init.metrics.buffer, init.metrics.slot)
   metrics.setState('starting')
   const spec = init.store
-  const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await openWithRetries(spec)
+  const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await openWithRetries(spec).catch((cause: unknown) => {
+    throw new WriterError('store_open_failed', `${init.writerId}: cannot open the store: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  })
   const stages = await loadStages(init.stages)
   const ring = RingBuffer.attach(init.ring)
   const consumer = ring.consumer(init.consumerId, init.abandonAfterMs === undefined ? {} : { abandonAfterMs: init.abandonAfterMs })
@@ -71,7 +74,7 @@ let opened: Awaited<ReturnType<typeof open>>
 try {
   opened = await open()
 } catch (err) {
-  post({ kind: 'start_failed', writerId: init.writerId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })
+  post({ kind: 'start_failed', writerId: init.writerId, error: serializeError(err) })
   process.exit(1)
 }
 const { store, writer, metrics } = opened

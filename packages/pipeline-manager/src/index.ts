@@ -20,3 +20,4 @@ export {
   type Strategy,
 } from './supervisor/restart-policy.js'
 export { RingBuffer } from '@ringside/core-ringbuffer'
+export { RemoteWriterError, type SerializedError } from '@ringside/async-writer'

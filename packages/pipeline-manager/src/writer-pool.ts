@@ -11,6 +11,7 @@ import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { serveStore, type EventStore, type ServedPort, type StoreSpec } from '@ringside/storage'
 import {
   Comlink,
+  RemoteWriterError,
   SharedBreaker,
   WriterMetrics,
   nodeEndpoint,
@@ -23,9 +24,10 @@ import {
   type WriterInit,
   type WriterEntry,
   type WriterMessage,
+  describeSerialized,
   writerEntry,
 } from '@ringside/async-writer'
-import { WriterStartError } from './errors.js'
+import { PipelineError, WriterStartError } from './errors.js'
 import {
   childrenToRestart,
   registerRestart,
@@ -191,7 +193,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   /** Sets (or clears) a fault switch on the writer in `slot` (crash drills). */
   async setFault(slot: number, fault: FaultSwitch | undefined): Promise<void> {
     const m = this.#members.get(slot)
-    if (!m || m.state !== 'running') throw new Error(`no running writer in slot ${slot}`)
+    if (!m || m.state !== 'running') throw new PipelineError('no_such_writer', `no running writer in slot ${slot}`)
     await this.#call(m, () => m.api.setFault(fault))
   }
 
@@ -205,7 +207,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   /** Terminates the writer thread in `slot` as a crash would (worker.terminate). */
   async kill(slot: number): Promise<void> {
     const m = this.#members.get(slot)
-    if (!m) throw new Error(`no writer in slot ${slot}`)
+    if (!m) throw new PipelineError('no_such_writer', `no writer in slot ${slot}`)
     await m.worker.terminate()
   }
 
@@ -314,8 +316,8 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
           this.emit('writer_started', { id, slot, threadId: worker.threadId })
           break
         case 'start_failed':
-          member.lastError = m.error
-          onStartFailed(new WriterStartError(id, `${id} failed before ready: ${m.error}`))
+          member.lastError = describeSerialized(m.error)
+          onStartFailed(new WriterStartError(id, `${id} failed before ready: ${member.lastError}`, { cause: new RemoteWriterError(m.error) }))
           break
         case 'batch':
           this.emit('batch', { id, report: m.report })
@@ -323,7 +325,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
         case 'stopped':
           break
         default: {
-          const err = new Error(`unknown message from ${id}: ${JSON.stringify(m)}`)
+          const err = new PipelineError('writer_protocol_error', `unknown message from ${id}: ${JSON.stringify(m)}`)
           o.logger.error({ err }, 'writer protocol error')
           this.emit('error', err)
         }
