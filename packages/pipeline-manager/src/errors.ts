@@ -6,6 +6,7 @@
 export type PipelineErrorCode =
   | 'invalid_option'
   | 'not_live'
+  | 'config_update_failed'
   | 'writer_start_failed'
   | 'no_such_writer'
   | 'writer_protocol_error'
@@ -30,6 +31,20 @@ export class PipelineConfigError extends PipelineError {
     super(code, message)
     this.name = 'PipelineConfigError'
     this.option = option
+  }
+}
+
+/**
+ * A valid config change could not be applied in full (a writer it started failed before ready,
+ * the pool escalated meanwhile): everything it changed was rolled back and the version is
+ * unchanged. `cause` says why; `changed` lists the keys of the refused patch.
+ */
+export class ConfigUpdateError extends PipelineError {
+  readonly changed: readonly string[]
+  constructor(changed: readonly string[], message: string, options: { cause: unknown }) {
+    super('config_update_failed', message, options)
+    this.name = 'ConfigUpdateError'
+    this.changed = changed
   }
 }
 
