@@ -35,7 +35,8 @@ describe('stop', () => {
   it('counts a batch its writer stored but had not committed when the deadline terminated it as stored, not in flight', async () => {
     const path = dbPath()
     const ring = RingBuffer.create({ size: 1 << 10 })
-    const p = await PipelineManager.start({ ring, store: { kind: 'sqlite', path }, poolSize: 1, batchSize: 500, lingerMs: 50, shutdown: 100, heartbeatTimeoutMs: 60_000 })
+    // One batch of exactly 100: the writer waits (lingerMs) until all 100 are there, however slow the machine.
+    const p = await PipelineManager.start({ ring, store: { kind: 'sqlite', path }, poolSize: 1, batchSize: 100, lingerMs: 60_000, shutdown: 100, heartbeatTimeoutMs: 60_000 })
     // The writer stores its next batch, then spins before committing it, as if its thread were stuck.
     await p.setWriterFault(0, { kind: 'hang', at: 'after_store' })
     for (let k = 0; k < 100; k++) expect(ring.write({ type: 'call', k }).ok).toBe(true)
