@@ -191,11 +191,6 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     this.#sup = { ...this.#sup, ...patch }
   }
 
-  /** The writer config in force: every running writer runs it, and writers start with it. */
-  get writerConfig(): WriterConfig {
-    return this.#writerConfig
-  }
-
   /**
    * Makes `patch` part of the writer config in force and gives the whole config to every running
    * writer. A writer still starting gets it once ready (see #spawn), one that exits meanwhile is
