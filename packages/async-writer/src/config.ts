@@ -1,6 +1,8 @@
 // The writer's live configuration: defaults, and the check of a patch. The manager validates user
 // input first (with option paths); this is the writer's own guard against a malformed message.
 
+import { WriterConfigError } from './errors.js'
+
 /** Settings a writer applies live. */
 export interface WriterConfig {
   /** Most events per stored batch. */
@@ -41,16 +43,16 @@ export const WRITER_DEFAULTS: WriterConfig = Object.freeze({
 
 const NUMERIC = ['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs'] as const
 
-/** Returns `base` with `patch` applied; throws TypeError naming the key for anything malformed. */
+/** Returns `base` with `patch` applied; throws WriterConfigError (`invalid_writer_config`) naming the key for anything malformed. */
 export function applyWriterPatch(base: WriterConfig, patch: Partial<WriterConfig>): WriterConfig {
   const out: Record<string, unknown> = { ...base }
   for (const [key, value] of Object.entries(patch)) {
     if ((NUMERIC as readonly string[]).includes(key)) {
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`writer config '${key}' must be a number >= 0`)
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new WriterConfigError(key, `writer config '${key}' must be a number >= 0`)
     } else if (key === 'logBatches') {
-      if (typeof value !== 'boolean') throw new TypeError(`writer config 'logBatches' must be a boolean`)
+      if (typeof value !== 'boolean') throw new WriterConfigError(key, `writer config 'logBatches' must be a boolean`)
     } else {
-      throw new TypeError(`unknown writer config '${key}'`)
+      throw new WriterConfigError(key, `unknown writer config '${key}'`)
     }
     out[key] = value
   }

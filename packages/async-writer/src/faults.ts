@@ -1,6 +1,8 @@
 // Fault switches for crash drills, shipped (not only in tests): set on one writer incarnation at
 // runtime, they make it crash, exit or hang at a chosen point of its batch cycle.
 
+import { WriterError } from './errors.js'
+
 /** Where in the batch cycle a fault fires. */
 export type FaultPoint = 'before_store' | 'after_store'
 
@@ -21,7 +23,7 @@ export function maybeFault(fault: FaultSwitch | undefined, batchesDone: number, 
   switch (fault.kind) {
     case 'crash':
       // The writer's loop turns any error it does not expect into an uncaught one: the thread dies.
-      throw new Error(`injected crash after ${batchesDone} batches (${at})`)
+      throw new WriterError('injected_crash', `injected crash after ${batchesDone} batches (${at})`)
     case 'exit':
       process.exit(fault.code ?? 0)
     case 'hang':
@@ -29,6 +31,6 @@ export function maybeFault(fault: FaultSwitch | undefined, batchesDone: number, 
         // An infinite loop while holding the claim: the heartbeat stops.
       }
     default:
-      throw new Error(`unknown fault kind ${String((fault as { kind: unknown }).kind)}`)
+      throw new WriterError('invalid_fault', `unknown fault kind ${String((fault as { kind: unknown }).kind)}`)
   }
 }

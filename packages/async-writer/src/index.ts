@@ -4,7 +4,17 @@
 export type { BatchReport } from './writer.js'
 export { BREAKER_DEFAULTS, type BreakerConfig, type BreakerState } from './circuit-breaker.js'
 export { WRITER_DEFAULTS, type WriterConfig } from './config.js'
-export { TypeScriptLoaderError, WriterError, StoreTimeoutError, type WriterErrorCode } from './errors.js'
+export {
+  RemoteWriterError,
+  StageLoadError,
+  StoreTimeoutError,
+  TypeScriptLoaderError,
+  WriterConfigError,
+  WriterError,
+  describeSerialized,
+  type SerializedError,
+  type WriterErrorCode,
+} from './errors.js'
 export { loadStages, processEvents, validateEvent, type ProcessedBatch, type Stage, type StageContext, type StageFactory, type StageSpec } from './stages.js'
 export { BUCKET_BOUNDS_MS, mergeHistograms, percentile, type MetricField, type WriterMetricsSnapshot, type WriterState } from './metrics.js'
 export type { FaultPoint, FaultSwitch } from './faults.js'

@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads'
 import type { RingHandle } from '@ringside/core-ringbuffer'
 import type { StoreSpec } from '@ringside/storage'
 import type { WriterConfig } from './config.js'
+import type { SerializedError } from './errors.js'
 import type { FaultSwitch } from './faults.js'
 import type { WriterMetricsSnapshot } from './metrics.js'
 import type { StageSpec } from './stages.js'
@@ -52,7 +53,8 @@ export const QUARANTINE_REPORT_MAX = 20
 /** Lifecycle messages from a writer to its pool. */
 export type WriterMessage =
   | { readonly kind: 'ready'; readonly writerId: string; readonly stageNames?: readonly string[] }
-  | { readonly kind: 'start_failed'; readonly writerId: string; readonly error: string }
+  /** The writer could not start: its error with code and causes (rebuild it with RemoteWriterError). */
+  | { readonly kind: 'start_failed'; readonly writerId: string; readonly error: SerializedError }
   | { readonly kind: 'batch'; readonly writerId: string; readonly report: BatchReport }
   | { readonly kind: 'stopped'; readonly writerId: string }
   /** Events this writer just sent to the dead letters (at most QUARANTINE_REPORT_MAX per batch). */

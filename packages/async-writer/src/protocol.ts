@@ -16,3 +16,4 @@ export { QUARANTINE_REPORT_MAX, type PortStoreSpec, type WriterApi, type WriterI
 export { StageMetrics, STAGE_FIELDS, createStageMetricsBuffer, readStageMetrics } from './stage-metrics.js'
 export { writerEntry, type WriterEntry } from './entry.js'
 export { isTypeScriptTarget, loaderForTargets } from './ts-loader.js'
+export { serializeError } from './errors.js'

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { isAbsolute } from 'node:path'
 import type { DeadLetterInput, EventRecord } from '@ringside/storage'
 import type { StageOutcome } from './stage-metrics.js'
+import { StageLoadError } from './errors.js'
 
 /** A user stage named by a serializable spec, loaded inside the writer thread. */
 export interface StageSpec {
@@ -138,7 +139,7 @@ export function toStoreRecord(r: EventRecord, event: Record<string, unknown>): E
   return { key: r.key, ringId: r.ringId, seq: r.seq, capturedAt: r.capturedAt, event }
 }
 
-/** Loads the user's stage modules in order. Throws with the target named when one cannot be loaded. */
+/** Loads the user's stage modules in order. Throws StageLoadError (`stage_load_failed`) naming the stage that cannot be loaded. */
 export async function loadStages(specs: readonly StageSpec[]): Promise<Stage[]> {
   const out: Stage[] = []
   for (const [i, spec] of specs.entries()) {
@@ -148,13 +149,18 @@ export async function loadStages(specs: readonly StageSpec[]): Promise<Stage[]> 
     try {
       mod = (await import(url)) as Record<string, unknown>
     } catch (cause) {
-      throw new Error(`${where}: cannot load the module`, { cause })
+      throw new StageLoadError(i, spec.target, `${where}: cannot load the module`, { cause })
     }
     const factory = (typeof mod.createStage === 'function' ? mod.createStage : mod.default) as StageFactory | undefined
-    if (typeof factory !== 'function') throw new Error(`${where}: exports no 'createStage' or default function`)
-    const stage = await factory(spec.options)
+    if (typeof factory !== 'function') throw new StageLoadError(i, spec.target, `${where}: exports no 'createStage' or default function`)
+    let stage: Stage
+    try {
+      stage = await factory(spec.options)
+    } catch (cause) {
+      throw new StageLoadError(i, spec.target, `${where}: the factory threw`, { cause })
+    }
     if (stage === null || typeof stage !== 'object' || typeof stage.process !== 'function') {
-      throw new Error(`${where}: the factory did not return an object with a process(event) method`)
+      throw new StageLoadError(i, spec.target, `${where}: the factory did not return an object with a process(event) method`)
     }
     out.push(stage)
   }

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { connectStore, createStore, type EventStore } from '@ringside/storage'
 import { Comlink, nodeEndpoint } from './comlink.js'
+import { WriterError, serializeError } from './errors.js'
 import { QUARANTINE_REPORT_MAX, type PortStoreSpec, type WriterApi, type WriterInit, type WriterMessage } from './messages.js'
 import { SharedBreaker } from './circuit-breaker.js'
 import { readWriterMetrics, WriterMetrics } from './metrics.js'
@@ -45,7 +46,9 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
   for (const f of ['heldEvents', 'heldSince', 'busySince', 'isolating'] as const) metrics.set(f, 0)
   for (const f of ['heldFirstSeq', 'heldLastSeq', 'currentSeq'] as const) metrics.set(f, -1)
   const spec = init.store
-  const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await openWithRetries(spec)
+  const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await openWithRetries(spec).catch((cause: unknown) => {
+    throw new WriterError('store_open_failed', `${init.writerId}: cannot open the store: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  })
   const stages = await loadStages(init.stages)
   const ring = RingBuffer.attach(init.ring)
   const consumer = ring.consumer(init.consumerId, init.abandonAfterMs === undefined ? {} : { abandonAfterMs: init.abandonAfterMs })
@@ -79,7 +82,7 @@ let opened: Awaited<ReturnType<typeof open>>
 try {
   opened = await open()
 } catch (err) {
-  post({ kind: 'start_failed', writerId: init.writerId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })
+  post({ kind: 'start_failed', writerId: init.writerId, error: serializeError(err) })
   process.exit(1)
 }
 const { store, writer, metrics, stageNames } = opened

@@ -7,6 +7,7 @@ import type { Claim, RingConsumer, RingRecord } from '@ringside/core-ringbuffer'
 import type { DeadLetterInput, EventRecord, EventStore } from '@ringside/storage'
 import { applyWriterPatch, type WriterConfig } from './config.js'
 import type { SharedBreaker } from './circuit-breaker.js'
+import { WriterError } from './errors.js'
 import { maybeFault, type FaultSwitch } from './faults.js'
 import type { WriterMetrics } from './metrics.js'
 import { processEvents, toStoreRecord, type ProcessedBatch, type Stage } from './stages.js'
@@ -310,7 +311,7 @@ export class AsyncWriter {
         this.#d.metrics.add('errors')
         // Only a failing store trips the breaker; a permanent error is about the data (poison).
         if (isTransient(err)) this.#d.breaker?.record(false, this.#d.consumer.id)
-        if (this.#stopping) throw new Error(`${this.#d.writerId}: store failed while stopping; the claim stays for an heir`, { cause: err })
+        if (this.#stopping) throw new WriterError('store_failed_while_stopping', `${this.#d.writerId}: store failed while stopping; the claim stays for an heir`, { cause: err })
         if (isTransient(err) || ++permanent < this.#config.permanentAttempts) {
           await this.#backoff(attempts)
           continue
@@ -336,7 +337,7 @@ export class AsyncWriter {
       } catch (err) {
         this.#d.metrics.add('errors')
         this.#d.breaker?.record(false, this.#d.consumer.id)
-        if (!isTransient(err) || this.#stopping) throw new Error(`${this.#d.writerId}: storing ${what} failed`, { cause: err })
+        if (!isTransient(err) || this.#stopping) throw new WriterError('dead_letters_failed', `${this.#d.writerId}: storing ${what} failed`, { cause: err })
         await this.#backoff(attempt)
       }
     }

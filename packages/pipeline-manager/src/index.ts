@@ -24,11 +24,12 @@ export {
   type ResolvedConfig,
   type ResolvedHttpOptions,
 } from './config.js'
-export { PipelineConfigError, PipelineError, WriterStartError, type PipelineErrorCode } from './errors.js'
+export { ConfigUpdateError, PipelineConfigError, PipelineError, WriterStartError, type PipelineErrorCode } from './errors.js'
 export { evaluateHealth, type HealthCheck, type HealthReport, type HealthStatus } from './health.js'
 export type { PipelineMetrics, Percentiles, Totals, WriterView } from './metrics.js'
 export type { AccountingReport } from './report.js'
 export type { HttpAddress } from './http/server.js'
-export type { MemberInfo, PoolEvents } from './writer-pool.js'
+export type { MemberInfo, PoolEvents, WriterIntrospection } from './writer-pool.js'
 export type { ExitReason, RestartType, Strategy } from './supervisor/restart-policy.js'
 export { RingBuffer } from '@ringside/core-ringbuffer'
+export { RemoteWriterError, type SerializedError } from '@ringside/async-writer'

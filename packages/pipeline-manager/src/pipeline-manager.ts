@@ -8,8 +8,8 @@ import { pino, type Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { createStore, MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
 import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, createStageMetricsBuffer, readStageMetrics, type FaultSwitch, type WriterConfig } from '@ringside/async-writer/protocol'
-import { SUPERVISION_KEYS, WRITER_KEYS, applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
-import { PipelineError } from './errors.js'
+import { SUPERVISION_KEYS, applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
+import { ConfigUpdateError, PipelineError } from './errors.js'
 import { appendJournal } from './journal.js'
 import { replayJournal, type JournalReplay } from './journal-replay.js'
 import { evaluateHealth, type HealthReport, type HealthStatus } from './health.js'
@@ -17,7 +17,8 @@ import { HttpServer, type HttpAddress } from './http/server.js'
 import { LatencyWindow, latencyOf, offeredOf, RateWindow, StageWindow, stageViews, sumRows, writerViews, type PipelineMetrics, type StageRows } from './metrics.js'
 import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
-import { AsyncWriterPool, type MemberInfo, type PoolEvents } from './writer-pool.js'
+import { countHeld } from './pending-held.js'
+import { AsyncWriterPool, type MemberInfo, type PoolEvents, type WriterIntrospection } from './writer-pool.js'
 import { StatsLog } from './stats-log.js'
 import { History, type HistoryMarker, type HistorySample, type RecentDeadLetter } from './history.js'
 import { OtelPublisher } from './otel.js'
@@ -104,6 +105,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   /** Set by stop: no probe is scheduled after it, and a store opened by a probe in flight is closed. */
   #probeEnded = false
   #storeHealth: { status: HealthStatus; reason: string; at: number } | undefined
+  /** The tail of the queue of control calls (see #serialize); never rejects. */
+  #control: Promise<unknown> = Promise.resolve()
 
   private constructor(
     ring: RingBuffer,
@@ -347,7 +350,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     }
     this.#supervisorProblem = `restarting the writer pool after: ${e.reason}`
     try {
-      await this.#pool.restartAll()
+      // In turn with control calls: a scale in flight must not start writers into the fresh pool's slots.
+      await this.#serialize(() => this.#pool.restartAll())
       this.#poolRestartCount++
       this.#supervisorProblem = undefined
       this.emit('pool_restarted', { restarts: this.#poolRestartCount })
@@ -468,41 +472,75 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   }
 
   /**
-   * Validates a patch (PipelineConfigError names the bad key; `not_live` for keys fixed at start),
-   * applies it to every writer and the supervisor, and returns the effective config with its version.
+   * Validates a patch (PipelineConfigError names the bad key; `not_live` for keys fixed at start)
+   * and applies it whole or not at all: supervision, breaker, health, every writer's config, and
+   * the pool's size (a patch with `poolSize` always brings the pool to it, even when unchanged).
+   * Returns the effective config with its version. Control calls run one at a time in the order
+   * they were made, so concurrent ones converge to the last. A change that fails midway (a writer
+   * it starts fails before ready, the pool escalates meanwhile) is rolled back and rejects with
+   * ConfigUpdateError, its cause saying why; the version moves only on success.
    */
-  async updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }> {
+  updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }> {
+    return this.#serialize(() => this.#updateConfig(patch))
+  }
+
+  async #updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }> {
     this.#assertRunning()
-    const next = applyPatch(this.#config, patch)
-    const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined)
-    const writerPatch: Partial<WriterConfig> = {}
-    for (const k of WRITER_KEYS) if (next[k] !== this.#config[k]) (writerPatch as Record<string, unknown>)[k] = next[k]
     const prev = this.#config
-    this.#config = next
-    this.#pool.setSupervision(Object.fromEntries(SUPERVISION_KEYS.map((k) => [k, next[k]])))
-    if (next.breaker !== prev.breaker) this.#breaker.configure(next.breaker)
-    if (next.statsLogIntervalMs !== prev.statsLogIntervalMs) this.#statsLog.every(next.statsLogIntervalMs)
-    // A new probe interval takes effect now (a probe in flight reschedules itself with it).
-    if (next.health.storeProbeMs !== prev.health.storeProbeMs && !this.#probing) {
-      if (this.#probeTimer) clearTimeout(this.#probeTimer)
-      this.#scheduleStoreProbe(0)
+    const next = applyPatch(prev, patch)
+    const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined)
+    try {
+      await this.#applyConfig(prev, next)
+      if (patch.poolSize !== undefined) await this.#pool.scale(next.poolSize)
+    } catch (err) {
+      // The pool restores its own size; everything else goes back here.
+      await this.#applyConfig(next, prev).catch((e: unknown) => this.#logger.error({ err: e }, 'could not roll a config change back'))
+      this.#logger.warn({ err, changed }, 'config change rolled back')
+      if (this.#status === 'stopping' || this.#status === 'stopped') throw new PipelineError('stopped', 'the pipeline stopped while a config change was applied', { cause: err })
+      throw new ConfigUpdateError(changed, `the config change (${changed.join(', ')}) was rolled back: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
     }
-    if (Object.keys(writerPatch).length > 0) await this.#pool.configure(writerPatch)
-    if (next.poolSize !== prev.poolSize) await this.#pool.scale(next.poolSize)
     this.#version++
     this.emit('config_changed', { version: this.#version, changed })
     this.#logger.info({ version: this.#version, changed }, 'config changed')
     return { ...this.#config, version: this.#version }
   }
 
-  /** Grows or shrinks the pool at runtime; retiring writers finish and commit their batch first. */
+  /** Moves the config in force from `from` to `to`: supervision, breaker, store probe, writers. */
+  async #applyConfig(from: ResolvedConfig, to: ResolvedConfig): Promise<void> {
+    this.#config = to
+    this.#pool.setSupervision(Object.fromEntries(SUPERVISION_KEYS.map((k) => [k, to[k]])))
+    if (to.breaker !== from.breaker) this.#breaker.configure(to.breaker)
+    if (to.statsLogIntervalMs !== from.statsLogIntervalMs) this.#statsLog.every(to.statsLogIntervalMs)
+    // A new probe interval takes effect now (a probe in flight reschedules itself with it).
+    if (to.health.storeProbeMs !== from.health.storeProbeMs && !this.#probing) {
+      if (this.#probeTimer) clearTimeout(this.#probeTimer)
+      this.#scheduleStoreProbe(0)
+    }
+    await this.#pool.configure(writerConfigOf(to))
+  }
+
+  /**
+   * Runs control calls one at a time, in the order they were made: two scale-ups or config
+   * changes interleaved would each act on a pool the other is changing.
+   */
+  #serialize<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#control.then(op)
+    this.#control = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Grows or shrinks the pool at runtime (`updateConfig({ poolSize: n })`); retiring writers
+   * finish and commit their batch first. Asked for the size in force, it starts writers up to it
+   * again (after a temporary or transient writer left).
+   */
   async scalePool(n: number): Promise<void> {
     await this.updateConfig({ poolSize: n })
   }
 
-  /** Asks every running writer for its own config and metrics (over comlink): what it really applies. */
-  async inspectWriters(): ReturnType<AsyncWriterPool['introspect']> {
-    return this.#pool.introspect()
+  /** Asks every running writer for its own config and metrics (over comlink): what it really applies. In turn with other control calls. */
+  inspectWriters(): Promise<WriterIntrospection[]> {
+    return this.#serialize(() => this.#pool.introspect())
   }
 
   /** Crash drill: terminates the writer thread in `slot` as a crash would. */
@@ -557,14 +595,36 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const journaled = !drained && this.#config.journal ? (this.#writeJournal(this.#config.journal.path, 'stop deadline')?.events ?? 0) : 0
     this.#unhook?.()
     const counted = await this.#countInStore()
+    // Exact only with what of the ring's leftovers the store already holds; without it, the writers' counts.
+    const pendingHeld = counted ? await this.#pendingHeld(counted.deadLetters) : undefined
     const probe = this.#probeStore
     this.#probeStore = null
     if (probe && probe !== this.#store) await probe.close().catch(() => undefined)
-    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, counted, !drained, Date.now() - t0, journaled)
+    const inStore = counted && pendingHeld !== undefined ? { ...counted, pendingHeld } : undefined
+    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, inStore, !drained, Date.now() - t0, journaled)
     this.#status = wasFailed ? 'failed' : 'stopped'
     this.#logger.info(report, 'pipeline stopped')
     this.emit('stopped', report)
     return report
+  }
+
+  /**
+   * Of the events the ring still holds once every writer has exited, how many the store already
+   * has (a batch stored and not committed); undefined when the store cannot be asked.
+   */
+  async #pendingHeld(deadLetters: number): Promise<number | undefined> {
+    const seqs = this.#ring.exportPending().map((p) => p.seq)
+    if (seqs.length === 0) return 0
+    let opened: EventStore | undefined
+    try {
+      const store = this.#store ?? this.#probeStore ?? (opened = await createStore(this.#storeSpec))
+      return await countHeld(store, this.#ring.id, seqs, deadLetters)
+    } catch (err) {
+      this.#logger.warn({ err }, "could not look up the ring's leftover events in the store; the report uses the writers' counts")
+      return undefined
+    } finally {
+      await opened?.close().catch(() => undefined)
+    }
   }
 
   /**

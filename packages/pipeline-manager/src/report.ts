@@ -1,6 +1,6 @@
 // The accounting report stop() returns: every event offered to the ring in exactly one bucket.
 // offered = accepted + refused at the door (by reason); accepted = stored + quarantined + filtered
-// + evicted + in flight. `balanced` says whether the second equation holds exactly.
+// + evicted + in flight. `accountFor` is the rule that puts each accepted event in one bucket.
 
 import type { RingStats } from '@ringside/core-ringbuffer'
 import { offeredOf, type Totals } from './metrics.js'
@@ -31,7 +31,7 @@ export interface AccountingReport {
   readonly evicted: number
   /** Slots a dead producer reserved and never wrote (not accepted; listed for completeness). */
   readonly abandoned: number
-  /** Accepted and not stored when stop finished (its deadline passed, or no writer was left). */
+  /** Accepted, still in the ring and not in the store when stop finished (its deadline passed, or no writer was left). */
   readonly inFlight: number
   /** Of those in flight, events written to the exit journal (the next start replays them). */
   readonly journaled: number
@@ -43,41 +43,96 @@ export interface AccountingReport {
   readonly durationMs: number
 }
 
+/** What the store holds of one ring, asked once every writer has exited. */
+export interface StoreCount {
+  /** Events of the ring (countByRing). */
+  readonly events: number
+  /** Dead letters of the ring (countByRing). */
+  readonly deadLetters: number
+  /**
+   * Of the events the ring still holds (ready or claimed), how many the store already has, as an
+   * event or a dead letter: a batch stored by a writer that died (or was terminated by stop's
+   * deadline) before committing its claim.
+   */
+  readonly pendingHeld: number
+}
+
+/** The buckets of the accepted events, and whether they add up. */
+export interface Buckets {
+  readonly accepted: number
+  readonly stored: number
+  readonly duplicates: number
+  readonly quarantined: number
+  readonly filtered: number
+  readonly evicted: number
+  readonly inFlight: number
+  readonly countedBy: 'store' | 'writer metrics'
+  readonly balanced: boolean
+}
+
 /**
- * `inStore` is what the store holds of this ring, when it can say; the store is preferred. Without
- * it, stored = the writers' new rows + their duplicates: a writer counts a batch only after
- * committing its claim, so a duplicate of this ring is always an event whose first store went
- * uncounted (a writer killed between store and commit, or a batch a store took in part before
- * failing, as JetStream can), never one already counted. What the writers' counts can still miss:
- * a writer killed between committing a batch and counting it.
+ * The rule. Counted by the store (`inStore`, exact): stored and quarantined are what it holds of
+ * the ring; in flight is what the ring still holds minus what of that the store already has (a
+ * stored, uncommitted batch is in the store and in the ring at once: it is stored, once).
+ *
+ * Counted by the writers (the store cannot count): stored = new rows + duplicates, quarantined =
+ * invalid + poisoned, in flight = all the ring still holds. A writer counts a batch only after
+ * committing its claim, so an event still in the ring was never counted by a writer, and a
+ * duplicate is an event whose first store went uncounted (its writer died before committing),
+ * never one counted twice. What these counts can miss: a writer killed between committing a batch
+ * and counting it.
+ *
+ * Filtered and evicted events are never in the store nor in the ring. `balanced` checks that the
+ * buckets, each counted on its own, add up to what the ring accepted.
+ */
+export function accountFor(ring: Pick<RingStats, 'totalWrites' | 'ready' | 'claimed' | 'dropped'>, totals: Totals, inStore: StoreCount | undefined): Buckets {
+  const accepted = ring.totalWrites
+  const evicted = ring.dropped.evicted
+  const inRing = ring.ready + ring.claimed
+  const stored = inStore ? inStore.events : totals.eventsStored + totals.duplicates
+  const quarantined = inStore ? inStore.deadLetters : totals.invalid + totals.poisoned + totals.stageErrors + totals.killers
+  const inFlight = inStore ? inRing - inStore.pendingHeld : inRing
+  return {
+    accepted,
+    stored,
+    duplicates: totals.duplicates,
+    quarantined,
+    filtered: totals.filtered,
+    evicted,
+    inFlight,
+    countedBy: inStore ? 'store' : 'writer metrics',
+    balanced: accepted === stored + quarantined + totals.filtered + evicted + inFlight,
+  }
+}
+
+/**
+ * The report from the final counts. `journaled` is what the exit journal took from the ring; the
+ * journal copies every event the ring holds, so the report counts only those still in flight.
  */
 export function buildReport(
   ring: RingStats,
   totals: Totals,
-  inStore: { events: number; deadLetters: number } | undefined,
+  inStore: StoreCount | undefined,
   timedOut: boolean,
   durationMs: number,
   journaled = 0,
 ): AccountingReport {
   const d = ring.dropped
-  const inFlight = ring.ready + ring.claimed
-  const accepted = ring.totalWrites
-  const stored = inStore?.events ?? totals.eventsStored + totals.duplicates
-  const quarantined = inStore?.deadLetters ?? totals.invalid + totals.poisoned + totals.stageErrors + totals.killers
+  const b = accountFor(ring, totals, inStore)
   return {
     offered: offeredOf(ring),
-    accepted,
+    accepted: b.accepted,
     rejected: { full: d.full, too_large: d.too_large, not_serializable: d.not_serializable, invalid_event: d.invalid_event, closed: d.closed, timeout: d.timeout },
-    stored,
-    duplicates: totals.duplicates,
-    filtered: totals.filtered,
-    quarantined,
-    evicted: d.evicted,
+    stored: b.stored,
+    duplicates: b.duplicates,
+    filtered: b.filtered,
+    quarantined: b.quarantined,
+    evicted: b.evicted,
     abandoned: d.abandoned,
-    inFlight,
-    journaled,
-    countedBy: inStore ? 'store' : 'writer metrics',
-    balanced: accepted === stored + quarantined + totals.filtered + d.evicted + inFlight,
+    inFlight: b.inFlight,
+    journaled: Math.min(journaled, b.inFlight),
+    countedBy: b.countedBy,
+    balanced: b.balanced,
     timedOut,
     durationMs,
   }

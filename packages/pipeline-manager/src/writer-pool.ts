@@ -13,6 +13,7 @@ import { serveStore, type EventStore, type ServedPort, type StoreSpec } from '@r
 import { Comlink, nodeEndpoint } from '@ringside/async-writer/comlink'
 import {
   ClaimVerdicts,
+  RemoteWriterError,
   SharedBreaker,
   createVerdictBuffer,
   WriterMetrics,
@@ -26,9 +27,11 @@ import {
   type WriterInit,
   type WriterEntry,
   type WriterMessage,
+  describeSerialized,
   writerEntry,
 } from '@ringside/async-writer/protocol'
-import { WriterStartError } from './errors.js'
+import { ControlCalls } from './control-calls.js'
+import { PipelineError, WriterStartError } from './errors.js'
 import {
   childrenToRestart,
   registerRestart,
@@ -107,6 +110,10 @@ interface Member {
   readonly startedAt: number
   readonly ready: Promise<void>
   readonly exited: Promise<number>
+  /** Control calls in flight to this writer; settled when it exits. */
+  readonly calls: ControlCalls
+  /** The writer config this writer was started with or last given. */
+  config: WriterConfig
   state: MemberState
   expectedExit: boolean
   hung: boolean
@@ -119,6 +126,8 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const MONITOR_EVERY_MS = 100
 /** Longest wait for a control call (configure, introspect) to a live writer. */
 const CONTROL_TIMEOUT_MS = 5_000
+/** What a writer's introspection returns. */
+export type WriterIntrospection = ReturnType<WriterApi['introspect']>
 
 export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   readonly #o: PoolOptions
@@ -202,49 +211,89 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     this.#sup = { ...this.#sup, ...patch }
   }
 
-  /** Applies a config patch to every running writer and to writers started later. */
+  /**
+   * Makes `patch` part of the writer config in force and gives the whole config to every running
+   * writer. A writer still starting gets it once ready (see #spawn), one that exits meanwhile is
+   * replaced by a writer started with it, and one that does not answer in time still handles the
+   * call later (its control port is ordered): so every writer ends up running the config in force.
+   * Rejects only when a writer refuses the config.
+   */
   async configure(patch: Partial<WriterConfig>): Promise<void> {
-    this.#writerConfig = { ...this.#writerConfig, ...patch }
-    await Promise.all([...this.#members.values()].filter((m) => m.state === 'running').map((m) => this.#call(m, () => m.api.configure(patch))))
+    this.#writerConfig = Object.freeze({ ...this.#writerConfig, ...patch })
+    await Promise.all([...this.#members.values()].filter((m) => m.state === 'running').map((m) => this.#push(m)))
+  }
+
+  /** Gives `m` the writer config in force, unless it already runs it. */
+  async #push(m: Member): Promise<void> {
+    const config = this.#writerConfig
+    if (m.config === config) return
+    m.config = config
+    await this.#call(m, () => m.api.configure(config))
   }
 
   /** Sets (or clears) a fault switch on the writer in `slot` (crash drills). */
   async setFault(slot: number, fault: FaultSwitch | undefined): Promise<void> {
     const m = this.#members.get(slot)
-    if (!m || m.state !== 'running') throw new Error(`no running writer in slot ${slot}`)
+    if (!m || m.state !== 'running') throw new PipelineError('no_such_writer', `no running writer in slot ${slot}`)
     await this.#call(m, () => m.api.setFault(fault))
   }
 
-  /** Each running writer's own view of itself (config and metrics), asked over its control port. */
-  async introspect(): Promise<ReturnType<WriterApi['introspect']>[]> {
-    const running = [...this.#members.values()].filter((m) => m.state === 'running')
+  /** Each running writer's own view of itself (config and metrics), asked over its control port, by slot. */
+  async introspect(): Promise<WriterIntrospection[]> {
+    const running = [...this.#members.values()].filter((m) => m.state === 'running').sort((a, b) => a.slot - b.slot)
     const all = await Promise.all(running.map((m) => this.#call(m, () => m.api.introspect())))
-    return all.filter((x): x is ReturnType<WriterApi['introspect']> => x !== undefined)
+    return all.filter((x): x is WriterIntrospection => x !== undefined)
   }
 
   /** Terminates the writer thread in `slot` as a crash would (worker.terminate). */
   async kill(slot: number): Promise<void> {
     const m = this.#members.get(slot)
-    if (!m) throw new Error(`no writer in slot ${slot}`)
+    if (!m) throw new PipelineError('no_such_writer', `no writer in slot ${slot}`)
     await m.worker.terminate()
   }
 
-  /** Grows or shrinks the pool; a retiring writer finishes and commits its batch first. */
+  /**
+   * Brings the pool to `n` writers, counting those running or starting. Slots waiting for a
+   * restart come back by themselves, so they are awaited first. Growing starts writers in free
+   * slots; shrinking retires the highest slots (each finishes and commits its batch first). Calls
+   * must not overlap (the manager queues them). All or nothing: if a new writer fails before ready,
+   * the writers this call started are stopped, the target is restored, and it rejects with that
+   * WriterStartError. A writer that fails to start is not restarted: it never became a child (OTP's
+   * start_child hands the error to its caller).
+   */
   async scale(n: number): Promise<void> {
+    this.#assertSupervising()
     const from = this.#target
     this.#target = n
-    const live = this.#members.size + this.#restarting.size
-    if (n > live) {
+    await this.#settleRestarts()
+    this.#assertSupervising()
+    const live = [...this.#members.values()].filter((m) => m.state === 'running' || m.state === 'starting')
+    if (n > live.length) {
       const free: number[] = []
-      for (let s = 0; free.length < n - live && s < this.#o.maxPoolSize; s++) if (!this.#members.has(s) && !this.#restarting.has(s)) free.push(s)
-      const results = await Promise.allSettled(free.map((s) => this.#spawn(s).ready))
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-      if (failed) throw failed.reason
-    } else if (n < live) {
-      const retiring = [...this.#members.values()].sort((a, b) => b.slot - a.slot).slice(0, live - n)
+      for (let s = 0; free.length < n - live.length && s < this.#o.maxPoolSize; s++) if (!this.#members.has(s) && !this.#restarting.has(s)) free.push(s)
+      const started = free.map((s) => this.#spawn(s, { forCaller: true }))
+      const failed = (await Promise.allSettled(started.map((m) => m.ready))).find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed) {
+        this.#target = from
+        await Promise.all(started.map((m) => this.#stopMember(m, this.#sup.shutdown)))
+        throw failed.reason
+      }
+    } else if (n < live.length) {
+      const retiring = live.sort((a, b) => b.slot - a.slot).slice(0, live.length - n)
       await Promise.all(retiring.map((m) => this.#stopMember(m, this.#sup.shutdown)))
     }
     this.emit('pool_scaled', { from, to: n })
+  }
+
+  #assertSupervising(): void {
+    if (this.#stopping) throw new PipelineError('stopped', 'the writer pool is stopping')
+    if (this.#escalated) throw new PipelineError('escalated', 'the writer pool escalated; it is restarted by its manager')
+  }
+
+  /** Waits (bounded by the longest backoff) until no slot is between a crash and its restart. */
+  async #settleRestarts(): Promise<void> {
+    const end = Date.now() + this.#sup.restartBackoffMaxMs + CONTROL_TIMEOUT_MS
+    while (this.#restarting.size > 0 && !this.#stopping && !this.#escalated && Date.now() < end) await delay(10)
   }
 
   /** Stops every writer (two-phase, within `timeoutMs`). No restarts happen from here on. */
@@ -268,7 +317,8 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     return n
   }
 
-  #spawn(slot: number): Member {
+  /** `forCaller`: the writer is started for a caller that gets its start failure (scale): it is not restarted if it fails before ready. */
+  #spawn(slot: number, opts: { forCaller?: boolean } = {}): Member {
     const o = this.#o
     const id = idOf(slot)
     const { port1: control, port2: controlRemote } = new MessageChannel()
@@ -317,6 +367,8 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       startedAt: Date.now(),
       ready,
       exited,
+      calls: new ControlCalls(),
+      config: this.#writerConfig,
       state: 'starting',
       expectedExit: false,
       hung: false,
@@ -332,12 +384,14 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
         case 'ready':
           if (m.stageNames) this.#stageNames = m.stageNames
           member.state = 'running'
+          // Started before the last configure reached the running writers: give it the config in force.
+          void this.#push(member).catch((err: unknown) => o.logger.error({ writer: id, err }, 'writer refused the config in force'))
           onReady()
           this.emit('writer_started', { id, slot, threadId: worker.threadId })
           break
         case 'start_failed':
-          member.lastError = m.error
-          onStartFailed(new WriterStartError(id, `${id} failed before ready: ${m.error}`))
+          member.lastError = describeSerialized(m.error)
+          onStartFailed(new WriterStartError(id, `${id} failed before ready: ${member.lastError}`, { cause: new RemoteWriterError(m.error) }))
           break
         case 'batch':
           this.emit('batch', { id, report: m.report })
@@ -348,7 +402,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
         case 'stopped':
           break
         default: {
-          const err = new Error(`unknown message from ${id}: ${JSON.stringify(m)}`)
+          const err = new PipelineError('writer_protocol_error', `unknown message from ${id}: ${JSON.stringify(m)}`)
           o.logger.error({ err }, 'writer protocol error')
           this.emit('error', err)
         }
@@ -358,7 +412,12 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       member.lastError = `${err.name}: ${err.message}`
       o.logger.warn({ writer: id, err }, 'writer thread error')
     })
-    worker.once('exit', (code) => this.#onExit(member, code, onStartFailed))
+    worker.once('exit', (code) => {
+      member.calls.close()
+      // Its start failure is its caller's: the pool gives it up instead of restarting it.
+      if (opts.forCaller && member.state === 'starting') member.expectedExit = true
+      this.#onExit(member, code, onStartFailed)
+    })
     return member
   }
 
@@ -505,8 +564,8 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     this.#monitor.unref()
   }
 
-  /** A control call that gives up when the writer dies or does not answer in time. */
-  async #call<T>(m: Member, f: () => Promise<T>): Promise<T | undefined> {
-    return Promise.race([f(), m.exited.then(() => undefined), delay(CONTROL_TIMEOUT_MS).then(() => undefined)])
+  /** A control call that gives up (undefined) when the writer exits or does not answer in time; see ControlCalls. */
+  #call<T>(m: Member, f: () => Promise<T>): Promise<T | undefined> {
+    return m.calls.call(f, CONTROL_TIMEOUT_MS)
   }
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { RingStats } from '@ringside/core-ringbuffer'
-import { buildReport } from '../src/report.js'
+import { accountFor, buildReport, type StoreCount } from '../src/report.js'
 import type { Totals } from '../src/metrics.js'
 
-// The accounting report as a pure function of the ring's and the writers' counts.
+// The accounting report as a pure function of the ring's, the writers' and the store's counts.
 
 const dropped = { full: 2, too_large: 0, not_serializable: 0, invalid_event: 0, closed: 0, timeout: 0, evicted: 0, abandoned: 0 }
 const ring = (over: Partial<RingStats> = {}): RingStats =>
@@ -11,26 +11,66 @@ const ring = (over: Partial<RingStats> = {}): RingStats =>
 const totals = (over: Partial<Totals> = {}): Totals => ({
   eventsRead: 1_000, eventsProcessed: 1_000, eventsStored: 1_000, duplicates: 0, filtered: 0, invalid: 0, poisoned: 0, stageErrors: 0, killers: 0, batchesProcessed: 4, errorCount: 0, ...over,
 })
+const store = (events: number, deadLetters = 0, pendingHeld = 0): StoreCount => ({ events, deadLetters, pendingHeld })
+
+describe('accountFor', () => {
+  // [rule, ring, writers' totals, store count, expected buckets]
+  const table: [string, RingStats, Totals, StoreCount | undefined, Record<string, unknown>][] = [
+    ['a drained ring counted by the store: everything stored', ring(), totals(), store(1_000), { stored: 1_000, inFlight: 0, countedBy: 'store', balanced: true }],
+    [
+      'a batch stored but not committed when its writer was terminated is stored, not in flight',
+      ring({ totalWrites: 100, claimed: 100 }),
+      totals({ eventsStored: 0 }),
+      store(100, 0, 100),
+      { accepted: 100, stored: 100, inFlight: 0, balanced: true },
+    ],
+    [
+      'of the events still in the ring, only those the store lacks are in flight',
+      ring({ ready: 300, claimed: 200 }),
+      totals({ eventsStored: 500 }),
+      store(650, 0, 150),
+      { stored: 650, inFlight: 350, balanced: true },
+    ],
+    [
+      'dead letters of an uncommitted batch are quarantined, not in flight',
+      ring({ totalWrites: 10, claimed: 10 }),
+      totals({ eventsStored: 0 }),
+      store(5, 5, 10),
+      { stored: 5, quarantined: 5, inFlight: 0, balanced: true },
+    ],
+    [
+      "the store's counts win over the writers' (a writer killed between the store's commit and its counters)",
+      ring(),
+      totals({ eventsStored: 900, duplicates: 100 }),
+      store(1_000),
+      { stored: 1_000, duplicates: 100, balanced: true },
+    ],
+    [
+      "without a store count: the writers' new rows and duplicates, and all the ring still holds in flight",
+      ring({ ready: 30, claimed: 20 }),
+      totals({ eventsStored: 940, duplicates: 10 }),
+      undefined,
+      { stored: 950, inFlight: 50, countedBy: 'writer metrics', balanced: true },
+    ],
+    ['filtered and evicted events are buckets of their own', ring({ dropped: { ...dropped, evicted: 100 } }), totals({ eventsStored: 850, filtered: 50 }), store(850), { filtered: 50, evicted: 100, balanced: true }],
+    ['is not balanced when the store lacks a committed event', ring(), totals(), store(999), { stored: 999, inFlight: 0, balanced: false }],
+    ['is not balanced when the store holds more than was accepted', ring(), totals(), store(1_001), { stored: 1_001, balanced: false }],
+    ['is not balanced when an accepted event is in no bucket (writer counts)', ring(), totals({ eventsStored: 999 }), undefined, { balanced: false }],
+  ]
+  it.each(table)('%s', (_rule, r, t, s, expected) => {
+    expect(accountFor(r, t, s)).toMatchObject(expected)
+  })
+})
 
 describe('buildReport', () => {
-  it('takes stored and quarantined from the store when it can count', () => {
-    const r = buildReport(ring(), totals({ eventsStored: 900, duplicates: 100 }), { events: 1_000, deadLetters: 0 }, false, 5)
-    expect(r).toMatchObject({ accepted: 1_000, stored: 1_000, countedBy: 'store', balanced: true })
-  })
-
-  it("counts a writer's duplicates as stored without the store: their first store went uncounted", () => {
-    // A batch of 10 the store took in part before failing, then whole on the retry: 990 new + 10 duplicates.
-    const r = buildReport(ring(), totals({ eventsStored: 990, duplicates: 10 }), undefined, false, 5)
-    expect(r).toMatchObject({ stored: 1_000, duplicates: 10, countedBy: 'writer metrics', balanced: true })
-  })
-
-  it('is not balanced when an accepted event is in no bucket', () => {
-    const r = buildReport(ring(), totals({ eventsStored: 999 }), undefined, false, 5)
-    expect(r.balanced).toBe(false)
-  })
-
-  it('counts what the ring still holds as in flight', () => {
+  it('counts what the ring still holds as in flight, and what was refused at the door as offered', () => {
     const r = buildReport(ring({ ready: 30, claimed: 20 }), totals({ eventsStored: 950 }), undefined, true, 5)
     expect(r).toMatchObject({ inFlight: 50, timedOut: true, balanced: true, offered: 1_002 })
+  })
+
+  it('counts as journaled only events in flight: the journal may hold events the store already has', () => {
+    // 100 events claimed at the deadline and written to the journal; the store already held 40 of them.
+    const r = buildReport(ring({ totalWrites: 100, claimed: 100 }), totals({ eventsStored: 0 }), store(40, 0, 40), true, 5, 100)
+    expect(r).toMatchObject({ stored: 40, inFlight: 60, journaled: 60, balanced: true })
   })
 })
