@@ -25,12 +25,12 @@ const app = join(work, 'app')
 const npmCache = join(root, 'node_modules', '.cache', 'ringside-outside-install')
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
-function run(cmd: string, args: readonly string[], cwd: string, timeoutMs = 120_000) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, npm_config_cache: npmCache, npm_config_update_notifier: 'false' } })
+function run(cmd: string, args: readonly string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 120_000) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, npm_config_cache: npmCache, npm_config_update_notifier: 'false', ...env } })
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error }
 }
 function mustRun(cmd: string, args: readonly string[], cwd: string, timeoutMs?: number): string {
-  const r = run(cmd, args, cwd, timeoutMs)
+  const r = run(cmd, args, cwd, {}, timeoutMs)
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${String(r.status ?? r.error)}):\n${r.stdout}\n${r.stderr}`)
   return r.stdout
 }
@@ -93,7 +93,7 @@ beforeAll(() => {
 
 describe('the packed tarballs', () => {
   it('hold built JavaScript, declarations and sources, every export target, and no tests or fixtures', () => {
-    expect([...tarContents.keys()].sort()).toEqual(['@ringside/async-writer', '@ringside/core-ringbuffer', '@ringside/pipeline-manager', '@ringside/storage', 'ringside'])
+    expect([...tarContents.keys()].sort()).toEqual(['@ringside/async-writer', '@ringside/core-ringbuffer', '@ringside/instrument', '@ringside/pipeline-manager', '@ringside/storage', 'ringside'])
     for (const [name, { files, manifest }] of tarContents) {
       expect(files, name).toContain('package/dist/index.js')
       expect(files, name).toContain('package/dist/index.d.ts')
@@ -196,6 +196,21 @@ console.log(JSON.stringify({ refused, report, fromMain, fromThread, total }))
     expect(bad.status).toBe(2)
     expect(bad.stdout).toBe('')
     expect(bad.stderr).toContain("unknown option '--limt'; did you mean '--limit'?")
+  })
+
+  it('instruments a plain app with node --import ringside/register, with no change to its code, and stores its calls', () => {
+    mkdirSync(join(app, 'shop'), { recursive: true })
+    writeFileSync(join(app, 'shop', 'cart.mjs'), 'export function add(items, sku) { return [...items, sku] }\nexport function total(items) { return items.length * 3 }\n')
+    writeFileSync(join(app, 'shop', 'main.mjs'), "import { add, total } from './cart.mjs'\nlet items = []\nfor (const sku of ['tea', 'jam', 'oat']) items = add(items, sku)\nconsole.log(total(items))\n")
+    const r = run(process.execPath, ['--import', 'ringside/register', join('shop', 'main.mjs')], app, { RINGSIDE_STORE: 'traced.db', RINGSIDE_INCLUDE: 'shop/**/*.mjs' })
+    expect(r.stderr).toBe('')
+    expect(r.stdout.trim()).toBe('9')
+    const calls = run('npx', ['ringside', 'query', 'traced.db', '--type', 'call', '--function', 'add', '--json'], app)
+    expect(calls.status).toBe(0)
+    const events = calls.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { event: Record<string, unknown> }).event)
+    expect(events).toHaveLength(3)
+    expect(events[0]).toMatchObject({ module: expect.stringContaining('cart') as unknown, function: 'add', arity: 2 })
+    expect(typeof events[0]!['astNodeId']).toBe('string')
   })
 
   it('refuses to start a writer whose stage is TypeScript when tsx is not installed, saying to install it', () => {
