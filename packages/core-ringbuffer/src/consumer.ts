@@ -28,6 +28,7 @@ import {
   turnOf,
   type Views,
 } from './internal/views.js'
+import { preemption } from './internal/preemption.js'
 
 /** One event as a consumer receives it. */
 export interface RingRecord {
@@ -110,9 +111,11 @@ export class RingConsumer {
     const v = this.#v
     const { turn, owner, ownerPos, lens, mask } = v
     const head = Atomics.load(v.hdr, H_HEAD)
+    if (preemption !== undefined) preemption('cursor')
     let c = claimStart(v)
     let bytes = 0
     while (c !== head && positions.length < maxEvents) {
+      if (preemption !== undefined) preemption('slot')
       const i = c & mask
       const tv = Atomics.load(turn, i)
       const s = stateAt(tv, c)
@@ -157,9 +160,11 @@ export class RingConsumer {
     const v = this.#v
     const { turn, owner, lens, mask } = v
     const head = Atomics.load(v.hdr, H_HEAD)
+    if (preemption !== undefined) preemption('cursor')
     const mine = -this.#token
     let bytes = 0
     for (let p = Atomics.load(v.hdr, H_TAIL); p !== head && positions.length < maxEvents; p = (p + 1) | 0) {
+      if (preemption !== undefined) preemption('slot')
       const i = p & mask
       if (owner[i] !== mine || stateAt(Atomics.load(turn, i), p) !== S_CLAIMED) continue
       const len = lens[i] as number

@@ -54,6 +54,7 @@ import {
   wakeConsumers,
   type Views,
 } from './internal/views.js'
+import { preemption } from './internal/preemption.js'
 
 /** Why a write did not enter the ring. */
 export type WriteDropReason = 'full' | 'too_large' | 'not_serializable' | 'invalid_event' | 'closed' | 'timeout'
@@ -317,8 +318,10 @@ export class RingBuffer {
     let orphans = 0
     try {
       const head = Atomics.load(v.hdr, H_HEAD)
+      if (preemption !== undefined) preemption('cursor')
       const heirHanded = -(heirId + 1)
       for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
+        if (preemption !== undefined) preemption('slot')
         const i = p & v.mask
         if (stateAt(Atomics.load(v.turn, i), p) !== S_CLAIMED) continue
         const o = v.owner[i] as number
@@ -351,7 +354,9 @@ export class RingBuffer {
     const v = this.#v
     const out: PendingRecord[] = []
     const head = Atomics.load(v.hdr, H_HEAD)
+    if (preemption !== undefined) preemption('cursor')
     for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
+      if (preemption !== undefined) preemption('slot')
       const i = p & v.mask
       const s = stateAt(Atomics.load(v.turn, i), p)
       if (s !== S_PUBLISHED && s !== S_CLAIMED) continue
@@ -368,6 +373,7 @@ export class RingBuffer {
     const hdr = v.hdr
     const write = head64(v)
     const head = write % 2 ** 32 | 0
+    if (preemption !== undefined) preemption('cursor')
     const used = (head - Atomics.load(hdr, H_TAIL)) | 0
     const live = scanLive(v)
     const dropped = {} as Record<DropReason, number>
@@ -398,10 +404,12 @@ export class RingBuffer {
 /** Events waiting (published) and claimed, and the oldest one's capture time: a scan of the live part of the ring (stats only). */
 function scanLive(v: Views): { ready: number; claimed: number; oldestPendingAt: number | undefined } {
   const head = Atomics.load(v.hdr, H_HEAD)
+  if (preemption !== undefined) preemption('cursor')
   let ready = 0
   let claimed = 0
   let oldestPendingAt: number | undefined
   for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
+    if (preemption !== undefined) preemption('slot')
     const i = p & v.mask
     const s = stateAt(Atomics.load(v.turn, i), p)
     if (s === S_CLAIMED) claimed++

@@ -25,6 +25,7 @@ import {
   regionsFor,
   type DropReason,
 } from '../layout.js'
+import { preemption } from './preemption.js'
 
 /** Views over a ring's shared memory. One per thread that uses the ring. */
 export interface Views {
@@ -112,6 +113,7 @@ export function sweep(v: Views): number {
     const s = stateAt(tv, t)
     if (s === S_DONE || s === S_EVICTED || s === S_ABANDONED) {
       Atomics.compareExchange(turn, i, tv, turnOf(t + size, 0))
+      if (preemption !== undefined) preemption('sweep')
     } else if (s < lap) {
       break // published, claimed, or reserved and not yet written: the tail stops here
     }
@@ -165,6 +167,7 @@ export function releaseLock(v: Views, token: number): void {
 /** The claim cursor, never behind TAIL (drop_oldest can free unclaimed slots past it). */
 export function claimStart(v: Views): number {
   const c = Atomics.load(v.hdr, H_CLAIM)
+  if (preemption !== undefined) preemption('cursor')
   const t = Atomics.load(v.hdr, H_TAIL)
   return ((t - c) | 0) > 0 ? t : c
 }
