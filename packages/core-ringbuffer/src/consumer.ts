@@ -20,8 +20,10 @@ import {
 } from './layout.js'
 import {
   acquireLock,
+  precedes,
   claimStart,
   countDrop,
+  lastLap,
   releaseLock,
   stateAt,
   sweep,
@@ -110,11 +112,12 @@ export class RingConsumer {
   #collectNew(positions: number[], maxEvents: number, maxBytes: number): number {
     const v = this.#v
     const { turn, owner, ownerPos, lens, mask } = v
-    const head = Atomics.load(v.hdr, H_HEAD)
+    const start = claimStart(v)
     if (preemption !== undefined) preemption('cursor')
-    let c = claimStart(v)
+    const head = Atomics.load(v.hdr, H_HEAD)
+    let c = lastLap(v, start, head)
     let bytes = 0
-    while (c !== head && positions.length < maxEvents) {
+    while (precedes(c, head) && positions.length < maxEvents) {
       if (preemption !== undefined) preemption('slot')
       const i = c & mask
       const tv = Atomics.load(turn, i)
@@ -159,11 +162,12 @@ export class RingConsumer {
   #collectHanded(positions: number[], maxEvents: number, maxBytes: number): number {
     const v = this.#v
     const { turn, owner, lens, mask } = v
-    const head = Atomics.load(v.hdr, H_HEAD)
+    const tail = Atomics.load(v.hdr, H_TAIL)
     if (preemption !== undefined) preemption('cursor')
+    const head = Atomics.load(v.hdr, H_HEAD)
     const mine = -this.#token
     let bytes = 0
-    for (let p = Atomics.load(v.hdr, H_TAIL); p !== head && positions.length < maxEvents; p = (p + 1) | 0) {
+    for (let p = lastLap(v, tail, head); precedes(p, head) && positions.length < maxEvents; p = (p + 1) | 0) {
       if (preemption !== undefined) preemption('slot')
       const i = p & mask
       if (owner[i] !== mine || stateAt(Atomics.load(turn, i), p) !== S_CLAIMED) continue
@@ -228,7 +232,7 @@ export class RingConsumer {
     const v = this.#v
     if (Atomics.load(v.pending, this.id) > 0) return true
     const c = claimStart(v)
-    if (c === Atomics.load(v.hdr, H_HEAD)) return false
+    if (!precedes(c, Atomics.load(v.hdr, H_HEAD))) return false
     return stateAt(Atomics.load(v.turn, c & v.mask), c) !== 0
   }
 

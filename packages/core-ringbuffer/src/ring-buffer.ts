@@ -34,6 +34,7 @@ import {
   OVERFLOW_CODES,
   OVERFLOW_NAMES,
   S_CLAIMED,
+  S_DONE,
   S_EVICTED,
   S_PUBLISHED,
   regionsFor,
@@ -45,6 +46,8 @@ import {
   acquireLock,
   countDrop,
   head64,
+  lastLap,
+  precedes,
   releaseLock,
   stateAt,
   SUPERVISOR_TOKEN,
@@ -317,10 +320,11 @@ export class RingBuffer {
     let handed = 0
     let orphans = 0
     try {
-      const head = Atomics.load(v.hdr, H_HEAD)
+      const tail = Atomics.load(v.hdr, H_TAIL)
       if (preemption !== undefined) preemption('cursor')
+      const head = Atomics.load(v.hdr, H_HEAD)
       const heirHanded = -(heirId + 1)
-      for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
+      for (let p = lastLap(v, tail, head); precedes(p, head); p = (p + 1) | 0) {
         if (preemption !== undefined) preemption('slot')
         const i = p & v.mask
         if (stateAt(Atomics.load(v.turn, i), p) !== S_CLAIMED) continue
@@ -353,31 +357,46 @@ export class RingBuffer {
   exportPending(): PendingRecord[] {
     const v = this.#v
     const out: PendingRecord[] = []
-    const head = Atomics.load(v.hdr, H_HEAD)
+    const tail = Atomics.load(v.hdr, H_TAIL)
     if (preemption !== undefined) preemption('cursor')
-    for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
+    const head = Atomics.load(v.hdr, H_HEAD)
+    for (let p = lastLap(v, tail, head); precedes(p, head); p = (p + 1) | 0) {
       if (preemption !== undefined) preemption('slot')
       const i = p & v.mask
-      const s = stateAt(Atomics.load(v.turn, i), p)
+      const tv = Atomics.load(v.turn, i)
+      const s = stateAt(tv, p)
       if (s !== S_PUBLISHED && s !== S_CLAIMED) continue
       const start = i * v.maxEventBytes
       const len = v.lens[i] as number
-      out.push({ seq: v.seqs[i] as number, capturedAt: v.times[i] as number, data: v.data.slice(start, start + len) })
+      const record = { seq: v.seqs[i] as number, capturedAt: v.times[i] as number, data: v.data.slice(start, start + len) }
+      // Freed and reused while it was copied (committed meanwhile): the copy may mix two records.
+      const now = stateAt(Atomics.load(v.turn, i), p)
+      if (now === S_PUBLISHED || now === S_CLAIMED || now === S_DONE) out.push(record)
     }
     return out
   }
 
-  /** A snapshot of positions and counters. */
+  /**
+   * A snapshot of positions and counters, taken without a lock and always possible: counters are
+   * read before the cursors they depend on and TAIL before HEAD, so committed <= reads <= writes,
+   * 0 <= available <= size and ready + claimed <= size - available hold in every snapshot.
+   */
   stats(): RingStats {
     const v = this.#v
     const hdr = v.hdr
-    const write = head64(v)
-    const head = write % 2 ** 32 | 0
-    if (preemption !== undefined) preemption('cursor')
-    const used = (head - Atomics.load(hdr, H_TAIL)) | 0
-    const live = scanLive(v)
+    const totalCommitted = Number(Atomics.load(v.counters, C_COMMITTED))
+    const totalReads = Number(Atomics.load(v.counters, C_CLAIMED))
     const dropped = {} as Record<DropReason, number>
     for (const r of DROP_REASONS) dropped[r] = Number(Atomics.load(v.counters, DROP_INDEX[r]))
+    const tail = Atomics.load(hdr, H_TAIL)
+    if (preemption !== undefined) preemption('cursor')
+    const write = head64(v)
+    const head = write % 2 ** 32 | 0
+    // TAIL was read first, so head - tail >= 0. It can exceed size by the few slots a sweep has
+    // freed (and producers reused) before moving TAIL past them: those are in use again, so the
+    // ring is full, not overfull.
+    const used = Math.min((head - tail) | 0, v.size)
+    const live = scanLive(v, head, used)
     // Reservations that never became an accepted event: given up on by a consumer (producer died mid-write).
     const unaccepted = dropped.abandoned
     return {
@@ -392,8 +411,8 @@ export class RingBuffer {
       claimed: live.claimed,
       ...(live.oldestPendingAt === undefined ? {} : { oldestPendingAt: live.oldestPendingAt }),
       totalWrites: write - unaccepted,
-      totalReads: Number(Atomics.load(v.counters, C_CLAIMED)),
-      totalCommitted: Number(Atomics.load(v.counters, C_COMMITTED)),
+      totalReads,
+      totalCommitted,
       dropped,
       utilization: used / v.size,
       closed: Atomics.load(hdr, H_CLOSED) !== 0,
@@ -401,21 +420,28 @@ export class RingBuffer {
   }
 }
 
-/** Events waiting (published) and claimed, and the oldest one's capture time: a scan of the live part of the ring (stats only). */
-function scanLive(v: Views): { ready: number; claimed: number; oldestPendingAt: number | undefined } {
-  const head = Atomics.load(v.hdr, H_HEAD)
-  if (preemption !== undefined) preemption('cursor')
+/**
+ * Events waiting (published) and claimed among the `used` positions below `head`, and the oldest
+ * one's capture time (stats only). Scanning exactly the positions stats counts as used keeps
+ * ready + claimed <= used.
+ */
+function scanLive(v: Views, head: number, used: number): { ready: number; claimed: number; oldestPendingAt: number | undefined } {
   let ready = 0
   let claimed = 0
   let oldestPendingAt: number | undefined
-  for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
+  for (let p = (head - used) | 0; precedes(p, head); p = (p + 1) | 0) {
     if (preemption !== undefined) preemption('slot')
     const i = p & v.mask
     const s = stateAt(Atomics.load(v.turn, i), p)
     if (s === S_CLAIMED) claimed++
     else if (s === S_PUBLISHED) ready++
     else continue
-    oldestPendingAt ??= v.times[i]
+    if (oldestPendingAt === undefined) {
+      const at = v.times[i] as number
+      // Only if the slot still holds that record: a reused slot holds a later capture time.
+      const still = stateAt(Atomics.load(v.turn, i), p)
+      if (still === S_CLAIMED || still === S_PUBLISHED || still === S_DONE) oldestPendingAt = at
+    }
   }
   return { ready, claimed, oldestPendingAt }
 }

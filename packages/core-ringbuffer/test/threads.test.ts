@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
-import { RingBuffer } from '../src/index.js'
+import { RingBuffer, type RingStats } from '../src/index.js'
 
 // Real worker threads: 3 producers and 2 consumers move 210,000 events through one ring; one
 // consumer is terminated while it holds a claim, and its claim is taken over by a replacement.
@@ -67,5 +67,36 @@ describe('RingBuffer across threads', () => {
     expect(stats).toMatchObject({ totalWrites: producers * perProducer, totalCommitted: producers * perProducer, claimed: 0 })
     expect(stats.totalReads).toBe(producers * perProducer)
     expect(stats.available).toBe(4096)
+  })
+})
+
+describe('stats', () => {
+  it.each(['drop_oldest', 'drop_newest'] as const)('reports only possible values while producers and consumers race (%s)', async (overflowStrategy) => {
+    const ring = RingBuffer.create({ size: 16, overflowStrategy, maxConsumers: 4 })
+    const control = new Int32Array(new SharedArrayBuffer(4))
+    const threads = [
+      ...[0, 1, 2].map((id) => start('churn', { handle: ring.handle, role: 'producer', id, control })),
+      ...[0, 1].map((id) => start('churn', { handle: ring.handle, role: 'consumer', id, batch: 5, control })),
+    ]
+    const impossible: RingStats[] = []
+    let samples = 0
+    try {
+      // Sample until the threads have moved a good many events (a count, not a time).
+      while (ring.stats().totalCommitted < 20_000 || samples < 20_000) {
+        const s = ring.stats()
+        samples++
+        const used = s.size - s.available
+        const possible =
+          s.available >= 0 && s.available <= s.size && s.utilization >= 0 && s.utilization <= 1 &&
+          s.ready >= 0 && s.claimed >= 0 && s.ready + s.claimed <= used &&
+          s.totalCommitted <= s.totalReads && s.totalReads <= s.totalWrites
+        if (!possible && impossible.length < 5) impossible.push(s)
+        if (samples % 1000 === 0) await new Promise((resolve) => setImmediate(resolve))
+      }
+    } finally {
+      Atomics.store(control, 0, 1)
+      await Promise.all(threads.map(exited))
+    }
+    expect(impossible).toEqual([])
   })
 })

@@ -164,10 +164,28 @@ export function releaseLock(v: Views, token: number): void {
   if (Atomics.compareExchange(v.hdr, H_LOCK, token, 0) === token) Atomics.notify(v.hdr, H_LOCK)
 }
 
-/** The claim cursor, never behind TAIL (drop_oldest can free unclaimed slots past it). */
+/**
+ * The claim cursor, never behind TAIL (drop_oldest can free unclaimed slots past it). Read it before
+ * HEAD (see `lastLap`).
+ */
 export function claimStart(v: Views): number {
   const c = Atomics.load(v.hdr, H_CLAIM)
   if (preemption !== undefined) preemption('cursor')
   const t = Atomics.load(v.hdr, H_TAIL)
   return ((t - c) | 0) > 0 ? t : c
 }
+
+/**
+ * Where a scan of the positions [from, head) should start. Every scan reads its start (TAIL or the
+ * claim cursor) before HEAD: HEAD only grows and TAIL never passes it, so a HEAD read afterwards is
+ * never behind the start, however long the reader was preempted in between (reading HEAD first let
+ * producers' evictions carry TAIL past it, and a scan then ran on for 2^32 positions). A window
+ * longer than one lap (the reader slept while producers went round the ring) is cut to the last
+ * lap: every older position's slot has been reused, so nothing there is live.
+ */
+export function lastLap(v: Views, from: number, head: number): number {
+  return ((head - from) | 0) > v.size ? (head - v.size) | 0 : from
+}
+
+/** True while position `p` is before `end` in 32-bit wrapping order: the loop test of every scan. */
+export const precedes = (p: number, end: number): boolean => ((end - p) | 0) > 0
