@@ -9,9 +9,11 @@ import {
   C_CLAIMED,
   C_COMMITTED,
   H_CLAIM,
+  H_CLAIM_FROM,
   H_DATA_SEQ,
   H_DATA_WAITERS,
   H_HEAD,
+  H_READS_BASE,
   H_TAIL,
   S_ABANDONED,
   S_CLAIMED,
@@ -20,10 +22,11 @@ import {
 } from './layout.js'
 import {
   acquireLock,
-  precedes,
   claimStart,
   countDrop,
   lastLap,
+  precedes,
+  readsLow,
   releaseLock,
   stateAt,
   sweep,
@@ -116,6 +119,11 @@ export class RingConsumer {
     if (preemption !== undefined) preemption('cursor')
     const head = Atomics.load(v.hdr, H_HEAD)
     let c = lastLap(v, start, head)
+    // Slots claimed from here on are counted as read only after the loop; should this thread die
+    // before that, takeOver finds them (claimed at or after H_CLAIM_FROM) and counts them itself
+    // unless the read count has moved past H_READS_BASE.
+    Atomics.store(v.hdr, H_CLAIM_FROM, c)
+    Atomics.store(v.hdr, H_READS_BASE, readsLow(v))
     let bytes = 0
     while (precedes(c, head) && positions.length < maxEvents) {
       if (preemption !== undefined) preemption('slot')
@@ -126,6 +134,7 @@ export class RingConsumer {
         const len = lens[i] as number
         if (positions.length > 0 && bytes + len > maxBytes) break
         if (Atomics.compareExchange(turn, i, tv, turnOf(c, S_CLAIMED)) !== tv) continue // evicted meanwhile
+        if (preemption !== undefined) preemption('step')
         owner[i] = this.#token
         ownerPos[i] = c
         positions.push(c)
@@ -139,7 +148,9 @@ export class RingConsumer {
       c = (c + 1) | 0
     }
     Atomics.store(v.hdr, H_CLAIM, c)
+    if (preemption !== undefined) preemption('step')
     if (positions.length > 0) Atomics.add(v.counters, C_CLAIMED, BigInt(positions.length))
+    if (preemption !== undefined) preemption('step')
     return bytes
   }
 

@@ -13,6 +13,7 @@ import {
   DROP_INDEX,
   DROP_REASONS,
   H_BLOCK_TIMEOUT_MS,
+  H_CLAIM_FROM,
   H_CLOSED,
   H_DATA_WAITERS,
   H_HEAD,
@@ -22,6 +23,7 @@ import {
   H_MAX_CONSUMERS,
   H_MAX_EVENT_BYTES,
   H_OVERFLOW,
+  H_READS_BASE,
   H_RING_ID,
   H_SIZE,
   H_SPACE_SEQ,
@@ -48,6 +50,7 @@ import {
   head64,
   lastLap,
   precedes,
+  readsLow,
   releaseLock,
   stateAt,
   SUPERVISOR_TOKEN,
@@ -168,6 +171,7 @@ export class RingBuffer {
     for (let i = 0; i < o.size; i++) {
       v.turn[i] = turnOf(i, 0)
       v.seqs[i] = i - o.size // the producer of position i writes seqs[i] + size
+      v.ownerPos[i] = i - o.size // never the position of the slot's record: no owner written yet
     }
     return new RingBuffer(v)
   }
@@ -318,8 +322,12 @@ export class RingBuffer {
     const brokeLock = Atomics.compareExchange(v.hdr, H_LOCK, deadToken, SUPERVISOR_TOKEN) === deadToken
     if (!brokeLock) acquireLock(v, SUPERVISOR_TOKEN, TAKEOVER_LOCK_MS)
     let handed = 0
-    let orphans = 0
+    let uncounted = 0
     try {
+      // A claim the dead consumer was taking when it died (it held the lock) is counted here
+      // unless it had counted it itself: only the lock's holder changes the read count.
+      const from = Atomics.load(v.hdr, H_CLAIM_FROM)
+      const countInProgress = brokeLock && readsLow(v) === Atomics.load(v.hdr, H_READS_BASE)
       const tail = Atomics.load(v.hdr, H_TAIL)
       if (preemption !== undefined) preemption('cursor')
       const head = Atomics.load(v.hdr, H_HEAD)
@@ -332,14 +340,13 @@ export class RingBuffer {
         // ownerPos !== p: claimed by a consumer that died before writing the owner; only the lock holder can be there.
         const orphan = (v.ownerPos[i] as number) !== p
         if ((orphan && brokeLock) || o === deadToken || o === -deadToken) {
+          if (countInProgress && o !== -deadToken && !precedes(p, from)) uncounted++
           v.owner[i] = heirHanded
           v.ownerPos[i] = p
           handed++
-          if (orphan) orphans++
         }
       }
-      // Orphans were never counted as read: their claimer died before counting them.
-      if (orphans > 0) Atomics.add(v.counters, C_CLAIMED, BigInt(orphans))
+      if (uncounted > 0) Atomics.add(v.counters, C_CLAIMED, BigInt(uncounted))
       v.pending[deadId] = 0
       Atomics.add(v.pending, heirId, handed)
     } finally {

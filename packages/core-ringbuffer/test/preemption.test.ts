@@ -263,7 +263,7 @@ describe('the cursor protocol', () => {
         fc.property(fc.constantFrom(1, 2, 4, 16), fc.array(action, { maxLength: 60 }), fc.array(burst, { minLength: 1, maxLength: 20 }), (size, actions, bursts) => {
           runSchedule(size, strategy, actions, bursts)
         }),
-        { numRuns: 200 },
+        { numRuns: 120 },
       )
     },
   )

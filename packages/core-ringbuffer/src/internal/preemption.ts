@@ -5,9 +5,11 @@
 
 /**
  * `cursor`: between two reads of shared cursors (HEAD, TAIL, CLAIM). `slot`: at each step of a scan
- * over positions. `sweep`: between freeing a slot and moving TAIL past it.
+ * over positions. `sweep`: between freeing a slot and moving TAIL past it. `step`: between two
+ * writes of a claim (a slot marked claimed, its owner, the claim cursor, the read count), where a
+ * thread that dies leaves the others to finish or undo its work.
  */
-export type PreemptionSite = 'cursor' | 'slot' | 'sweep'
+export type PreemptionSite = 'cursor' | 'slot' | 'sweep' | 'step'
 
 /** The hook run at every preemption site, or undefined (production). */
 export let preemption: ((site: PreemptionSite) => void) | undefined

@@ -3,6 +3,7 @@
 
 import { RingError } from '../errors.js'
 import {
+  C_CLAIMED,
   COUNTER_WORDS,
   DROP_INDEX,
   H_CLAIM,
@@ -82,6 +83,15 @@ export const stateAt = (turnValue: number, pos: number): number => (turnValue - 
 
 export function countDrop(v: Views, reason: DropReason, n = 1): void {
   Atomics.add(v.counters, DROP_INDEX[reason], BigInt(n))
+}
+
+/**
+ * The low 32 bits of the read count. Only the claim lock's holder changes that count, so a
+ * takeover that broke a dead holder's lock can compare it with H_READS_BASE to learn whether the
+ * claim in progress was counted.
+ */
+export function readsLow(v: Views): number {
+  return Number(BigInt.asIntN(32, Atomics.load(v.counters, C_CLAIMED)))
 }
 
 /** The 64-bit write position: HEAD plus its wraps past 2^32. */
