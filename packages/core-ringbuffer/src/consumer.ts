@@ -35,6 +35,10 @@ import {
 } from './internal/views.js'
 import { preemption } from './internal/preemption.js'
 
+const noop = (): void => {}
+/** Period of the keep-alive interval of waitForDataAsync: the longest a timer may be (~24.8 days). */
+const KEEP_ALIVE_MS = 2 ** 31 - 1
+
 /** One event as a consumer receives it. */
 export interface RingRecord {
   /** `${ringId}:${seq}`: unique across rings and restarts. */
@@ -261,17 +265,29 @@ export class RingConsumer {
     }
   }
 
-  /** Like waitForData, but yields the event loop (Atomics.waitAsync) so the thread can take messages. */
+  /**
+   * Like waitForData, but yields the event loop (Atomics.waitAsync) so the thread can take messages.
+   * The wait keeps the event loop alive, as a timer would: a worker whose only pending work is
+   * this await does not exit under it.
+   */
   async waitForDataAsync(timeoutMs: number): Promise<boolean> {
     const hdr = this.#v.hdr
     Atomics.add(hdr, H_DATA_WAITERS, 1)
+    let keepAlive: ReturnType<typeof setInterval> | undefined
     try {
       const seen = Atomics.load(hdr, H_DATA_SEQ)
       if (this.hasData()) return true
       const r = Atomics.waitAsync(hdr, H_DATA_SEQ, seen, timeoutMs)
-      if (r.async) await r.value
+      if (r.async) {
+        // Atomics.waitAsync holds no handle on Node's event loop, so a thread with nothing else
+        // to do would exit in the middle of the wait (exit code 13, an unsettled top-level await).
+        // A ref'd interval longer than any wait holds it; it never fires and is cleared on wake-up.
+        keepAlive = setInterval(noop, KEEP_ALIVE_MS)
+        await r.value
+      }
       return this.hasData()
     } finally {
+      if (keepAlive !== undefined) clearInterval(keepAlive)
       Atomics.sub(hdr, H_DATA_WAITERS, 1)
     }
   }

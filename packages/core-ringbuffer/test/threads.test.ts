@@ -144,3 +144,28 @@ describe('takeOver', () => {
     expect(outcomes.filter((o) => o.lockHeld).length).toBeGreaterThan(0)
   })
 })
+
+describe('waitForDataAsync', () => {
+  const run = (ring: RingBuffer, timeoutMs: number, onWaiting: () => void) => {
+    const w = start('wait-async', { handle: ring.handle, timeoutMs })
+    const messages: { kind: string; ready?: boolean }[] = []
+    w.on('message', (m: { kind: string; ready?: boolean }) => {
+      messages.push(m)
+      if (m.kind === 'waiting') onWaiting()
+    })
+    return exited(w).then((code) => ({ code, messages }))
+  }
+
+  it('keeps a worker alive while it waits for data, and wakes it when data comes', async () => {
+    const ring = RingBuffer.create({ size: 4 })
+    // The write follows the worker's 'waiting' message, so the worker is (or is about to be) asleep.
+    const got = await run(ring, 60_000, () => void ring.write({ type: 'call' }))
+    expect(got).toEqual({ code: 0, messages: [{ kind: 'waiting' }, { kind: 'woke', ready: true }] })
+  })
+
+  it('keeps a worker alive until its wait times out when no data comes', async () => {
+    const ring = RingBuffer.create({ size: 4 })
+    const got = await run(ring, 200, () => {})
+    expect(got).toEqual({ code: 0, messages: [{ kind: 'waiting' }, { kind: 'woke', ready: false }] })
+  })
+})
