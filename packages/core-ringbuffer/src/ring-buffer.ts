@@ -122,8 +122,17 @@ const DROPS: { readonly [K in WriteDropReason]: WriteResult } = Object.freeze({
 })
 
 const FULL = 0.5 // not an integer: never a position
-/** This thread's encoding buffer, grown to the largest maxEventBytes of any ring it writes to. */
-let scratch = new Uint8Array(512)
+/**
+ * This thread's encoding buffers, one per level of re-entrancy: encoding runs the application's
+ * toJSON and getters, which may write to a ring themselves; each nested write encodes into its own
+ * buffer, so it cannot overwrite the bytes of the write it interrupted. Each grows to the largest
+ * maxEventBytes of any ring written at that level.
+ */
+const scratch: Uint8Array[] = [new Uint8Array(512)]
+/** How many writes of this thread are encoding right now (writes nested inside toJSON or getters). */
+let encoding = 0
+/** Writes nested deeper than this inside toJSON or getters are refused (`not_serializable`): it ends a toJSON that writes events whose toJSON writes again. */
+const MAX_REENTRANT_WRITES = 8
 const EPOCH_OFFSET = performance.timeOrigin
 
 /** Longest wait for the claim lock during a takeover. */
@@ -222,8 +231,17 @@ export class RingBuffer {
     if (event === null || typeof event !== 'object' || Array.isArray(event)) return this.#refuse('invalid_event')
     // Encode first, into this thread's scratch: a bad event is refused with its own reason, and no
     // slot is held while the application's toJSON or getters run.
-    const buf = scratch.length >= v.maxEventBytes ? scratch : (scratch = new Uint8Array(v.maxEventBytes))
-    const len = encodeEvent(event, buf, 0, v.maxEventBytes)
+    const level = encoding
+    if (level >= MAX_REENTRANT_WRITES) return this.#refuse('not_serializable')
+    let buf = scratch[level]
+    if (buf === undefined || buf.length < v.maxEventBytes) buf = scratch[level] = new Uint8Array(Math.max(v.maxEventBytes, 512))
+    encoding = level + 1
+    let len: number
+    try {
+      len = encodeEvent(event, buf, 0, v.maxEventBytes)
+    } finally {
+      encoding = level
+    }
     if (len < 0) return this.#refuse(len === ENC_TOO_LARGE ? 'too_large' : len === ENC_INVALID_EVENT ? 'invalid_event' : 'not_serializable')
     let pos = reserve(v)
     if (pos === FULL) {

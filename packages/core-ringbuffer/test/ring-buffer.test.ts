@@ -141,6 +141,59 @@ describe('write', () => {
   })
 })
 
+describe('write from inside an event (re-entrancy)', () => {
+  it('stores both events intact when a toJSON writes to the ring while the outer event is encoded', () => {
+    const ring = RingBuffer.create({ size: 16 })
+    class T {
+      toJSON() {
+        ring.write({ type: 'inner', v: 'I'.repeat(40) })
+        return { traced: true }
+      }
+    }
+    expect(ring.write({ type: 'outer', a: 'A'.repeat(50), nested: new T() })).toEqual({ ok: true, seq: 1 })
+    const got = ring.consumer(0).claim(10)!
+    expect(got.records.map((r) => r.event)).toEqual([
+      { type: 'inner', v: 'I'.repeat(40) },
+      { type: 'outer', a: 'A'.repeat(50), nested: { traced: true } },
+    ])
+  })
+
+  it('stores every event intact when getters write to the ring, nested several levels deep and into another ring', () => {
+    const ring = RingBuffer.create({ size: 16, maxEventBytes: 256 })
+    const other = RingBuffer.create({ size: 4, maxEventBytes: 4096 })
+    const event = (depth: number): Record<string, unknown> => ({
+      type: `d${depth}`,
+      pad: String(depth).repeat(30 + depth),
+      get traced() {
+        if (depth < 3) ring.write(event(depth + 1))
+        other.write({ type: 'other', depth, big: 'x'.repeat(3000) })
+        return depth
+      },
+    })
+    accepted(ring.write(event(0)))
+    const events = ring.consumer(0).claim(10)!.records.map((r) => r.event)
+    expect(events).toEqual([3, 2, 1, 0].map((d) => ({ type: `d${d}`, pad: String(d).repeat(30 + d), traced: d })))
+    expect(other.consumer(0).claim(10)!.records.map((r) => r.event.depth)).toEqual([3, 2, 1, 0])
+  })
+
+  it('refuses a write nested deeper than the re-entrancy limit with not_serializable and keeps the outer events intact', () => {
+    const ring = RingBuffer.create({ size: 64 })
+    const results: WriteResult[] = []
+    class Deep {
+      constructor(readonly depth: number) {}
+      toJSON() {
+        results.push(ring.write(new Deep(this.depth + 1))) // without a limit this recursion would never end
+        return { type: 'deep', depth: this.depth }
+      }
+    }
+    results.push(ring.write(new Deep(0)))
+    expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, reason: 'not_serializable' }])
+    const events = ring.consumer(0).claim(64)!.records.map((r) => r.event)
+    expect(events.length).toBe(results.length - 1)
+    for (const e of events) expect(Object.keys(e)).toEqual(['type', 'depth'])
+  })
+})
+
 describe('writeBatch', () => {
   it('returns one result per event, in order', () => {
     const ring = RingBuffer.create({ size: 2 })
