@@ -4,6 +4,7 @@
 
 import { pathToFileURL } from 'node:url'
 import { isAbsolute } from 'node:path'
+import type { RingRecord } from '@ringside/core-ringbuffer'
 import type { DeadLetterInput, EventRecord } from '@ringside/storage'
 
 /** A user stage named by a serializable spec, loaded inside the writer thread. */
@@ -82,6 +83,12 @@ export async function processEvents(
   let filtered = 0
   for (let k = 0; k < records.length; k++) {
     const r = records[k]!
+    // Bytes that did not decode (claim() marks them): quarantined with the bytes, never processed.
+    const undecodable = (r as Pick<RingRecord, 'decodeError'>).decodeError
+    if (undecodable !== undefined) {
+      deadLetters.push({ record: toRecord(r, { undecodable: Buffer.from(undecodable.bytes).toString('base64') }), error: undecodable.message, attempts: 1, reason: 'undecodable' })
+      continue
+    }
     const problem = validateEvent(r.event)
     if (problem !== undefined) {
       deadLetters.push({ record: toRecord(r, r.event), error: problem, attempts: 1, reason: 'invalid_event' })

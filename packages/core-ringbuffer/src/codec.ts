@@ -5,6 +5,8 @@
 // Semantics follow JSON: toJSON() is honoured, undefined object members are skipped, undefined in
 // arrays and non-finite numbers become null.
 
+import { RingDecodeError } from './errors.js'
+
 const T_NULL = 0
 const T_FALSE = 1
 const T_TRUE = 2
@@ -273,11 +275,26 @@ function shortString(b: Uint8Array, start: number, len: number, key: boolean): s
   return s
 }
 
-/** Decodes one value encoded by `encodeEvent` from `buf[start, end)`. Throws on a malformed buffer. */
+/** A malformed record, before decodeEvent names its bytes. */
+class Malformed {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * Decodes one event encoded by `encodeEvent` from `buf[start, end)`. Throws RingDecodeError (code
+ * `malformed_record`, with a copy of the bytes) for anything that is not exactly one encoded event.
+ */
 export function decodeEvent(buf: Uint8Array, start: number, end: number): Record<string, unknown> {
   const d = new Decoder(buf, start, end)
-  const v = d.value()
-  if (d.pos !== end) throw new Error(`malformed record: ${end - d.pos} trailing bytes`)
+  let v: unknown
+  try {
+    v = d.value(0)
+    if (d.pos !== end) throw new Malformed(`${end - d.pos} trailing bytes`)
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Malformed('not an object')
+  } catch (e) {
+    const reason = e instanceof Malformed ? e.reason : `${String(e)}`
+    throw new RingDecodeError(`malformed record: ${reason}`, buf.slice(start, end), e instanceof Malformed ? undefined : { cause: e })
+  }
   return v as Record<string, unknown>
 }
 
@@ -289,11 +306,11 @@ class Decoder {
   ) {}
 
   u8(): number {
-    if (this.pos >= this.end) throw new Error('malformed record: truncated')
+    if (this.pos >= this.end) throw new Malformed('truncated')
     return this.buf[this.pos++] as number
   }
 
-  value(): unknown {
+  value(depth: number): unknown {
     const tag = this.u8()
     switch (tag) {
       case T_NULL:
@@ -305,7 +322,8 @@ class Decoder {
       case T_INT: {
         const b = this.buf
         const p = this.pos
-        this.pos += 4
+        if (p + 4 > this.end) throw new Malformed('truncated')
+        this.pos = p + 4
         return ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24))
       }
       case T_F64:
@@ -314,26 +332,28 @@ class Decoder {
       case T_STR:
         return this.string(false)
       case T_ARR: {
+        if (depth >= MAX_DEPTH) throw new Malformed(`nested deeper than ${MAX_DEPTH}`)
         const out: unknown[] = []
-        while (this.pos < this.end && this.buf[this.pos] !== T_END) out.push(this.value())
+        while (this.pos < this.end && this.buf[this.pos] !== T_END) out.push(this.value(depth + 1))
         this.u8() // T_END
         return out
       }
       case T_OBJ: {
+        if (depth >= MAX_DEPTH) throw new Malformed(`nested deeper than ${MAX_DEPTH}`)
         const out: Record<string, unknown> = {}
         for (;;) {
           const tag = this.u8()
           if (tag === T_END) break
-          if (tag !== T_STR) throw new Error(`malformed record: key tag ${tag} at ${this.pos - 1}`)
+          if (tag !== T_STR) throw new Malformed(`key tag ${tag} at ${this.pos - 1}`)
           const key = this.string(true)
           // JSON.parse makes "__proto__" an own property; plain assignment would set the prototype.
-          if (key === '__proto__') Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true })
-          else out[key] = this.value()
+          if (key === '__proto__') Object.defineProperty(out, key, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true })
+          else out[key] = this.value(depth + 1)
         }
         return out
       }
       default:
-        throw new Error(`malformed record: unknown tag ${tag} at ${this.pos - 1}`)
+        throw new Malformed(`unknown tag ${tag} at ${this.pos - 1}`)
     }
   }
 
@@ -347,7 +367,7 @@ class Decoder {
     }
     const start = this.pos
     const end = start + len
-    if (end > this.end) throw new Error('malformed record: string past the end')
+    if (end > this.end) throw new Malformed('string past the end')
     this.pos = end
     const b = this.buf
     if (len <= SHORT) return shortString(b, start, len, key)

@@ -4,7 +4,7 @@
 // uncommitted claim. A supervisor can hand a dead consumer's claims to a live one (takeOver).
 
 import { decodeEvent } from './codec.js'
-import { RingError } from './errors.js'
+import { RingDecodeError, RingError } from './errors.js'
 import {
   C_CLAIMED,
   C_COMMITTED,
@@ -50,8 +50,13 @@ export interface RingRecord {
   readonly capturedAt: number
   /** Encoded size in the ring. */
   readonly bytes: number
-  /** The event as written (JSON semantics). */
+  /** The event as written (JSON semantics); `{}` when it did not decode. */
   readonly event: Record<string, unknown>
+  /**
+   * Set when the record's bytes in the ring do not decode (corrupted shared memory); `event` is
+   * then `{}`. Such a record is delivered and committed like any other: quarantine it.
+   */
+  readonly decodeError?: RingDecodeError
 }
 
 /** A batch a consumer holds until it commits it. */
@@ -205,13 +210,15 @@ export class RingConsumer {
       const seq = v.seqs[i] as number
       const len = v.lens[i] as number
       const start = i * v.maxEventBytes
-      out[k] = {
-        key: `${v.ringId}:${seq}`,
-        ringId: v.ringId,
-        seq,
-        capturedAt: v.times[i] as number,
-        bytes: len,
-        event: decodeEvent(v.data, start, start + len),
+      const key = `${v.ringId}:${seq}`
+      const capturedAt = v.times[i] as number
+      try {
+        out[k] = { key, ringId: v.ringId, seq, capturedAt, bytes: len, event: decodeEvent(v.data, start, start + len) }
+      } catch (e) {
+        // Throwing here would fail every claim of this batch again (a writer pool in a crash loop):
+        // the record is delivered marked, for the consumer to quarantine, and committed like any other.
+        const decodeError = e instanceof RingDecodeError ? e : new RingDecodeError(`malformed record: ${String(e)}`, v.data.slice(start, start + len), { cause: e })
+        out[k] = { key, ringId: v.ringId, seq, capturedAt, bytes: len, event: {}, decodeError }
       }
     }
     return out

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decodeEvent, encodeEvent, ENC_INVALID_EVENT, ENC_NOT_SERIALIZABLE, ENC_TOO_LARGE } from '../src/codec.js'
+import { RingDecodeError, RingError } from '../src/errors.js'
 
 const buf = new Uint8Array(1 << 16)
 const roundTrip = (v: unknown): unknown => {
@@ -52,5 +53,46 @@ describe('encodeEvent / decodeEvent', () => {
     expect(buf[99]).toBe(0xee)
     expect(buf[100 + len]).toBe(0xee)
     expect(decodeEvent(buf, 100, 100 + len)).toEqual({ a: 1 })
+  })
+})
+
+describe('decodeEvent', () => {
+  const failure = (bytes: Uint8Array): unknown => {
+    try {
+      decodeEvent(bytes, 0, bytes.length)
+    } catch (e) {
+      return e
+    }
+    return undefined
+  }
+
+  it('throws RingDecodeError (code malformed_record, with the bytes) for every malformed record, never another error', () => {
+    const valid = new Uint8Array(256)
+    const len = encodeEvent({ type: 'call', n: 7, s: 'é€', list: [1, 2.5, null, true] }, valid, 0, valid.length)
+    const cases = [
+      new Uint8Array(0), // truncated at once
+      valid.slice(0, len - 1), // truncated
+      Uint8Array.from([...valid.subarray(0, len), 0]), // trailing bytes
+      Uint8Array.from([0xff]), // unknown tag
+      Uint8Array.from([7, 3, 1, 0, 0, 0, 8]), // a key that is not a string
+      Uint8Array.from([7, 5, 100, 0x61, 8]), // a string past the end
+      Uint8Array.from([3, 1]), // an int32 past the end
+      Uint8Array.from([5, 1, 0x61]), // a string, not an object
+      new Uint8Array(100_000).fill(6), // arrays nested far deeper than any event
+    ]
+    for (const bytes of cases) {
+      const e = failure(bytes)
+      expect(e).toBeInstanceOf(RingDecodeError)
+      expect(e).toBeInstanceOf(RingError)
+      expect((e as RingDecodeError).code).toBe('malformed_record')
+      expect((e as RingDecodeError).bytes).toEqual(bytes)
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const e = failure(bytes)
+        if (e !== undefined) expect(e).toBeInstanceOf(RingDecodeError)
+      }),
+      { numRuns: 1000 },
+    )
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RingBuffer, RingError, RingOptionError, type WriteResult } from '../src/index.js'
+import { RingBuffer, RingDecodeError, RingError, RingOptionError, type WriteResult } from '../src/index.js'
 import { turnOf, viewsOf } from '../src/internal/views.js'
 import { H_LOCK, S_CLAIMED } from '../src/layout.js'
 
@@ -285,6 +285,25 @@ describe('claim', () => {
     const ring = RingBuffer.create({ size: 4, maxConsumers: 2 })
     expect(() => ring.consumer(2)).toThrowError(expect.objectContaining({ code: 'invalid_consumer' }) as never)
     expect(() => ring.consumer(-1)).toThrow(RingError)
+  })
+})
+
+describe('claim of a record that does not decode', () => {
+  it('returns it marked with decodeError and an empty event instead of throwing, with the rest of the batch intact', () => {
+    const ring = RingBuffer.create({ size: 8, maxEventBytes: 128 })
+    for (let n = 0; n < 3; n++) accepted(ring.write(ev(n)))
+    const v = viewsOf(ring.handle.buffer)
+    v.data.fill(0xff, 1 * 128, 1 * 128 + (v.lens[1] as number)) // the second record's bytes
+    const c = ring.consumer(0)
+    const claim = c.claim(10)!
+    expect(claim.records.map((r) => r.event)).toEqual([ev(0), {}, ev(2)])
+    const bad = claim.records[1]!
+    expect(bad.decodeError).toBeInstanceOf(RingDecodeError)
+    expect(bad.decodeError!.code).toBe('malformed_record')
+    expect(bad).toMatchObject({ seq: 1, key: `${ring.id}:1`, bytes: v.lens[1] })
+    expect(claim.records[0]!.decodeError).toBeUndefined()
+    c.commit(claim) // and it is committed like any other record
+    expect(ring.stats()).toMatchObject({ totalCommitted: 3, claimed: 0, available: 8 })
   })
 })
 
