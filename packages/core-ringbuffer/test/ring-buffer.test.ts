@@ -98,11 +98,11 @@ describe('write', () => {
     expect(ring.consumer(0).claim(10)!.records.map((r) => r.event.n)).toEqual([0, 1, 2, 3])
   })
 
-  it.each([
+  it.each<[string, () => unknown, string]>([
     ['a circular object', () => { const o: Record<string, unknown> = { type: 'c' }; o.self = o; return o }, 'not_serializable'],
     ['a BigInt', () => ({ type: 'b', v: 10n }), 'not_serializable'],
-    ['a function', () => ({ type: 'f', v: () => 1 }), 'not_serializable'],
-    ['a symbol', () => ({ type: 's', v: Symbol('x') }), 'not_serializable'],
+    ['a BigInt object', () => ({ type: 'b', v: [Object(10n)] }), 'not_serializable'],
+    ['a throwing toJSON', () => ({ type: 't', v: { toJSON() { throw new Error('no') } } }), 'not_serializable'],
     ['a throwing getter', () => ({ type: 'g', get v() { throw new Error('no') } }), 'not_serializable'],
     ['nesting deeper than 64', () => { let o: Record<string, unknown> = { type: 'deep' }; for (let k = 0; k < 70; k++) o = { type: 'deep', o }; return o }, 'not_serializable'],
     ['a string larger than the budget', () => ({ type: 'big', s: 'x'.repeat(5000) }), 'too_large'],
@@ -110,6 +110,8 @@ describe('write', () => {
     ['a number', () => 42, 'invalid_event'],
     ['null', () => null, 'invalid_event'],
     ['an array', () => [{ type: 'a' }], 'invalid_event'],
+    ['a Date (JSON makes it a string)', () => new Date(0), 'invalid_event'],
+    ['an object whose toJSON returns a string', () => ({ type: 'x', toJSON: () => 'x' }), 'invalid_event'],
     ['undefined', () => undefined, 'invalid_event'],
   ])('refuses %s with the right reason and leaves the ring intact', (_name, make, reason) => {
     const ring = RingBuffer.create({ size: 4, maxEventBytes: 4096 })
@@ -129,6 +131,17 @@ describe('write', () => {
     accepted(ring.write({ type: 't', at, gone: undefined, list: [1, undefined, NaN, -0, 2 ** 40, 0.1], u: 'ü€😀' }))
     const got = ring.consumer(0).claim(1)!.records[0]!.event
     expect(got).toEqual(JSON.parse(JSON.stringify({ type: 't', at, list: [1, null, null, 0, 2 ** 40, 0.1], u: 'ü€😀' })))
+  })
+
+  it('follows JSON.stringify: a plain object\'s own toJSON, the event\'s own toJSON, function and symbol members skipped', () => {
+    const ring = RingBuffer.create({ size: 4 })
+    const money = { amount: 5, currency: 'EUR', toJSON: () => '5 EUR' }
+    const event = { type: 't', money, f: () => 1, s: Symbol('x'), list: [() => 1, Symbol('y')] }
+    accepted(ring.write(event))
+    accepted(ring.write({ type: 'raw', secret: 'x', toJSON: () => ({ type: 'redacted' }) }))
+    const got = ring.consumer(0).claim(2)!.records.map((r) => r.event)
+    expect(got[0]).toStrictEqual(JSON.parse(JSON.stringify(event)))
+    expect(got).toStrictEqual([{ type: 't', money: '5 EUR', list: [null, null] }, { type: 'redacted' }])
   })
 
   it('refuses with closed after close() and keeps what it holds', () => {
