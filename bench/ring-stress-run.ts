@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads'
 import { RingBuffer, type OverflowStrategy, type RingStats } from '@ringside/core-ringbuffer'
 import { viewsOf } from '../packages/core-ringbuffer/src/internal/views.js'
-import { H_CLAIM, H_CLAIM_FROM, H_HEAD, H_LOCK, H_READS_BASE, H_TAIL } from '../packages/core-ringbuffer/src/layout.js'
+import * as L from '../packages/core-ringbuffer/src/layout.js'
 import { CONTROL_WORDS, CORRUPT, LOCK_TIMEOUTS, STOP_CONSUMERS, STOP_PRODUCERS, random, type ConsumerData, type ProducerData, type ProducerDone } from './fixtures/ring-stress-shared.js'
 
 /** What a run does; everything follows from `seed`. */
@@ -188,7 +188,7 @@ function check(plan: RunPlan, produced: ProducerDone[], delivered: SharedArrayBu
 function dumpCursors(ring: RingBuffer, s: RingStats): string {
   const v = viewsOf(ring.handle.buffer)
   const h = v.hdr
-  const tail = h[H_TAIL]!
+  const tail = h[L.H_TAIL]!
   const slots: string[] = []
   for (let k = 0; k < Math.min(v.size, 16); k++) {
     const p = (tail + k) | 0
@@ -196,12 +196,12 @@ function dumpCursors(ring: RingBuffer, s: RingStats): string {
     slots.push(`${p >>> 0}:state=${(v.turn[i]! - p * 8) | 0},owner=${v.owner[i]},ownerPos=${v.ownerPos[i]! >>> 0}`)
   }
   return JSON.stringify({
-    head: h[H_HEAD]! >>> 0,
+    head: h[L.H_HEAD]! >>> 0,
     tail: tail >>> 0,
-    claim: h[H_CLAIM]! >>> 0,
-    lock: h[H_LOCK],
-    claimFrom: h[H_CLAIM_FROM]! >>> 0,
-    readsBase: h[H_READS_BASE],
+    claim: h[L.H_CLAIM]! >>> 0,
+    lock: h[L.H_LOCK],
+    claimFrom: h[L.H_CLAIM_FROM]! >>> 0,
+    readsBase: h[L.H_READS_BASE],
     pending: Array.from(v.pending),
     stats: s,
     slots,
