@@ -1,29 +1,22 @@
 // RingBuffer: the producer side of a multi-producer, multi-consumer SharedArrayBuffer ring, plus
-// create/attach, stats and the supervisor's takeover of a dead consumer's claims. Producers reserve
-// a slot with one compare-and-swap, encode straight into it and publish it; they never take a lock
-// and never make a system call unless a consumer sleeps.
+// create/attach and the facade of stats, exportPending (snapshot.ts) and takeOver (takeover.ts).
+// Producers encode into a thread-local buffer, reserve a slot with one compare-and-swap, copy the
+// bytes in and publish; they never take a lock and never make a system call unless a consumer sleeps.
 
 import { randomFillSync } from 'node:crypto'
 import { ENC_INVALID_EVENT, ENC_TOO_LARGE, encodeEvent } from './codec.js'
 import { RingConsumer } from './consumer.js'
 import { RingError } from './errors.js'
 import {
-  C_CLAIMED,
-  C_COMMITTED,
-  DROP_INDEX,
-  DROP_REASONS,
   H_BLOCK_TIMEOUT_MS,
-  H_CLAIM_FROM,
   H_CLOSED,
   H_DATA_WAITERS,
   H_HEAD,
   H_HEAD_WRAPS,
-  H_LOCK,
   H_MAGIC,
   H_MAX_CONSUMERS,
   H_MAX_EVENT_BYTES,
   H_OVERFLOW,
-  H_READS_BASE,
   H_RING_ID,
   H_SIZE,
   H_SPACE_SEQ,
@@ -36,31 +29,17 @@ import {
   OVERFLOW_CODES,
   OVERFLOW_NAMES,
   S_CLAIMED,
-  S_DONE,
   S_EVICTED,
   S_PUBLISHED,
   regionsFor,
-  type DropReason,
   type OverflowStrategy,
 } from './layout.js'
 import { resolveRingOptions, type ResolvedRingOptions, type RingBufferOptions } from './options.js'
-import {
-  acquireLock,
-  countDrop,
-  head64,
-  lastLap,
-  precedes,
-  readsLow,
-  releaseLock,
-  stateAt,
-  SUPERVISOR_TOKEN,
-  sweep,
-  turnOf,
-  viewsOf,
-  wakeConsumers,
-  type Views,
-} from './internal/views.js'
-import { preemption } from './internal/preemption.js'
+import { exportPending, statsOf, type PendingRecord, type RingStats } from './snapshot.js'
+import { takeOver } from './takeover.js'
+import { countDrop, stateAt, sweep, turnOf, viewsOf, wakeConsumers, type Views } from './internal/views.js'
+
+export type { PendingRecord, RingStats } from './snapshot.js'
 
 /** Why a write did not enter the ring. */
 export type WriteDropReason = 'full' | 'too_large' | 'not_serializable' | 'invalid_event' | 'closed' | 'timeout'
@@ -68,48 +47,10 @@ export type WriteDropReason = 'full' | 'too_large' | 'not_serializable' | 'inval
 /** The outcome of one write: accepted with its sequence number, or dropped with the reason. */
 export type WriteResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: WriteDropReason }
 
-/** One uncommitted event as exportPending copies it: its encoded bytes (decode with decodeEvent). */
-export interface PendingRecord {
-  readonly seq: number
-  readonly capturedAt: number
-  readonly data: Uint8Array
-}
-
 /** A structured-cloneable handle: post it to a worker and call `RingBuffer.attach` there. */
 export interface RingHandle {
   readonly kind: 'ringside.ring'
   readonly buffer: SharedArrayBuffer
-}
-
-/** A snapshot of the ring's counters. Positions are 64-bit (exact up to 2^53). */
-export interface RingStats {
-  readonly id: string
-  readonly size: number
-  readonly overflowStrategy: OverflowStrategy
-  readonly maxEventBytes: number
-  /** Next position a producer will reserve; equals every reservation ever made. */
-  readonly writePosition: number
-  /** Every position below this one is free for reuse. */
-  readonly committedPosition: number
-  /** Slots free for producers right now. */
-  readonly available: number
-  /** Events written and not yet claimed. */
-  readonly ready: number
-  /** Events claimed by consumers and not yet committed. */
-  readonly claimed: number
-  /** Capture time of the oldest event not yet committed (ready or claimed); absent when none. */
-  readonly oldestPendingAt?: number
-  /** Events accepted by write (published into the ring). */
-  readonly totalWrites: number
-  /** Events delivered to consumers by claim (a taken-over event is counted once). */
-  readonly totalReads: number
-  /** Events committed by consumers. */
-  readonly totalCommitted: number
-  /** Events refused or discarded, by reason. */
-  readonly dropped: Readonly<Record<DropReason, number>>
-  /** Used slots / size, 0..1. */
-  readonly utilization: number
-  readonly closed: boolean
 }
 
 const DROPS: { readonly [K in WriteDropReason]: WriteResult } = Object.freeze({
@@ -134,9 +75,6 @@ let encoding = 0
 /** Writes nested deeper than this inside toJSON or getters are refused (`not_serializable`): it ends a toJSON that writes events whose toJSON writes again. */
 const MAX_REENTRANT_WRITES = 8
 const EPOCH_OFFSET = performance.timeOrigin
-
-/** Longest wait for the claim lock during a takeover. */
-const TAKEOVER_LOCK_MS = 5_000
 
 /**
  * A bounded ring of JSON-shaped events in a SharedArrayBuffer, shared by producer threads (the
@@ -329,49 +267,7 @@ export class RingBuffer {
    * thread has stopped. Returns the number of events handed over.
    */
   takeOver(deadId: number, heirId: number): number {
-    const v = this.#v
-    for (const [name, id] of [['deadId', deadId], ['heirId', heirId]] as const) {
-      if (!Number.isInteger(id) || id < 0 || id >= v.maxConsumers) {
-        throw new RingError('invalid_consumer', `${name} must be an integer from 0 to ${v.maxConsumers - 1}, got ${id}`)
-      }
-    }
-    const deadToken = deadId + 1
-    // A consumer killed inside claim() still holds the lock; it is dead, so the lock is ours.
-    const brokeLock = Atomics.compareExchange(v.hdr, H_LOCK, deadToken, SUPERVISOR_TOKEN) === deadToken
-    if (!brokeLock) acquireLock(v, SUPERVISOR_TOKEN, TAKEOVER_LOCK_MS)
-    let handed = 0
-    let uncounted = 0
-    try {
-      // A claim the dead consumer was taking when it died (it held the lock) is counted here
-      // unless it had counted it itself: only the lock's holder changes the read count.
-      const from = Atomics.load(v.hdr, H_CLAIM_FROM)
-      const countInProgress = brokeLock && readsLow(v) === Atomics.load(v.hdr, H_READS_BASE)
-      const tail = Atomics.load(v.hdr, H_TAIL)
-      if (preemption !== undefined) preemption('cursor')
-      const head = Atomics.load(v.hdr, H_HEAD)
-      const heirHanded = -(heirId + 1)
-      for (let p = lastLap(v, tail, head); precedes(p, head); p = (p + 1) | 0) {
-        if (preemption !== undefined) preemption('slot')
-        const i = p & v.mask
-        if (stateAt(Atomics.load(v.turn, i), p) !== S_CLAIMED) continue
-        const o = v.owner[i] as number
-        // ownerPos !== p: claimed by a consumer that died before writing the owner; only the lock holder can be there.
-        const orphan = (v.ownerPos[i] as number) !== p
-        if ((orphan && brokeLock) || o === deadToken || o === -deadToken) {
-          if (countInProgress && o !== -deadToken && !precedes(p, from)) uncounted++
-          v.owner[i] = heirHanded
-          v.ownerPos[i] = p
-          handed++
-        }
-      }
-      if (uncounted > 0) Atomics.add(v.counters, C_CLAIMED, BigInt(uncounted))
-      v.pending[deadId] = 0
-      Atomics.add(v.pending, heirId, handed)
-    } finally {
-      releaseLock(v, SUPERVISOR_TOKEN)
-    }
-    if (handed > 0) wakeConsumers(v)
-    return handed
+    return takeOver(this.#v, deadId, heirId)
   }
 
   /**
@@ -380,95 +276,16 @@ export class RingBuffer {
    * runs may be included as well (a store ignores keys it already holds).
    */
   exportPending(): PendingRecord[] {
-    const v = this.#v
-    const out: PendingRecord[] = []
-    const tail = Atomics.load(v.hdr, H_TAIL)
-    if (preemption !== undefined) preemption('cursor')
-    const head = Atomics.load(v.hdr, H_HEAD)
-    for (let p = lastLap(v, tail, head); precedes(p, head); p = (p + 1) | 0) {
-      if (preemption !== undefined) preemption('slot')
-      const i = p & v.mask
-      const tv = Atomics.load(v.turn, i)
-      const s = stateAt(tv, p)
-      if (s !== S_PUBLISHED && s !== S_CLAIMED) continue
-      const start = i * v.maxEventBytes
-      const len = v.lens[i] as number
-      const record = { seq: v.seqs[i] as number, capturedAt: v.times[i] as number, data: v.data.slice(start, start + len) }
-      // Freed and reused while it was copied (committed meanwhile): the copy may mix two records.
-      const now = stateAt(Atomics.load(v.turn, i), p)
-      if (now === S_PUBLISHED || now === S_CLAIMED || now === S_DONE) out.push(record)
-    }
-    return out
+    return exportPending(this.#v)
   }
 
   /**
-   * A snapshot of positions and counters, taken without a lock and always possible: counters are
-   * read before the cursors they depend on and TAIL before HEAD, so committed <= reads <= writes,
-   * 0 <= available <= size and ready + claimed <= size - available hold in every snapshot.
+   * A snapshot of positions and counters, taken without a lock and always possible (see
+   * snapshot.ts): committed <= reads <= writes, 0 <= available <= size, ready + claimed <= used.
    */
   stats(): RingStats {
-    const v = this.#v
-    const hdr = v.hdr
-    const totalCommitted = Number(Atomics.load(v.counters, C_COMMITTED))
-    const totalReads = Number(Atomics.load(v.counters, C_CLAIMED))
-    const dropped = {} as Record<DropReason, number>
-    for (const r of DROP_REASONS) dropped[r] = Number(Atomics.load(v.counters, DROP_INDEX[r]))
-    const tail = Atomics.load(hdr, H_TAIL)
-    if (preemption !== undefined) preemption('cursor')
-    const write = head64(v)
-    const head = write % 2 ** 32 | 0
-    // TAIL was read first, so head - tail >= 0. It can exceed size by the few slots a sweep has
-    // freed (and producers reused) before moving TAIL past them: those are in use again, so the
-    // ring is full, not overfull.
-    const used = Math.min((head - tail) | 0, v.size)
-    const live = scanLive(v, head, used)
-    // Reservations that never became an accepted event: given up on by a consumer (producer died mid-write).
-    const unaccepted = dropped.abandoned
-    return {
-      id: v.ringId,
-      size: v.size,
-      overflowStrategy: this.#options.overflowStrategy,
-      maxEventBytes: v.maxEventBytes,
-      writePosition: write,
-      committedPosition: write - used,
-      available: v.size - used,
-      ready: live.ready,
-      claimed: live.claimed,
-      ...(live.oldestPendingAt === undefined ? {} : { oldestPendingAt: live.oldestPendingAt }),
-      totalWrites: write - unaccepted,
-      totalReads,
-      totalCommitted,
-      dropped,
-      utilization: used / v.size,
-      closed: Atomics.load(hdr, H_CLOSED) !== 0,
-    }
+    return statsOf(this.#v, this.#options.overflowStrategy)
   }
-}
-
-/**
- * Events waiting (published) and claimed among the `used` positions below `head`, and the oldest
- * one's capture time (stats only). Scanning exactly the positions stats counts as used keeps
- * ready + claimed <= used.
- */
-function scanLive(v: Views, head: number, used: number): { ready: number; claimed: number; oldestPendingAt: number | undefined } {
-  let ready = 0
-  let claimed = 0
-  let oldestPendingAt: number | undefined
-  for (let p = (head - used) | 0; precedes(p, head); p = (p + 1) | 0) {
-    if (preemption !== undefined) preemption('slot')
-    const i = p & v.mask
-    const s = stateAt(Atomics.load(v.turn, i), p)
-    if (s === S_CLAIMED) claimed++
-    else if (s === S_PUBLISHED) ready++
-    else continue
-    if (oldestPendingAt === undefined) {
-      const at = v.times[i] as number
-      // Only if the slot still holds that record: a reused slot holds a later capture time.
-      const still = stateAt(Atomics.load(v.turn, i), p)
-      if (still === S_CLAIMED || still === S_PUBLISHED || still === S_DONE) oldestPendingAt = at
-    }
-  }
-  return { ready, claimed, oldestPendingAt }
 }
 
 /** One compare-and-swap on HEAD if the slot is free for this lap; FULL if the slot is still in use. */
