@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads'
 import { RingBuffer, type OverflowStrategy, type RingStats } from '@ringside/core-ringbuffer'
 import { viewsOf } from '../packages/core-ringbuffer/src/internal/views.js'
 import * as L from '../packages/core-ringbuffer/src/layout.js'
-import { CONTROL_WORDS, CORRUPT, LOCK_TIMEOUTS, STOP_CONSUMERS, STOP_PRODUCERS, random, type ConsumerData, type ProducerData, type ProducerDone } from './fixtures/ring-stress-shared.js'
+import { CONTROL_WORDS, CORRUPT, GO, LOCK_TIMEOUTS, STOP_CONSUMERS, STOP_PRODUCERS, random, type ConsumerData, type ProducerData, type ProducerDone } from './fixtures/ring-stress-shared.js'
 
 /** What a run does; everything follows from `seed`. */
 export interface RunPlan {
@@ -68,9 +68,11 @@ export async function runPlan(plan: RunPlan): Promise<RunResult> {
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4))
   const delivered = Array.from({ length: plan.producers }, () => new SharedArrayBuffer(2 * plan.cap))
   const errors: string[] = []
+  let ready = 0
   const spawn = (data: ProducerData | ConsumerData): Worker => {
     const w = new Worker(boot, { workerData: { entry, ...data } })
     w.on('error', (e) => errors.push(`${data.role} thread failed: ${String(e)}`))
+    w.on('message', (m: { kind: string }) => m.kind === 'ready' && ready++)
     return w
   }
   const startConsumer = (id: number): Worker =>
@@ -79,9 +81,14 @@ export async function runPlan(plan: RunPlan): Promise<RunResult> {
   const produced: ProducerDone[] = []
   const producers = Array.from({ length: plan.producers }, (_, p) => {
     const w = spawn({ role: 'producer', p, handle: ring.handle, control, seed: Math.floor(r() * 2 ** 32), cap: plan.cap })
-    w.on('message', (m: ProducerDone) => produced.push(m))
+    w.on('message', (m: ProducerDone) => m.kind === 'produced' && produced.push(m))
     return w
   })
+  // The clock starts once every thread is up: on a loaded machine starting a thread takes seconds.
+  const startBy = performance.now() + 120_000
+  while (ready < plan.producers + plan.consumers && errors.length === 0 && performance.now() < startBy) await sleep(20)
+  Atomics.store(control, GO, 1)
+  Atomics.notify(control, GO)
   const exited = (w: Worker) => new Promise<void>((resolve) => (w.threadId === -1 ? resolve() : w.once('exit', () => resolve())))
 
   // Watch: stats must always be possible; commits must keep coming while anything waits.
