@@ -4,6 +4,7 @@
 
 import { pathToFileURL } from 'node:url'
 import { isAbsolute } from 'node:path'
+import type { RingRecord } from '@ringside/core-ringbuffer'
 import type { DeadLetterInput, EventRecord } from '@ringside/storage'
 import type { StageOutcome } from './stage-metrics.js'
 import { StageLoadError } from './errors.js'
@@ -101,6 +102,12 @@ export async function processEvents(
   let stageErrors = 0
   for (let k = 0; k < records.length; k++) {
     const r = records[k]!
+    // Bytes that did not decode (claim() marks them): quarantined with the bytes, never processed.
+    const undecodable = (r as Pick<RingRecord, 'decodeError'>).decodeError
+    if (undecodable !== undefined) {
+      deadLetters.push({ record: toStoreRecord(r, { undecodable: Buffer.from(undecodable.bytes).toString('base64') }), error: undecodable.message, attempts: 1, reason: 'undecodable' })
+      continue
+    }
     const problem = validateEvent(r.event)
     if (problem !== undefined) {
       deadLetters.push({ record: toStoreRecord(r, r.event), error: problem, attempts: 1, reason: 'invalid_event' })

@@ -4,14 +4,16 @@
 // uncommitted claim. A supervisor can hand a dead consumer's claims to a live one (takeOver).
 
 import { decodeEvent } from './codec.js'
-import { RingError } from './errors.js'
+import { RingDecodeError, RingError } from './errors.js'
 import {
   C_CLAIMED,
   C_COMMITTED,
   H_CLAIM,
+  H_CLAIM_FROM,
   H_DATA_SEQ,
   H_DATA_WAITERS,
   H_HEAD,
+  H_READS_BASE,
   H_TAIL,
   S_ABANDONED,
   S_CLAIMED,
@@ -22,12 +24,20 @@ import {
   acquireLock,
   claimStart,
   countDrop,
+  lastLap,
+  precedes,
+  readsLow,
   releaseLock,
   stateAt,
   sweep,
   turnOf,
   type Views,
 } from './internal/views.js'
+import { preemption } from './internal/preemption.js'
+
+const noop = (): void => {}
+/** Period of the keep-alive interval of waitForDataAsync: the longest a timer may be (~24.8 days). */
+const KEEP_ALIVE_MS = 2 ** 31 - 1
 
 /** One event as a consumer receives it. */
 export interface RingRecord {
@@ -40,8 +50,13 @@ export interface RingRecord {
   readonly capturedAt: number
   /** Encoded size in the ring. */
   readonly bytes: number
-  /** The event as written (JSON semantics). */
+  /** The event as written (JSON semantics); `{}` when it did not decode. */
   readonly event: Record<string, unknown>
+  /**
+   * Set when the record's bytes in the ring do not decode (corrupted shared memory); `event` is
+   * then `{}`. Such a record is delivered and committed like any other: quarantine it.
+   */
+  readonly decodeError?: RingDecodeError
 }
 
 /** A batch a consumer holds until it commits it. */
@@ -109,10 +124,18 @@ export class RingConsumer {
   #collectNew(positions: number[], maxEvents: number, maxBytes: number): number {
     const v = this.#v
     const { turn, owner, ownerPos, lens, mask } = v
+    const start = claimStart(v)
+    if (preemption !== undefined) preemption('cursor')
     const head = Atomics.load(v.hdr, H_HEAD)
-    let c = claimStart(v)
+    let c = lastLap(v, start, head)
+    // Slots claimed from here on are counted as read only after the loop; should this thread die
+    // before that, takeOver finds them (claimed at or after H_CLAIM_FROM) and counts them itself
+    // unless the read count has moved past H_READS_BASE.
+    Atomics.store(v.hdr, H_CLAIM_FROM, c)
+    Atomics.store(v.hdr, H_READS_BASE, readsLow(v))
     let bytes = 0
-    while (c !== head && positions.length < maxEvents) {
+    while (precedes(c, head) && positions.length < maxEvents) {
+      if (preemption !== undefined) preemption('slot')
       const i = c & mask
       const tv = Atomics.load(turn, i)
       const s = stateAt(tv, c)
@@ -120,6 +143,7 @@ export class RingConsumer {
         const len = lens[i] as number
         if (positions.length > 0 && bytes + len > maxBytes) break
         if (Atomics.compareExchange(turn, i, tv, turnOf(c, S_CLAIMED)) !== tv) continue // evicted meanwhile
+        if (preemption !== undefined) preemption('step')
         owner[i] = this.#token
         ownerPos[i] = c
         positions.push(c)
@@ -133,7 +157,9 @@ export class RingConsumer {
       c = (c + 1) | 0
     }
     Atomics.store(v.hdr, H_CLAIM, c)
+    if (preemption !== undefined) preemption('step')
     if (positions.length > 0) Atomics.add(v.counters, C_CLAIMED, BigInt(positions.length))
+    if (preemption !== undefined) preemption('step')
     return bytes
   }
 
@@ -156,10 +182,13 @@ export class RingConsumer {
   #collectHanded(positions: number[], maxEvents: number, maxBytes: number): number {
     const v = this.#v
     const { turn, owner, lens, mask } = v
+    const tail = Atomics.load(v.hdr, H_TAIL)
+    if (preemption !== undefined) preemption('cursor')
     const head = Atomics.load(v.hdr, H_HEAD)
     const mine = -this.#token
     let bytes = 0
-    for (let p = Atomics.load(v.hdr, H_TAIL); p !== head && positions.length < maxEvents; p = (p + 1) | 0) {
+    for (let p = lastLap(v, tail, head); precedes(p, head) && positions.length < maxEvents; p = (p + 1) | 0) {
+      if (preemption !== undefined) preemption('slot')
       const i = p & mask
       if (owner[i] !== mine || stateAt(Atomics.load(turn, i), p) !== S_CLAIMED) continue
       const len = lens[i] as number
@@ -181,13 +210,15 @@ export class RingConsumer {
       const seq = v.seqs[i] as number
       const len = v.lens[i] as number
       const start = i * v.maxEventBytes
-      out[k] = {
-        key: `${v.ringId}:${seq}`,
-        ringId: v.ringId,
-        seq,
-        capturedAt: v.times[i] as number,
-        bytes: len,
-        event: decodeEvent(v.data, start, start + len),
+      const key = `${v.ringId}:${seq}`
+      const capturedAt = v.times[i] as number
+      try {
+        out[k] = { key, ringId: v.ringId, seq, capturedAt, bytes: len, event: decodeEvent(v.data, start, start + len) }
+      } catch (e) {
+        // Throwing here would fail every claim of this batch again (a writer pool in a crash loop):
+        // the record is delivered marked, for the consumer to quarantine, and committed like any other.
+        const decodeError = e instanceof RingDecodeError ? e : new RingDecodeError(`malformed record: ${String(e)}`, v.data.slice(start, start + len), { cause: e })
+        out[k] = { key, ringId: v.ringId, seq, capturedAt, bytes: len, event: {}, decodeError }
       }
     }
     return out
@@ -223,7 +254,7 @@ export class RingConsumer {
     const v = this.#v
     if (Atomics.load(v.pending, this.id) > 0) return true
     const c = claimStart(v)
-    if (c === Atomics.load(v.hdr, H_HEAD)) return false
+    if (!precedes(c, Atomics.load(v.hdr, H_HEAD))) return false
     return stateAt(Atomics.load(v.turn, c & v.mask), c) !== 0
   }
 
@@ -241,17 +272,29 @@ export class RingConsumer {
     }
   }
 
-  /** Like waitForData, but yields the event loop (Atomics.waitAsync) so the thread can take messages. */
+  /**
+   * Like waitForData, but yields the event loop (Atomics.waitAsync) so the thread can take messages.
+   * The wait keeps the event loop alive, as a timer would: a worker whose only pending work is
+   * this await does not exit under it.
+   */
   async waitForDataAsync(timeoutMs: number): Promise<boolean> {
     const hdr = this.#v.hdr
     Atomics.add(hdr, H_DATA_WAITERS, 1)
+    let keepAlive: ReturnType<typeof setInterval> | undefined
     try {
       const seen = Atomics.load(hdr, H_DATA_SEQ)
       if (this.hasData()) return true
       const r = Atomics.waitAsync(hdr, H_DATA_SEQ, seen, timeoutMs)
-      if (r.async) await r.value
+      if (r.async) {
+        // Atomics.waitAsync holds no handle on Node's event loop, so a thread with nothing else
+        // to do would exit in the middle of the wait (exit code 13, an unsettled top-level await).
+        // A ref'd interval longer than any wait holds it; it never fires and is cleared on wake-up.
+        keepAlive = setInterval(noop, KEEP_ALIVE_MS)
+        await r.value
+      }
       return this.hasData()
     } finally {
+      if (keepAlive !== undefined) clearInterval(keepAlive)
       Atomics.sub(hdr, H_DATA_WAITERS, 1)
     }
   }

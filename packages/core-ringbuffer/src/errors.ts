@@ -11,6 +11,7 @@ export type RingErrorCode =
   | 'invalid_consumer'
   | 'claim_not_owned'
   | 'lock_timeout'
+  | 'malformed_record'
 
 /** Base class of the ring's errors. */
 export class RingError extends Error {
@@ -29,5 +30,19 @@ export class RingOptionError extends RingError {
     super(code, message)
     this.name = 'RingOptionError'
     this.option = option
+  }
+}
+
+/**
+ * Bytes that do not decode as an event: a corrupted slot or journal frame. `claim()` never throws
+ * it; it marks the record instead (`RingRecord.decodeError`). `decodeEvent` throws it.
+ */
+export class RingDecodeError extends RingError {
+  /** A copy of the bytes that failed to decode. */
+  readonly bytes: Uint8Array
+  constructor(message: string, bytes: Uint8Array, options?: { cause?: unknown }) {
+    super('malformed_record', message, options)
+    this.name = 'RingDecodeError'
+    this.bytes = bytes
   }
 }

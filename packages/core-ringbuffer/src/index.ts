@@ -2,6 +2,6 @@
 export { RingBuffer, type PendingRecord, type RingHandle, type RingStats, type WriteDropReason, type WriteResult } from './ring-buffer.js'
 export { decodeEvent } from './codec.js'
 export { RingConsumer, type Claim, type ConsumerOptions, type RingRecord } from './consumer.js'
-export { RingError, RingOptionError, type RingErrorCode } from './errors.js'
+export { RingDecodeError, RingError, RingOptionError, type RingErrorCode } from './errors.js'
 export { RING_DEFAULTS, type RingBufferOptions, type ResolvedRingOptions } from './options.js'
 export { DROP_REASONS, type DropReason, type OverflowStrategy } from './layout.js'

@@ -3,7 +3,7 @@
 // test/layout.test.ts pins these numbers so a change to them is a deliberate one.
 
 /** Layout version written into the header; `attach` refuses a buffer of another version. */
-export const LAYOUT_VERSION = 1
+export const LAYOUT_VERSION = 2
 /** First header word of every ring: "RSRB" in ASCII, to reject a foreign SharedArrayBuffer. */
 export const MAGIC = 0x52535242
 
@@ -23,9 +23,13 @@ export const H_RING_ID = 8 // 4 words: 128-bit random ring id
 // Line 1: producers' reservation cursor (compare-and-swap by every producer).
 export const H_HEAD = LINE * 1
 export const H_HEAD_WRAPS = LINE * 1 + 1 // times HEAD wrapped past 2^32
-// Line 2: consumers' claim cursor and the claim lock (token = consumer id + 1).
+// Line 2: consumers' claim cursor and the claim lock (token = consumer id + 1), and what the
+// lock holder's claim in progress started from: its first position and the low 32 bits of the
+// read count before it, so a takeover can tell whether a claimer that died had counted its reads.
 export const H_CLAIM = LINE * 2
 export const H_LOCK = LINE * 2 + 1
+export const H_CLAIM_FROM = LINE * 2 + 2
+export const H_READS_BASE = LINE * 2 + 3
 // Line 3: the free cursor: every position below TAIL is free for the next lap.
 export const H_TAIL = LINE * 3
 // Line 4: wake-ups. A producer only pays for notify when a consumer sleeps (DATA_WAITERS > 0).

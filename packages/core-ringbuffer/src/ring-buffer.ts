@@ -1,23 +1,18 @@
 // RingBuffer: the producer side of a multi-producer, multi-consumer SharedArrayBuffer ring, plus
-// create/attach, stats and the supervisor's takeover of a dead consumer's claims. Producers reserve
-// a slot with one compare-and-swap, encode straight into it and publish it; they never take a lock
-// and never make a system call unless a consumer sleeps.
+// create/attach and the facade of stats, exportPending (snapshot.ts) and takeOver (takeover.ts).
+// Producers encode into a thread-local buffer, reserve a slot with one compare-and-swap, copy the
+// bytes in and publish; they never take a lock and never make a system call unless a consumer sleeps.
 
 import { randomFillSync } from 'node:crypto'
 import { ENC_INVALID_EVENT, ENC_TOO_LARGE, encodeEvent } from './codec.js'
 import { RingConsumer } from './consumer.js'
 import { RingError } from './errors.js'
 import {
-  C_CLAIMED,
-  C_COMMITTED,
-  DROP_INDEX,
-  DROP_REASONS,
   H_BLOCK_TIMEOUT_MS,
   H_CLOSED,
   H_DATA_WAITERS,
   H_HEAD,
   H_HEAD_WRAPS,
-  H_LOCK,
   H_MAGIC,
   H_MAX_CONSUMERS,
   H_MAX_EVENT_BYTES,
@@ -37,23 +32,14 @@ import {
   S_EVICTED,
   S_PUBLISHED,
   regionsFor,
-  type DropReason,
   type OverflowStrategy,
 } from './layout.js'
 import { resolveRingOptions, type ResolvedRingOptions, type RingBufferOptions } from './options.js'
-import {
-  acquireLock,
-  countDrop,
-  head64,
-  releaseLock,
-  stateAt,
-  SUPERVISOR_TOKEN,
-  sweep,
-  turnOf,
-  viewsOf,
-  wakeConsumers,
-  type Views,
-} from './internal/views.js'
+import { exportPending, statsOf, type PendingRecord, type RingStats } from './snapshot.js'
+import { takeOver } from './takeover.js'
+import { countDrop, stateAt, sweep, turnOf, viewsOf, wakeConsumers, type Views } from './internal/views.js'
+
+export type { PendingRecord, RingStats } from './snapshot.js'
 
 /** Why a write did not enter the ring. */
 export type WriteDropReason = 'full' | 'too_large' | 'not_serializable' | 'invalid_event' | 'closed' | 'timeout'
@@ -61,48 +47,10 @@ export type WriteDropReason = 'full' | 'too_large' | 'not_serializable' | 'inval
 /** The outcome of one write: accepted with its sequence number, or dropped with the reason. */
 export type WriteResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: WriteDropReason }
 
-/** One uncommitted event as exportPending copies it: its encoded bytes (decode with decodeEvent). */
-export interface PendingRecord {
-  readonly seq: number
-  readonly capturedAt: number
-  readonly data: Uint8Array
-}
-
 /** A structured-cloneable handle: post it to a worker and call `RingBuffer.attach` there. */
 export interface RingHandle {
   readonly kind: 'ringside.ring'
   readonly buffer: SharedArrayBuffer
-}
-
-/** A snapshot of the ring's counters. Positions are 64-bit (exact up to 2^53). */
-export interface RingStats {
-  readonly id: string
-  readonly size: number
-  readonly overflowStrategy: OverflowStrategy
-  readonly maxEventBytes: number
-  /** Next position a producer will reserve; equals every reservation ever made. */
-  readonly writePosition: number
-  /** Every position below this one is free for reuse. */
-  readonly committedPosition: number
-  /** Slots free for producers right now. */
-  readonly available: number
-  /** Events written and not yet claimed. */
-  readonly ready: number
-  /** Events claimed by consumers and not yet committed. */
-  readonly claimed: number
-  /** Capture time of the oldest event not yet committed (ready or claimed); absent when none. */
-  readonly oldestPendingAt?: number
-  /** Events accepted by write (published into the ring). */
-  readonly totalWrites: number
-  /** Events delivered to consumers by claim (a taken-over event is counted once). */
-  readonly totalReads: number
-  /** Events committed by consumers. */
-  readonly totalCommitted: number
-  /** Events refused or discarded, by reason. */
-  readonly dropped: Readonly<Record<DropReason, number>>
-  /** Used slots / size, 0..1. */
-  readonly utilization: number
-  readonly closed: boolean
 }
 
 const DROPS: { readonly [K in WriteDropReason]: WriteResult } = Object.freeze({
@@ -115,12 +63,18 @@ const DROPS: { readonly [K in WriteDropReason]: WriteResult } = Object.freeze({
 })
 
 const FULL = 0.5 // not an integer: never a position
-/** This thread's encoding buffer, grown to the largest maxEventBytes of any ring it writes to. */
-let scratch = new Uint8Array(512)
+/**
+ * This thread's encoding buffers, one per level of re-entrancy: encoding runs the application's
+ * toJSON and getters, which may write to a ring themselves; each nested write encodes into its own
+ * buffer, so it cannot overwrite the bytes of the write it interrupted. Each grows to the largest
+ * maxEventBytes of any ring written at that level.
+ */
+const scratch: Uint8Array[] = [new Uint8Array(512)]
+/** How many writes of this thread are encoding right now (writes nested inside toJSON or getters). */
+let encoding = 0
+/** Writes nested deeper than this inside toJSON or getters are refused (`not_serializable`): it ends a toJSON that writes events whose toJSON writes again. */
+const MAX_REENTRANT_WRITES = 8
 const EPOCH_OFFSET = performance.timeOrigin
-
-/** Longest wait for the claim lock during a takeover. */
-const TAKEOVER_LOCK_MS = 5_000
 
 /**
  * A bounded ring of JSON-shaped events in a SharedArrayBuffer, shared by producer threads (the
@@ -164,6 +118,7 @@ export class RingBuffer {
     for (let i = 0; i < o.size; i++) {
       v.turn[i] = turnOf(i, 0)
       v.seqs[i] = i - o.size // the producer of position i writes seqs[i] + size
+      v.ownerPos[i] = i - o.size // never the position of the slot's record: no owner written yet
     }
     return new RingBuffer(v)
   }
@@ -214,8 +169,17 @@ export class RingBuffer {
     if (event === null || typeof event !== 'object' || Array.isArray(event)) return this.#refuse('invalid_event')
     // Encode first, into this thread's scratch: a bad event is refused with its own reason, and no
     // slot is held while the application's toJSON or getters run.
-    const buf = scratch.length >= v.maxEventBytes ? scratch : (scratch = new Uint8Array(v.maxEventBytes))
-    const len = encodeEvent(event, buf, 0, v.maxEventBytes)
+    const level = encoding
+    if (level >= MAX_REENTRANT_WRITES) return this.#refuse('not_serializable')
+    let buf = scratch[level]
+    if (buf === undefined || buf.length < v.maxEventBytes) buf = scratch[level] = new Uint8Array(Math.max(v.maxEventBytes, 512))
+    encoding = level + 1
+    let len: number
+    try {
+      len = encodeEvent(event, buf, 0, v.maxEventBytes)
+    } finally {
+      encoding = level
+    }
     if (len < 0) return this.#refuse(len === ENC_TOO_LARGE ? 'too_large' : len === ENC_INVALID_EVENT ? 'invalid_event' : 'not_serializable')
     let pos = reserve(v)
     if (pos === FULL) {
@@ -303,43 +267,7 @@ export class RingBuffer {
    * thread has stopped. Returns the number of events handed over.
    */
   takeOver(deadId: number, heirId: number): number {
-    const v = this.#v
-    for (const [name, id] of [['deadId', deadId], ['heirId', heirId]] as const) {
-      if (!Number.isInteger(id) || id < 0 || id >= v.maxConsumers) {
-        throw new RingError('invalid_consumer', `${name} must be an integer from 0 to ${v.maxConsumers - 1}, got ${id}`)
-      }
-    }
-    const deadToken = deadId + 1
-    // A consumer killed inside claim() still holds the lock; it is dead, so the lock is ours.
-    const brokeLock = Atomics.compareExchange(v.hdr, H_LOCK, deadToken, SUPERVISOR_TOKEN) === deadToken
-    if (!brokeLock) acquireLock(v, SUPERVISOR_TOKEN, TAKEOVER_LOCK_MS)
-    let handed = 0
-    let orphans = 0
-    try {
-      const head = Atomics.load(v.hdr, H_HEAD)
-      const heirHanded = -(heirId + 1)
-      for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
-        const i = p & v.mask
-        if (stateAt(Atomics.load(v.turn, i), p) !== S_CLAIMED) continue
-        const o = v.owner[i] as number
-        // ownerPos !== p: claimed by a consumer that died before writing the owner; only the lock holder can be there.
-        const orphan = (v.ownerPos[i] as number) !== p
-        if ((orphan && brokeLock) || o === deadToken || o === -deadToken) {
-          v.owner[i] = heirHanded
-          v.ownerPos[i] = p
-          handed++
-          if (orphan) orphans++
-        }
-      }
-      // Orphans were never counted as read: their claimer died before counting them.
-      if (orphans > 0) Atomics.add(v.counters, C_CLAIMED, BigInt(orphans))
-      v.pending[deadId] = 0
-      Atomics.add(v.pending, heirId, handed)
-    } finally {
-      releaseLock(v, SUPERVISOR_TOKEN)
-    }
-    if (handed > 0) wakeConsumers(v)
-    return handed
+    return takeOver(this.#v, deadId, heirId)
   }
 
   /**
@@ -348,68 +276,16 @@ export class RingBuffer {
    * runs may be included as well (a store ignores keys it already holds).
    */
   exportPending(): PendingRecord[] {
-    const v = this.#v
-    const out: PendingRecord[] = []
-    const head = Atomics.load(v.hdr, H_HEAD)
-    for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
-      const i = p & v.mask
-      const s = stateAt(Atomics.load(v.turn, i), p)
-      if (s !== S_PUBLISHED && s !== S_CLAIMED) continue
-      const start = i * v.maxEventBytes
-      const len = v.lens[i] as number
-      out.push({ seq: v.seqs[i] as number, capturedAt: v.times[i] as number, data: v.data.slice(start, start + len) })
-    }
-    return out
+    return exportPending(this.#v)
   }
 
-  /** A snapshot of positions and counters. */
+  /**
+   * A snapshot of positions and counters, taken without a lock and always possible (see
+   * snapshot.ts): committed <= reads <= writes, 0 <= available <= size, ready + claimed <= used.
+   */
   stats(): RingStats {
-    const v = this.#v
-    const hdr = v.hdr
-    const write = head64(v)
-    const head = write % 2 ** 32 | 0
-    const used = (head - Atomics.load(hdr, H_TAIL)) | 0
-    const live = scanLive(v)
-    const dropped = {} as Record<DropReason, number>
-    for (const r of DROP_REASONS) dropped[r] = Number(Atomics.load(v.counters, DROP_INDEX[r]))
-    // Reservations that never became an accepted event: given up on by a consumer (producer died mid-write).
-    const unaccepted = dropped.abandoned
-    return {
-      id: v.ringId,
-      size: v.size,
-      overflowStrategy: this.#options.overflowStrategy,
-      maxEventBytes: v.maxEventBytes,
-      writePosition: write,
-      committedPosition: write - used,
-      available: v.size - used,
-      ready: live.ready,
-      claimed: live.claimed,
-      ...(live.oldestPendingAt === undefined ? {} : { oldestPendingAt: live.oldestPendingAt }),
-      totalWrites: write - unaccepted,
-      totalReads: Number(Atomics.load(v.counters, C_CLAIMED)),
-      totalCommitted: Number(Atomics.load(v.counters, C_COMMITTED)),
-      dropped,
-      utilization: used / v.size,
-      closed: Atomics.load(hdr, H_CLOSED) !== 0,
-    }
+    return statsOf(this.#v, this.#options.overflowStrategy)
   }
-}
-
-/** Events waiting (published) and claimed, and the oldest one's capture time: a scan of the live part of the ring (stats only). */
-function scanLive(v: Views): { ready: number; claimed: number; oldestPendingAt: number | undefined } {
-  const head = Atomics.load(v.hdr, H_HEAD)
-  let ready = 0
-  let claimed = 0
-  let oldestPendingAt: number | undefined
-  for (let p = Atomics.load(v.hdr, H_TAIL); p !== head; p = (p + 1) | 0) {
-    const i = p & v.mask
-    const s = stateAt(Atomics.load(v.turn, i), p)
-    if (s === S_CLAIMED) claimed++
-    else if (s === S_PUBLISHED) ready++
-    else continue
-    oldestPendingAt ??= v.times[i]
-  }
-  return { ready, claimed, oldestPendingAt }
 }
 
 /** One compare-and-swap on HEAD if the slot is free for this lap; FULL if the slot is still in use. */

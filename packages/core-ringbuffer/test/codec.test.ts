@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decodeEvent, encodeEvent, ENC_INVALID_EVENT, ENC_NOT_SERIALIZABLE, ENC_TOO_LARGE } from '../src/codec.js'
+import { RingDecodeError, RingError } from '../src/errors.js'
 
 const buf = new Uint8Array(1 << 16)
 const roundTrip = (v: unknown): unknown => {
@@ -25,12 +26,13 @@ describe('encodeEvent / decodeEvent', () => {
     expect(roundTrip(o)).toEqual(o)
   })
 
-  it('round-trips full Unicode, including astral characters and lone surrogates as U+FFFD', () => {
+  it('round-trips full Unicode in values and keys, including astral characters and lone surrogates, as JSON does', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), (s) => {
-        expect(roundTrip({ s })).toEqual({ s: new TextDecoder().decode(new TextEncoder().encode(s)) })
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary', maxLength: 30 }), (s, k) => {
+        expect(roundTrip({ s, [k]: s.slice(0, 10) })).toStrictEqual(JSON.parse(JSON.stringify({ s, [k]: s.slice(0, 10) })))
       }),
     )
+    expect(roundTrip({ lone: '\ud800', pair: '\ud83d\ude00', low: 'a\udc00b', ['\udfff']: 1 })).toStrictEqual({ lone: '\ud800', pair: '😀', low: 'a\udc00b', ['\udfff']: 1 })
   })
 
   it('reports too_large at the byte limit and not before', () => {
@@ -43,7 +45,12 @@ describe('encodeEvent / decodeEvent', () => {
 
   it('reports not_serializable and invalid_event codes', () => {
     expect(encodeEvent({ v: 1n }, buf, 0, 100)).toBe(ENC_NOT_SERIALIZABLE)
+    expect(encodeEvent({ v: [Object(1n)] }, buf, 0, 100)).toBe(ENC_NOT_SERIALIZABLE)
     expect(encodeEvent('str', buf, 0, 100)).toBe(ENC_INVALID_EVENT)
+    // The event is what toJSON makes of it, and that must be an object too.
+    expect(encodeEvent(new Date(0), buf, 0, 100)).toBe(ENC_INVALID_EVENT)
+    expect(encodeEvent({ toJSON: () => [1] }, buf, 0, 100)).toBe(ENC_INVALID_EVENT)
+    expect(encodeEvent({ toJSON: () => undefined }, buf, 0, 100)).toBe(ENC_INVALID_EVENT)
   })
 
   it('encodes at an offset without touching bytes outside its range', () => {
@@ -52,5 +59,128 @@ describe('encodeEvent / decodeEvent', () => {
     expect(buf[99]).toBe(0xee)
     expect(buf[100 + len]).toBe(0xee)
     expect(decodeEvent(buf, 100, 100 + len)).toEqual({ a: 1 })
+  })
+})
+
+describe('decodeEvent', () => {
+  const failure = (bytes: Uint8Array): unknown => {
+    try {
+      decodeEvent(bytes, 0, bytes.length)
+    } catch (e) {
+      return e
+    }
+    return undefined
+  }
+
+  it('throws RingDecodeError (code malformed_record, with the bytes) for every malformed record, never another error', () => {
+    const valid = new Uint8Array(256)
+    const len = encodeEvent({ type: 'call', n: 7, s: 'é€', list: [1, 2.5, null, true] }, valid, 0, valid.length)
+    const cases = [
+      new Uint8Array(0), // truncated at once
+      valid.slice(0, len - 1), // truncated
+      Uint8Array.from([...valid.subarray(0, len), 0]), // trailing bytes
+      Uint8Array.from([0xff]), // unknown tag
+      Uint8Array.from([7, 3, 1, 0, 0, 0, 8]), // a key that is not a string
+      Uint8Array.from([7, 5, 100, 0x61, 8]), // a string past the end
+      Uint8Array.from([3, 1]), // an int32 past the end
+      Uint8Array.from([5, 1, 0x61]), // a string, not an object
+      new Uint8Array(100_000).fill(6), // arrays nested far deeper than any event
+    ]
+    for (const bytes of cases) {
+      const e = failure(bytes)
+      expect(e).toBeInstanceOf(RingDecodeError)
+      expect(e).toBeInstanceOf(RingError)
+      expect((e as RingDecodeError).code).toBe('malformed_record')
+      expect((e as RingDecodeError).bytes).toEqual(bytes)
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const e = failure(bytes)
+        if (e !== undefined) expect(e).toBeInstanceOf(RingDecodeError)
+      }),
+      { numRuns: 1000 },
+    )
+  })
+})
+
+// ---- JSON semantics: the decoded event is exactly what JSON.parse(JSON.stringify(event)) gives --
+
+class Traced {
+  constructor(readonly inner: unknown) {}
+  toJSON(key: string) {
+    return { key, inner: this.inner }
+  }
+}
+class Plain {
+  constructor(readonly a: unknown, readonly b: unknown) {}
+}
+
+/** Values JSON.stringify accepts, with everything it treats specially. */
+const jsonish: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.string({ unit: 'binary', maxLength: 12 }),
+    fc.double(), // NaN, Infinity, -0 among them
+    fc.integer(),
+    fc.boolean(),
+    fc.constantFrom(null, undefined, Symbol('s'), () => 1),
+    fc.date({ noInvalidDate: false }),
+    fc.oneof(fc.double().map((x) => Object(x) as unknown), fc.string({ maxLength: 5 }).map((x) => Object(x) as unknown), fc.boolean().map((x) => Object(x) as unknown)),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.sparseArray(tie('value'), { maxLength: 6 }),
+    fc.dictionary(fc.string({ maxLength: 4 }), tie('value'), { maxKeys: 4 }),
+    fc.dictionary(fc.string({ maxLength: 4 }), tie('value'), { maxKeys: 3, noNullPrototype: false }),
+    tie('value').map((v) => new Traced(v)),
+    tie('value').map((v) => ({ own: 'ignored', toJSON: (key: string) => [key, v] })), // a plain object's own toJSON
+    tie('value').map((v) => new Plain(v, undefined)),
+    fc.constant({ toJSON: () => undefined }),
+    fc.constant({ toJSON: () => () => 1 }),
+    tie('value').map((v) => new Map([['k', v]])),
+  ),
+})).value
+
+describe('encodeEvent / decodeEvent (JSON semantics)', () => {
+  it('decodes every JSON-compatible event to what JSON.parse(JSON.stringify(event)) gives', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 6 }), jsonish, { maxKeys: 6 }), (event) => {
+        expect(roundTrip(event)).toStrictEqual(JSON.parse(JSON.stringify(event)))
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('calls toJSON with the key: the member name, the array index as a string, and "" for the event itself', () => {
+    const keyOf = { toJSON: (key: string) => key }
+    const event = { type: 'k', member: keyOf, list: [keyOf, keyOf], toJSON(key: string) { return { ...this, rootKey: key, toJSON: undefined } } }
+    expect(roundTrip(event)).toStrictEqual({ type: 'k', member: 'member', list: ['0', '1'], rootKey: '' })
+    expect(roundTrip(event)).toStrictEqual(JSON.parse(JSON.stringify(event)))
+  })
+
+  it('does not call toJSON again on what toJSON returned, as JSON does not', () => {
+    const event = { a: { toJSON: () => ({ toJSON: () => 'again', b: 1 }) } }
+    expect(roundTrip(event)).toStrictEqual({ a: { b: 1 } })
+  })
+
+  it('skips undefined, function and symbol members and writes null for them in arrays', () => {
+    const event = { u: undefined, f: () => 1, s: Symbol('x'), keep: 1, list: [undefined, () => 1, Symbol('y'), 2] }
+    expect(roundTrip(event)).toStrictEqual({ keep: 1, list: [null, null, null, 2] })
+  })
+
+  it('writes holes of sparse arrays and non-finite numbers as null, and unboxes Number, String and Boolean objects', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const event = { sparse: [1, , 3, ,], n: [NaN, Infinity, -Infinity, -0], boxed: [Object(2.5), Object('s'), Object(false)] }
+    expect(roundTrip(event)).toStrictEqual({ sparse: [1, null, 3, null], n: [null, null, null, 0], boxed: [2.5, 's', false] })
+  })
+
+  it('uses a toJSON that the application gave BigInt, as JSON.stringify does', () => {
+    const proto = BigInt.prototype as unknown as { toJSON?: () => string }
+    proto.toJSON = function (this: bigint) {
+      return this.toString()
+    }
+    try {
+      expect(roundTrip({ v: 10n ** 20n })).toStrictEqual({ v: '100000000000000000000' })
+    } finally {
+      delete proto.toJSON
+    }
   })
 })

@@ -96,6 +96,7 @@ function startAt(ring: RingBuffer, start: number): void {
     const i = p % v.size
     v.turn[i] = turnOf(p % 2 ** 32, 0)
     v.seqs[i] = p - v.size
+    v.ownerPos[i] = (p - v.size) | 0
   }
   const p32 = (start % 2 ** 32) | 0
   v.hdr[H_HEAD] = v.hdr[H_CLAIM] = v.hdr[H_TAIL] = p32

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RingBuffer, RingError, RingOptionError, type WriteResult } from '../src/index.js'
+import { RingBuffer, RingDecodeError, RingError, RingOptionError, type WriteResult } from '../src/index.js'
 import { turnOf, viewsOf } from '../src/internal/views.js'
 import { H_LOCK, S_CLAIMED } from '../src/layout.js'
 
@@ -98,11 +98,11 @@ describe('write', () => {
     expect(ring.consumer(0).claim(10)!.records.map((r) => r.event.n)).toEqual([0, 1, 2, 3])
   })
 
-  it.each([
+  it.each<[string, () => unknown, string]>([
     ['a circular object', () => { const o: Record<string, unknown> = { type: 'c' }; o.self = o; return o }, 'not_serializable'],
     ['a BigInt', () => ({ type: 'b', v: 10n }), 'not_serializable'],
-    ['a function', () => ({ type: 'f', v: () => 1 }), 'not_serializable'],
-    ['a symbol', () => ({ type: 's', v: Symbol('x') }), 'not_serializable'],
+    ['a BigInt object', () => ({ type: 'b', v: [Object(10n)] }), 'not_serializable'],
+    ['a throwing toJSON', () => ({ type: 't', v: { toJSON() { throw new Error('no') } } }), 'not_serializable'],
     ['a throwing getter', () => ({ type: 'g', get v() { throw new Error('no') } }), 'not_serializable'],
     ['nesting deeper than 64', () => { let o: Record<string, unknown> = { type: 'deep' }; for (let k = 0; k < 70; k++) o = { type: 'deep', o }; return o }, 'not_serializable'],
     ['a string larger than the budget', () => ({ type: 'big', s: 'x'.repeat(5000) }), 'too_large'],
@@ -110,6 +110,8 @@ describe('write', () => {
     ['a number', () => 42, 'invalid_event'],
     ['null', () => null, 'invalid_event'],
     ['an array', () => [{ type: 'a' }], 'invalid_event'],
+    ['a Date (JSON makes it a string)', () => new Date(0), 'invalid_event'],
+    ['an object whose toJSON returns a string', () => ({ type: 'x', toJSON: () => 'x' }), 'invalid_event'],
     ['undefined', () => undefined, 'invalid_event'],
   ])('refuses %s with the right reason and leaves the ring intact', (_name, make, reason) => {
     const ring = RingBuffer.create({ size: 4, maxEventBytes: 4096 })
@@ -131,6 +133,17 @@ describe('write', () => {
     expect(got).toEqual(JSON.parse(JSON.stringify({ type: 't', at, list: [1, null, null, 0, 2 ** 40, 0.1], u: 'ü€😀' })))
   })
 
+  it('follows JSON.stringify: a plain object\'s own toJSON, the event\'s own toJSON, function and symbol members skipped', () => {
+    const ring = RingBuffer.create({ size: 4 })
+    const money = { amount: 5, currency: 'EUR', toJSON: () => '5 EUR' }
+    const event = { type: 't', money, f: () => 1, s: Symbol('x'), list: [() => 1, Symbol('y')] }
+    accepted(ring.write(event))
+    accepted(ring.write({ type: 'raw', secret: 'x', toJSON: () => ({ type: 'redacted' }) }))
+    const got = ring.consumer(0).claim(2)!.records.map((r) => r.event)
+    expect(got[0]).toStrictEqual(JSON.parse(JSON.stringify(event)))
+    expect(got).toStrictEqual([{ type: 't', money: '5 EUR', list: [null, null] }, { type: 'redacted' }])
+  })
+
   it('refuses with closed after close() and keeps what it holds', () => {
     const ring = RingBuffer.create({ size: 4 })
     accepted(ring.write(ev(0)))
@@ -138,6 +151,59 @@ describe('write', () => {
     expect(ring.write(ev(1))).toEqual({ ok: false, reason: 'closed' })
     expect(ring.stats().closed).toBe(true)
     expect(ring.consumer(0).claim(4)!.records).toHaveLength(1)
+  })
+})
+
+describe('write from inside an event (re-entrancy)', () => {
+  it('stores both events intact when a toJSON writes to the ring while the outer event is encoded', () => {
+    const ring = RingBuffer.create({ size: 16 })
+    class T {
+      toJSON() {
+        ring.write({ type: 'inner', v: 'I'.repeat(40) })
+        return { traced: true }
+      }
+    }
+    expect(ring.write({ type: 'outer', a: 'A'.repeat(50), nested: new T() })).toEqual({ ok: true, seq: 1 })
+    const got = ring.consumer(0).claim(10)!
+    expect(got.records.map((r) => r.event)).toEqual([
+      { type: 'inner', v: 'I'.repeat(40) },
+      { type: 'outer', a: 'A'.repeat(50), nested: { traced: true } },
+    ])
+  })
+
+  it('stores every event intact when getters write to the ring, nested several levels deep and into another ring', () => {
+    const ring = RingBuffer.create({ size: 16, maxEventBytes: 256 })
+    const other = RingBuffer.create({ size: 4, maxEventBytes: 4096 })
+    const event = (depth: number): Record<string, unknown> => ({
+      type: `d${depth}`,
+      pad: String(depth).repeat(30 + depth),
+      get traced() {
+        if (depth < 3) ring.write(event(depth + 1))
+        other.write({ type: 'other', depth, big: 'x'.repeat(3000) })
+        return depth
+      },
+    })
+    accepted(ring.write(event(0)))
+    const events = ring.consumer(0).claim(10)!.records.map((r) => r.event)
+    expect(events).toEqual([3, 2, 1, 0].map((d) => ({ type: `d${d}`, pad: String(d).repeat(30 + d), traced: d })))
+    expect(other.consumer(0).claim(10)!.records.map((r) => r.event.depth)).toEqual([3, 2, 1, 0])
+  })
+
+  it('refuses a write nested deeper than the re-entrancy limit with not_serializable and keeps the outer events intact', () => {
+    const ring = RingBuffer.create({ size: 64 })
+    const results: WriteResult[] = []
+    class Deep {
+      constructor(readonly depth: number) {}
+      toJSON() {
+        results.push(ring.write(new Deep(this.depth + 1))) // without a limit this recursion would never end
+        return { type: 'deep', depth: this.depth }
+      }
+    }
+    results.push(ring.write(new Deep(0)))
+    expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, reason: 'not_serializable' }])
+    const events = ring.consumer(0).claim(64)!.records.map((r) => r.event)
+    expect(events.length).toBe(results.length - 1)
+    for (const e of events) expect(Object.keys(e)).toEqual(['type', 'depth'])
   })
 })
 
@@ -232,6 +298,25 @@ describe('claim', () => {
     const ring = RingBuffer.create({ size: 4, maxConsumers: 2 })
     expect(() => ring.consumer(2)).toThrowError(expect.objectContaining({ code: 'invalid_consumer' }) as never)
     expect(() => ring.consumer(-1)).toThrow(RingError)
+  })
+})
+
+describe('claim of a record that does not decode', () => {
+  it('returns it marked with decodeError and an empty event instead of throwing, with the rest of the batch intact', () => {
+    const ring = RingBuffer.create({ size: 8, maxEventBytes: 128 })
+    for (let n = 0; n < 3; n++) accepted(ring.write(ev(n)))
+    const v = viewsOf(ring.handle.buffer)
+    v.data.fill(0xff, 1 * 128, 1 * 128 + (v.lens[1] as number)) // the second record's bytes
+    const c = ring.consumer(0)
+    const claim = c.claim(10)!
+    expect(claim.records.map((r) => r.event)).toEqual([ev(0), {}, ev(2)])
+    const bad = claim.records[1]!
+    expect(bad.decodeError).toBeInstanceOf(RingDecodeError)
+    expect(bad.decodeError!.code).toBe('malformed_record')
+    expect(bad).toMatchObject({ seq: 1, key: `${ring.id}:1`, bytes: v.lens[1] })
+    expect(claim.records[0]!.decodeError).toBeUndefined()
+    c.commit(claim) // and it is committed like any other record
+    expect(ring.stats()).toMatchObject({ totalCommitted: 3, claimed: 0, available: 8 })
   })
 })
 

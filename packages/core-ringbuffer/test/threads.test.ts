@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
-import { RingBuffer } from '../src/index.js'
+import { RingBuffer, type RingStats } from '../src/index.js'
+import { viewsOf } from '../src/internal/views.js'
+import { H_LOCK } from '../src/layout.js'
 
 // Real worker threads: 3 producers and 2 consumers move 210,000 events through one ring; one
 // consumer is terminated while it holds a claim, and its claim is taken over by a replacement.
@@ -67,5 +69,103 @@ describe('RingBuffer across threads', () => {
     expect(stats).toMatchObject({ totalWrites: producers * perProducer, totalCommitted: producers * perProducer, claimed: 0 })
     expect(stats.totalReads).toBe(producers * perProducer)
     expect(stats.available).toBe(4096)
+  })
+})
+
+describe('stats', () => {
+  it.each(['drop_oldest', 'drop_newest'] as const)('reports only possible values while producers and consumers race (%s)', async (overflowStrategy) => {
+    const ring = RingBuffer.create({ size: 16, overflowStrategy, maxConsumers: 4 })
+    const control = new Int32Array(new SharedArrayBuffer(4))
+    const threads = [
+      ...[0, 1].map((id) => start('churn', { handle: ring.handle, role: 'producer', id, control })),
+      ...[0, 1].map((id) => start('churn', { handle: ring.handle, role: 'consumer', id, batch: 5, control })),
+    ]
+    const impossible: RingStats[] = []
+    let samples = 0
+    try {
+      // Sample until the threads have moved a good many events (a count, not a time).
+      while (ring.stats().totalCommitted < 10_000 || samples < 10_000) {
+        const s = ring.stats()
+        samples++
+        const used = s.size - s.available
+        const possible =
+          s.available >= 0 && s.available <= s.size && s.utilization >= 0 && s.utilization <= 1 &&
+          s.ready >= 0 && s.claimed >= 0 && s.ready + s.claimed <= used &&
+          s.totalCommitted <= s.totalReads && s.totalReads <= s.totalWrites
+        if (!possible && impossible.length < 5) impossible.push(s)
+        if (samples % 1000 === 0) await new Promise((resolve) => setImmediate(resolve))
+      }
+    } finally {
+      Atomics.store(control, 0, 1)
+      await Promise.all(threads.map(exited))
+    }
+    expect(impossible).toEqual([])
+  })
+})
+
+describe('takeOver', () => {
+  /** Consumer 0 dies at its dieAt-th preemption site of claim(6) over 10 events; what does the ring say afterwards? */
+  async function dieInClaim(dieAt: number) {
+    const ring = RingBuffer.create({ size: 16, maxConsumers: 2 })
+    for (let n = 0; n < 10; n++) ring.write({ type: 'call', n })
+    const w = start('die-in-claim', { handle: ring.handle, id: 0, max: 6, dieAt })
+    let report: { sites: number; claimed: number } | undefined
+    w.on('message', (m: { sites: number; claimed: number }) => (report = m))
+    await exited(w)
+    const lockHeld = viewsOf(ring.handle.buffer).hdr[H_LOCK] === 1
+    const handed = ring.takeOver(0, 1)
+    const heir = ring.consumer(1)
+    const seqs: number[] = []
+    for (let c = heir.claim(100); c !== null; c = heir.claim(100)) {
+      seqs.push(...c.records.map((r) => r.seq))
+      heir.commit(c)
+    }
+    return { report, lockHeld, handed, seqs, stats: ring.stats() }
+  }
+
+  it('counts every event read exactly once in totalReads, wherever inside claim() its consumer died', async () => {
+    const whole = await dieInClaim(Number.POSITIVE_INFINITY)
+    expect(whole.report).toMatchObject({ claimed: 6 })
+    const sites = whole.report!.sites
+    expect(sites).toBeGreaterThan(6)
+    const outcomes = []
+    for (let dieAt = 1; dieAt <= sites; dieAt += 2) {
+      const batch = [dieAt, dieAt + 1].filter((k) => k <= sites)
+      outcomes.push(...(await Promise.all(batch.map(async (k) => ({ dieAt: k, ...(await dieInClaim(k)) })))))
+    }
+    for (const o of [...outcomes, { dieAt: 'after claim()', ...whole }]) {
+      // Every event reaches the heir (handed over or fresh) and is committed; each was read once.
+      expect({ dieAt: o.dieAt, seqs: [...new Set(o.seqs)].sort((a, b) => a - b) }).toEqual({ dieAt: o.dieAt, seqs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] })
+      expect({ dieAt: o.dieAt, reads: o.stats.totalReads, committed: o.stats.totalCommitted, claimed: o.stats.claimed }).toEqual({
+        dieAt: o.dieAt, reads: 10, committed: 10, claimed: 0,
+      })
+    }
+    // The deaths inside claim() really left the lock held: takeOver had to break it.
+    expect(outcomes.filter((o) => o.lockHeld).length).toBeGreaterThan(0)
+  })
+})
+
+describe('waitForDataAsync', () => {
+  const run = (ring: RingBuffer, timeoutMs: number, onWaiting: () => void) => {
+    const w = start('wait-async', { handle: ring.handle, timeoutMs })
+    const messages: { kind: string; ready?: boolean }[] = []
+    w.on('message', (m: { kind: string; ready?: boolean }) => {
+      messages.push(m)
+      if (m.kind === 'waiting') onWaiting()
+    })
+    return exited(w).then((code) => ({ code, messages }))
+  }
+
+  it('keeps a worker alive while it waits for data, and wakes it when data comes', async () => {
+    const ring = RingBuffer.create({ size: 4 })
+    // The write follows the worker's 'waiting' message, so the worker is (or is about to be) asleep.
+    const got = await run(ring, 60_000, () => void ring.write({ type: 'call' }))
+    expect(got).toEqual({ code: 0, messages: [{ kind: 'waiting' }, { kind: 'woke', ready: true }] })
+  })
+
+  it('keeps a worker alive until its wait times out when no data comes', async () => {
+    const ring = RingBuffer.create({ size: 4 })
+    const got = await run(ring, 200, () => {})
+    expect(got).toEqual({ code: 0, messages: [{ kind: 'waiting' }, { kind: 'woke', ready: false }] })
   })
 })

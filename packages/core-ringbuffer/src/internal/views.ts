@@ -3,6 +3,7 @@
 
 import { RingError } from '../errors.js'
 import {
+  C_CLAIMED,
   COUNTER_WORDS,
   DROP_INDEX,
   H_CLAIM,
@@ -25,6 +26,7 @@ import {
   regionsFor,
   type DropReason,
 } from '../layout.js'
+import { preemption } from './preemption.js'
 
 /** Views over a ring's shared memory. One per thread that uses the ring. */
 export interface Views {
@@ -83,6 +85,15 @@ export function countDrop(v: Views, reason: DropReason, n = 1): void {
   Atomics.add(v.counters, DROP_INDEX[reason], BigInt(n))
 }
 
+/**
+ * The low 32 bits of the read count. Only the claim lock's holder changes that count, so a
+ * takeover that broke a dead holder's lock can compare it with H_READS_BASE to learn whether the
+ * claim in progress was counted.
+ */
+export function readsLow(v: Views): number {
+  return Number(BigInt.asIntN(32, Atomics.load(v.counters, C_CLAIMED)))
+}
+
 /** The 64-bit write position: HEAD plus its wraps past 2^32. */
 export function head64(v: Views): number {
   // Read wraps on both sides of HEAD so a wrap in between is seen; the answer is exact when stable.
@@ -112,6 +123,7 @@ export function sweep(v: Views): number {
     const s = stateAt(tv, t)
     if (s === S_DONE || s === S_EVICTED || s === S_ABANDONED) {
       Atomics.compareExchange(turn, i, tv, turnOf(t + size, 0))
+      if (preemption !== undefined) preemption('sweep')
     } else if (s < lap) {
       break // published, claimed, or reserved and not yet written: the tail stops here
     }
@@ -162,9 +174,28 @@ export function releaseLock(v: Views, token: number): void {
   if (Atomics.compareExchange(v.hdr, H_LOCK, token, 0) === token) Atomics.notify(v.hdr, H_LOCK)
 }
 
-/** The claim cursor, never behind TAIL (drop_oldest can free unclaimed slots past it). */
+/**
+ * The claim cursor, never behind TAIL (drop_oldest can free unclaimed slots past it). Read it before
+ * HEAD (see `lastLap`).
+ */
 export function claimStart(v: Views): number {
   const c = Atomics.load(v.hdr, H_CLAIM)
+  if (preemption !== undefined) preemption('cursor')
   const t = Atomics.load(v.hdr, H_TAIL)
   return ((t - c) | 0) > 0 ? t : c
 }
+
+/**
+ * Where a scan of the positions [from, head) should start. Every scan reads its start (TAIL or the
+ * claim cursor) before HEAD: HEAD only grows and TAIL never passes it, so a HEAD read afterwards is
+ * never behind the start, however long the reader was preempted in between (reading HEAD first let
+ * producers' evictions carry TAIL past it, and a scan then ran on for 2^32 positions). A window
+ * longer than one lap (the reader slept while producers went round the ring) is cut to the last
+ * lap: every older position's slot has been reused, so nothing there is live.
+ */
+export function lastLap(v: Views, from: number, head: number): number {
+  return ((head - from) | 0) > v.size ? (head - v.size) | 0 : from
+}
+
+/** True while position `p` is before `end` in 32-bit wrapping order: the loop test of every scan. */
+export const precedes = (p: number, end: number): boolean => ((end - p) | 0) > 0
