@@ -3,15 +3,17 @@
 // probes, applies config changes live, and on stop drains the ring and reports every event's bucket.
 // The application is never crashed by the pipeline: failures become events, logs and health.
 
+import { writeSync } from 'node:fs'
 import { EventEmitter } from 'eventemitter3'
 import { pino, type Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
-import { createStore, MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
+import { createStore, MemoryStore, type EventStore, type StoreFileWatch, type StoreHealth, type StoreSpec } from '@ringside/storage'
 import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, type FaultSwitch, type WriterConfig } from '@ringside/async-writer'
 import { applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
 import { PipelineError } from './errors.js'
-import { appendJournal } from './journal.js'
-import { replayJournal, type JournalReplay } from './journal-replay.js'
+import { ExitJournal, type JournalState } from './exit-journal.js'
+import { heldOpen, joinExitHooks } from './exit-hooks.js'
+import { checkStoreAtStart, countStoredOf, type StoreCount } from './store-checks.js'
 import { evaluateHealth, type HealthReport, type HealthStatus } from './health.js'
 import { HttpServer, type HttpAddress } from './http/server.js'
 import { latencyOf, offeredOf, RateWindow, sumRows, writerViews, type PipelineMetrics } from './metrics.js'
@@ -28,17 +30,12 @@ export interface PipelineState {
   readonly restarts: { readonly total: number; readonly inWindow: number; readonly poolRestarts: number }
   readonly startedAt: number
   readonly uptimeMs: number
-  /** The exit journal, when configured: what the start replayed, and what was written to it. */
-  readonly journal?: { readonly path: string; readonly replay?: JournalReplay; readonly written?: JournalWrite }
+  /** The exit journal, when configured: what the start replayed, what was written to it, and a failed write. */
+  readonly journal?: JournalState
 }
 
-/** One write of the exit journal. */
-export interface JournalWrite {
-  readonly reason: string
-  readonly events: number
-  readonly bytes: number
-  readonly ms: number
-}
+/** How long a pipeline whose application left without stop() gets to drain when the event loop empties. */
+export const LOOP_EMPTY_STOP_MS = 5_000
 
 export interface PipelineEvents extends PoolEvents {
   config_changed: [{ version: number; changed: string[] }]
@@ -82,9 +79,10 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #poolRestartCount = 0
   #sampler: NodeJS.Timeout | undefined
   #stopping: Promise<AccountingReport> | undefined
-  #replay: JournalReplay | undefined
-  #journalWrite: JournalWrite | undefined
-  #unhook: (() => void) | undefined
+  #journal: ExitJournal | undefined
+  #leaveExitHooks: (() => void) | undefined
+  /** The SQLite file the writers opened (captured at start), watched by the store probe. */
+  #storeFile: StoreFileWatch | undefined
   #http: HttpServer | undefined
   /** The store opened in this thread to answer the health probe (and count at stop); null: it cannot tell. */
   #probeStore: EventStore | null | undefined
@@ -92,7 +90,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #probing = false
   /** Set by stop: no probe is scheduled after it, and a store opened by a probe in flight is closed. */
   #probeEnded = false
-  #storeHealth: { status: HealthStatus; reason: string; at: number } | undefined
+  #storeHealth: { status: HealthStatus; reason: string; at: number; permanent?: boolean } | undefined
 
   private constructor(
     ring: RingBuffer,
@@ -120,7 +118,12 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
    * every writer is ready. Rejects with PipelineConfigError (a bad option, named), WriterStartError
    * (a writer failed before ready) or PipelineError `http_listen_failed` (the writers are stopped first).
    */
-  static async start(options: PipelineOptions): Promise<PipelineManager> {
+  static start(options: PipelineOptions): Promise<PipelineManager> {
+    // The writers' threads do not hold the process open; an application awaiting start does.
+    return heldOpen(PipelineManager.#start(options))
+  }
+
+  static async #start(options: PipelineOptions): Promise<PipelineManager> {
     const { config, ring, store, logger: given } = resolveOptions(options)
     const logger =
       given ?? (config.preset === 'debug' ? pino({ name: 'ringside', level: 'debug' }, pino.destination(2)) : pino({ level: 'silent' }))
@@ -151,15 +154,24 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       logger,
     })
     const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
-    if (config.journal) manager.#replay = await manager.#replayJournal(config.journal.path)
+    // Refused here, typed, before any writer starts: a file that is not a Ringside store, a
+    // read-only one; then the journal's checks and replay.
+    manager.#storeFile = await checkStoreAtStart(store)
+    if (config.journal) manager.#journal = await manager.#openJournal(config.journal.path)
     manager.#wire()
-    await pool.start(config.poolSize)
+    try {
+      await pool.start(config.poolSize)
+    } catch (err) {
+      manager.#journal?.finish()
+      throw err
+    }
     if (config.http) {
       try {
         manager.#http = await HttpServer.start({ pipeline: manager, rows: () => sumRows(metricsBuffer).rows }, config.http, logger)
       } catch (err) {
         // Nothing outlives a failed start: the writers stop; the ring stays open for the caller.
         await pool.stopAll(5_000)
+        manager.#journal?.finish()
         throw err
       }
     }
@@ -167,7 +179,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     manager.#sampler.unref()
     manager.#sample()
     manager.#scheduleStoreProbe(0)
-    if (config.journal) manager.#hookExits(config.journal.path)
+    manager.#joinExitHooks()
     logger.info({ poolSize: config.poolSize, preset: config.preset }, 'pipeline started')
     return manager
   }
@@ -195,8 +207,10 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   }
 
   async #probeOnce(): Promise<void> {
-    // SQLite cannot tell (a file has no server): no need to open it in the application's thread,
-    // where better-sqlite3's open is synchronous and may wait out a lock a writer holds.
+    // SQLite is asked by one stat of its path, compared with the file the writers opened: never a
+    // connection in the application's thread, where better-sqlite3's open is synchronous and may
+    // wait out a lock a writer holds.
+    if (this.#storeFile) return this.#noteStoreHealth(this.#storeFile.health())
     if (this.#probeStore === undefined && (this.#storeSpec as { kind?: unknown }).kind === 'sqlite') {
       this.#probeStore = null
       return
@@ -219,64 +233,67 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const store = this.#probeStore
     if (store === null || !store.health) return
     const answer = await store.health().catch((err: unknown) => ({ status: 'unhealthy' as const, reason: `the store's health probe failed: ${String(err)}` }))
-    const was = this.#storeHealth?.status
-    this.#storeHealth = { ...answer, at: Date.now() }
-    if (was !== undefined && was !== answer.status) this.#logger.warn({ store: answer }, 'store health changed')
+    this.#noteStoreHealth(answer)
   }
 
-  /** Replays a journal left by an earlier run into the store, before any writer starts. */
-  async #replayJournal(path: string): Promise<JournalReplay | undefined> {
-    let store: EventStore | undefined
-    try {
-      store = this.#store ?? (await createStore(this.#storeSpec))
-      const replay = await replayJournal(path, store, this.#config.stages)
-      if (replay) this.#logger.info(replay, 'journal replayed')
-      return replay
-    } catch (err) {
-      throw new PipelineError('journal_replay_failed', `could not replay the journal ${path}; it is kept for the next start`, { cause: err })
-    } finally {
-      if (store && store !== this.#store) await store.close()
+  #noteStoreHealth(answer: StoreHealth): void {
+    const was = this.#storeHealth
+    this.#storeHealth = { ...answer, at: Date.now() }
+    if (was !== undefined && was.status !== answer.status) this.#logger.warn({ store: answer }, 'store health changed')
+    // A store that will not come back by itself (its file deleted or replaced) is an error, once.
+    if (answer.permanent === true && answer.status === 'unhealthy' && was?.permanent !== true) {
+      this.#logger.error({ store: answer }, 'store lost')
+      this.emit('error', new PipelineError('store_file_lost', answer.reason))
     }
+  }
+
+  /** Checks, replays and renews the exit journal (see ExitJournal), before any writer starts. */
+  #openJournal(path: string): Promise<ExitJournal> {
+    return ExitJournal.open({
+      path,
+      store: this.#storeSpec,
+      ring: this.#ring,
+      stages: this.#config.stages,
+      logger: this.#logger,
+      withStore: async (f) => {
+        const store = this.#store ?? (await createStore(this.#storeSpec))
+        try {
+          return await f(store)
+        } finally {
+          if (store !== this.#store) await store.close()
+        }
+      },
+      onWriteFailed: (err, reason) => {
+        this.#logger.error({ err, reason }, 'could not write the journal')
+        // At process exit the logger may be silent and nobody reads the report: say it on stderr.
+        if (reason !== 'stop deadline') {
+          try {
+            writeSync(2, `ringside: ${err.message}\n`)
+          } catch {
+            // stderr closed: nothing more can be done
+          }
+        }
+        this.emit('error', err)
+      },
+    })
   }
 
   /**
-   * Writes what the ring still holds unstored to the journal on process exit, SIGINT, SIGTERM and
-   * an uncaught exception. Synchronous; at most once per pipeline. After a signal, if nobody else
-   * listens for it, the process exits as the signal would have made it.
+   * Joins the process-wide exit hooks (exit-hooks.ts): with a journal, exit, SIGINT, SIGTERM,
+   * SIGHUP, SIGQUIT and an uncaught exception write what the ring holds to it; with or without,
+   * an event loop that runs dry stops the pipeline within LOOP_EMPTY_STOP_MS.
    */
-  #hookExits(path: string): void {
-    const dump = (reason: string) => this.#writeJournal(path, reason)
-    const onExit = () => dump('exit')
-    const onCrash = () => dump('uncaught exception')
-    const onSignal = (signal: NodeJS.Signals) => {
-      dump(signal)
-      if (process.listenerCount(signal) === 1) process.exit(signal === 'SIGINT' ? 130 : 143)
-    }
-    process.on('exit', onExit)
-    process.on('uncaughtExceptionMonitor', onCrash)
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    this.#unhook = () => {
-      process.off('exit', onExit)
-      process.off('uncaughtExceptionMonitor', onCrash)
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    }
-  }
-
-  #writeJournal(path: string, reason: string): JournalWrite | undefined {
-    if (this.#journalWrite) return this.#journalWrite
-    const t0 = performance.now()
-    this.#ring.close()
-    const pending = this.#ring.exportPending()
-    try {
-      const bytes = appendJournal(path, this.#ring.id, pending)
-      this.#journalWrite = { reason, events: pending.length, bytes, ms: performance.now() - t0 }
-      this.#logger.warn(this.#journalWrite, 'unstored events written to the journal')
-    } catch (err) {
-      this.#logger.error({ err, path, events: pending.length }, 'could not write the journal')
-    }
-    return this.#journalWrite
+  #joinExitHooks(): void {
+    this.#leaveExitHooks = joinExitHooks({
+      journaled: this.#journal !== undefined,
+      onProcessExit: (reason) => {
+        this.#journal?.write(reason)
+        // A crash may be survived (the application's uncaughtException handler): keep the lock
+        // until the process really exits.
+        if (reason !== 'uncaught exception') this.#journal?.finish()
+      },
+      onLoopEmpty: () => this.stop({ timeoutMs: LOOP_EMPTY_STOP_MS }),
+    })
   }
 
   /** The ring the pipeline drains. */
@@ -343,9 +360,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       restarts: { total: this.#pool.totalRestarts, inWindow: this.#pool.restartsInWindow(), poolRestarts: this.#poolRestartCount },
       startedAt: this.#startedAt,
       uptimeMs: Date.now() - this.#startedAt,
-      ...(this.#config.journal
-        ? { journal: { path: this.#config.journal.path, ...(this.#replay ? { replay: this.#replay } : {}), ...(this.#journalWrite ? { written: this.#journalWrite } : {}) } }
-        : {}),
+      ...(this.#journal ? { journal: this.#journal.state } : {}),
     }
   }
 
@@ -386,6 +401,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       supervisorProblem: this.#status === 'stopped' ? 'pipeline stopped' : this.#supervisorProblem,
       breaker: { state: this.#breaker.state, trips: this.#breaker.trips, openedAt: this.#breaker.openedAt },
       ...(this.#storeHealth ? { store: { ...this.#storeHealth, intervalMs: this.#config.health.storeProbeMs } } : {}),
+      ...(this.#journal ? { journal: this.#journal.health() } : {}),
       now: Date.now(),
       thresholds: this.#config.health,
     })
@@ -395,7 +411,11 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
    * Validates a patch (PipelineConfigError names the bad key; `not_live` for keys fixed at start),
    * applies it to every writer and the supervisor, and returns the effective config with its version.
    */
-  async updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }> {
+  updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }> {
+    return heldOpen(this.#updateConfig(patch))
+  }
+
+  async #updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }> {
     this.#assertRunning()
     const next = applyPatch(this.#config, patch)
     const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined)
@@ -425,17 +445,17 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
 
   /** Asks every running writer for its own config and metrics (over comlink): what it really applies. */
   async inspectWriters(): ReturnType<AsyncWriterPool['introspect']> {
-    return this.#pool.introspect()
+    return heldOpen(this.#pool.introspect())
   }
 
   /** Crash drill: terminates the writer thread in `slot` as a crash would. */
   async killWriter(slot: number): Promise<void> {
-    await this.#pool.kill(slot)
+    await heldOpen(this.#pool.kill(slot))
   }
 
   /** Crash drill: sets a fault switch on the writer in `slot` (crash, exit or hang at a point of its batch cycle). */
   async setWriterFault(slot: number, fault: FaultSwitch | undefined): Promise<void> {
-    await this.#pool.setFault(slot, fault)
+    await heldOpen(this.#pool.setFault(slot, fault))
   }
 
   /**
@@ -445,7 +465,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
    * reported as in flight. Calling stop twice returns the same report.
    */
   stop(options: { timeoutMs?: number } = {}): Promise<AccountingReport> {
-    this.#stopping ??= this.#stop(options.timeoutMs ?? 5_000)
+    this.#stopping ??= heldOpen(this.#stop(options.timeoutMs ?? 5_000))
     return this.#stopping
   }
 
@@ -474,13 +494,14 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const ring = this.#ring.stats()
     if (!drained) drained = ring.ready + ring.claimed === 0
     // What did not make it goes to the journal, if there is one.
-    const journaled = !drained && this.#config.journal ? (this.#writeJournal(this.#config.journal.path, 'stop deadline')?.events ?? 0) : 0
-    this.#unhook?.()
+    const journaled = !drained && this.#journal ? (this.#journal.write('stop deadline')?.events ?? 0) : 0
+    this.#journal?.finish()
+    this.#leaveExitHooks?.()
     const counted = await this.#countInStore()
     const probe = this.#probeStore
     this.#probeStore = null
     if (probe && probe !== this.#store) await probe.close().catch(() => undefined)
-    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, counted, !drained, Date.now() - t0, journaled)
+    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, counted, !drained, Date.now() - t0, journaled, this.#journal?.state.error)
     this.#status = wasFailed ? 'failed' : 'stopped'
     this.#logger.info(report, 'pipeline stopped')
     this.emit('stopped', report)
@@ -489,23 +510,15 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
 
   /**
    * What the store itself holds of this ring (events, dead letters), when it can say (countByRing):
-   * the hosted memory store, or the store opened once more in this thread, as one more writer would.
-   * Otherwise the writers' counts are used.
+   * the hosted memory store, SQLite opened read-only (never creating a file, and only if the file
+   * is still the one the writers opened), or the store opened once more in this thread. A count
+   * that fails is reported as such (`{ error }`), never replaced by the writers' figures.
    */
-  async #countInStore(): Promise<{ events: number; deadLetters: number } | undefined> {
-    try {
-      if (this.#store) return this.#store.countByRing ? await this.#store.countByRing(this.#ring.id) : undefined
-      if (this.#probeStore?.countByRing) return await this.#probeStore.countByRing(this.#ring.id)
-      const store = await createStore(this.#storeSpec)
-      try {
-        return await store.countByRing?.(this.#ring.id)
-      } finally {
-        await store.close()
-      }
-    } catch (err) {
-      this.#logger.warn({ err }, 'could not count stored events in the store; the report uses the writers\' counts')
-      return undefined
-    }
+  async #countInStore(): Promise<StoreCount | undefined> {
+    const probe = this.#probeStore?.countByRing ? this.#probeStore : undefined
+    const counted = await countStoredOf(this.#ring.id, { spec: this.#storeSpec, hosted: this.#store, probe, file: this.#storeFile })
+    if (counted !== undefined && 'error' in counted) this.#logger.error({ reason: counted.error }, 'could not count stored events in the store')
+    return counted
   }
 
   #assertRunning(): void {

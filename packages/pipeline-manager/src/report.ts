@@ -31,8 +31,16 @@ export interface AccountingReport {
   readonly inFlight: number
   /** Of those in flight, events written to the exit journal (the next start replays them). */
   readonly journaled: number
-  /** Where `stored` and `quarantined` come from: the store itself (exact) or the writers' counters. */
-  readonly countedBy: 'store' | 'writer metrics'
+  /**
+   * Where `stored` and `quarantined` come from: the store itself (exact), the writers' counters
+   * (a store that cannot count), or `not counted`: the store's count failed (`countError` says
+   * why), the figures are the writers' claims, and the report is not balanced.
+   */
+  readonly countedBy: 'store' | 'writer metrics' | 'not counted'
+  /** Why the store could not count what it holds of this ring (its file deleted, say). */
+  readonly countError?: string
+  /** Why writing the exit journal failed; the events it was to keep are lost. */
+  readonly journalError?: string
   readonly balanced: boolean
   /** stop() hit its deadline before the ring was drained. */
   readonly timedOut: boolean
@@ -40,7 +48,9 @@ export interface AccountingReport {
 }
 
 /**
- * `inStore` is what the store holds of this ring, when it can say; the store is preferred. Without
+ * `inStore` is what the store holds of this ring, when it can say; the store is preferred. When
+ * its count failed (`{ error }`), nothing can show the events are there: the report is unbalanced
+ * and says why, rather than falling back to the writers' figures as if nothing happened. Without
  * it, stored = the writers' new rows + their duplicates: a writer counts a batch only after
  * committing its claim, so a duplicate of this ring is always an event whose first store went
  * uncounted (a writer killed between store and commit, or a batch a store took in part before
@@ -50,16 +60,19 @@ export interface AccountingReport {
 export function buildReport(
   ring: RingStats,
   totals: Totals,
-  inStore: { events: number; deadLetters: number } | undefined,
+  inStore: { events: number; deadLetters: number } | { error: string } | undefined,
   timedOut: boolean,
   durationMs: number,
   journaled = 0,
+  journalError?: string,
 ): AccountingReport {
   const d = ring.dropped
   const inFlight = ring.ready + ring.claimed
   const accepted = ring.totalWrites
-  const stored = inStore?.events ?? totals.eventsStored + totals.duplicates
-  const quarantined = inStore?.deadLetters ?? totals.invalid + totals.poisoned
+  const countError = inStore !== undefined && 'error' in inStore ? inStore.error : undefined
+  const counts = inStore !== undefined && !('error' in inStore) ? inStore : undefined
+  const stored = counts?.events ?? totals.eventsStored + totals.duplicates
+  const quarantined = counts?.deadLetters ?? totals.invalid + totals.poisoned
   return {
     offered: offeredOf(ring),
     accepted,
@@ -72,8 +85,10 @@ export function buildReport(
     abandoned: d.abandoned,
     inFlight,
     journaled,
-    countedBy: inStore ? 'store' : 'writer metrics',
-    balanced: accepted === stored + quarantined + totals.filtered + d.evicted + inFlight,
+    countedBy: counts ? 'store' : countError !== undefined ? 'not counted' : 'writer metrics',
+    ...(countError !== undefined ? { countError } : {}),
+    ...(journalError !== undefined ? { journalError } : {}),
+    balanced: countError === undefined && accepted === stored + quarantined + totals.filtered + d.evicted + inFlight,
     timedOut,
     durationMs,
   }

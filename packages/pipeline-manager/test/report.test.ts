@@ -24,6 +24,17 @@ describe('buildReport', () => {
     expect(r).toMatchObject({ stored: 1_000, duplicates: 10, countedBy: 'writer metrics', balanced: true })
   })
 
+  it("never claims balance when the store's count failed, and says why", () => {
+    // The writers' figures add up; the store they wrote to is gone, so nothing shows the events are there.
+    const r = buildReport(ring(), totals(), { error: 'the store file /x.db was deleted after it was opened' }, false, 5)
+    expect(r).toMatchObject({ stored: 1_000, countedBy: 'not counted', balanced: false, countError: expect.stringMatching(/deleted/) })
+  })
+
+  it('carries a failed journal write', () => {
+    const r = buildReport(ring({ ready: 10 }), totals({ eventsStored: 990 }), undefined, true, 5, 0, 'could not write 10 unstored events')
+    expect(r).toMatchObject({ inFlight: 10, journaled: 0, journalError: 'could not write 10 unstored events' })
+  })
+
   it('is not balanced when an accepted event is in no bucket', () => {
     const r = buildReport(ring(), totals({ eventsStored: 999 }), undefined, false, 5)
     expect(r.balanced).toBe(false)
