@@ -6,8 +6,9 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Writable } from 'node:stream'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { createStore, type QueryFilter } from '@ringside/storage'
-import { DEMO_DEFAULTS, freshStore, runDemo } from './demo.js'
+import type { QueryFilter } from '@ringside/storage'
+import { DbPathError, openForReading, prepareNewStore } from './db-path.js'
+import { DEMO_DEFAULTS, runDemo } from './demo.js'
 import { runSoak } from './soak.js'
 
 class UsageError extends Error {}
@@ -28,12 +29,16 @@ Run 'ringside <command> --help' for a command's options.`,
   --rate <n>        events per second offered by the app (default ${DEMO_DEFAULTS.rate})
   --duration <s>    seconds of traffic (default ${DEMO_DEFAULTS.durationSec})
   --pool <n>        writers at start (default ${DEMO_DEFAULTS.poolSize})
-  --db <path>       SQLite file (default ${DEMO_DEFAULTS.dbPath})
+  --db <path>       SQLite file (default ${DEMO_DEFAULTS.dbPath}); it must not exist yet, or be a
+                    Ringside store and --fresh be given. Nothing else is ever overwritten.
+  --fresh           replace the Ringside store at --db (its events are deleted)
   --port <n>        port of the live dashboard and HTTP endpoints; 0 for any free port
                     (default ${DEMO_DEFAULTS.httpPort}; a port already taken falls back to a free one)
   --no-drills       do not kill a writer or scale the pool midway
   -h, --help        this help`,
   query: `Usage: ringside query <db> [filters] [--json]
+
+  Reads a Ringside SQLite store (read-only: the file is never changed).
 
   --pid <pid>             events of one process, e.g. '<0.107.0>'
   --type <type>           call, return, message, state_change, ...
@@ -48,13 +53,17 @@ Run 'ringside <command> --help' for a command's options.`,
   -h, --help              this help`,
   stats: `Usage: ringside stats <db> [--json]
 
+  Reads a Ringside SQLite store (read-only: the file is never changed).
+
   --json        print the stats as JSON
   -h, --help    this help`,
   soak: `Usage: ringside soak [options]
 
   --minutes <n>     how long (default 10); or --seconds <n>
   --rate <n>        events per second (default 20000)
-  --db <path>       SQLite file (default ./ringside-soak.db, replaced if it is a Ringside store)
+  --db <path>       SQLite file (default ./ringside-soak.db); it must not exist yet, or be a
+                    Ringside store and --fresh be given. Nothing else is ever overwritten.
+  --fresh           replace the Ringside store at --db (its events are deleted)
   --seed <n>        seed of the fault schedule (default 24301)
   -h, --help        this help`,
   bench: `Usage: ringside bench [--quick]
@@ -108,7 +117,7 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
         out.write(`${HELP.main}\n`)
         return command === undefined ? 2 : 0
       case 'demo': {
-        const { values } = parse(rest, { rate: { type: 'string' }, duration: { type: 'string' }, pool: { type: 'string' }, db: { type: 'string' }, port: { type: 'string' }, 'no-drills': { type: 'boolean' } }, 0, 'demo')
+        const { values } = parse(rest, { rate: { type: 'string' }, duration: { type: 'string' }, pool: { type: 'string' }, db: { type: 'string' }, fresh: { type: 'boolean' }, port: { type: 'string' }, 'no-drills': { type: 'boolean' } }, 0, 'demo')
         if (values.help) return void out.write(`${HELP.demo}\n`), 0
         const controller = new AbortController()
         const onSignal = () => controller.abort()
@@ -120,6 +129,7 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
             durationSec: values.duration === undefined ? DEMO_DEFAULTS.durationSec : int('demo', 'duration', values.duration, 1, 86_400),
             poolSize: values.pool === undefined ? DEMO_DEFAULTS.poolSize : int('demo', 'pool', values.pool, 1, 8),
             dbPath: (values.db as string | undefined) ?? DEMO_DEFAULTS.dbPath,
+            fresh: values.fresh === true,
             drills: values['no-drills'] !== true,
             httpPort: values.port === undefined ? DEMO_DEFAULTS.httpPort : int('demo', 'port', values.port, 0, 65_535),
             out,
@@ -167,7 +177,7 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
           if (values.order !== 'asc' && values.order !== 'desc') throw new UsageError(`ringside query: --order must be asc or desc, got '${String(values.order)}'`)
           f.order = values.order
         }
-        const store = await createStore({ kind: 'sqlite', path: db })
+        const store = await openForReading(db)
         try {
           const rows = await store.query(f as QueryFilter)
           if (values.json) for (const r of rows) out.write(`${JSON.stringify(r)}\n`)
@@ -188,7 +198,7 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
       case 'stats': {
         const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, 1, 'stats')
         if (values.help) return void out.write(`${HELP.stats}\n`), 0
-        const store = await createStore({ kind: 'sqlite', path: dbArg('stats', positionals) })
+        const store = await openForReading(dbArg('stats', positionals))
         try {
           const s = await store.stats()
           if (values.json) out.write(`${JSON.stringify(s)}\n`)
@@ -205,12 +215,12 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
         return 0
       }
       case 'soak': {
-        const { values } = parse(rest, { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, seed: { type: 'string' } }, 0, 'soak')
+        const { values } = parse(rest, { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, fresh: { type: 'boolean' }, seed: { type: 'string' } }, 0, 'soak')
         if (values.help) return void out.write(`${HELP.soak}\n`), 0
         const seconds =
           values.seconds !== undefined ? int('soak', 'seconds', values.seconds, 1, 86_400) : 60 * (values.minutes === undefined ? 10 : int('soak', 'minutes', values.minutes, 1, 1440))
         const dbPath = (values.db as string | undefined) ?? './ringside-soak.db'
-        await freshStore(dbPath)
+        await prepareNewStore(dbPath, values.fresh === true)
         const r = await runSoak({
           seconds,
           rate: values.rate === undefined ? 20_000 : int('soak', 'rate', values.rate, 1, 1_000_000),
@@ -231,7 +241,8 @@ export async function runCli(argv: string[], out: Writable & { isTTY?: boolean }
         throw new UsageError(`ringside: unknown command '${command}'\n\n${HELP.main}`)
     }
   } catch (e) {
-    if (e instanceof UsageError) {
+    // A path the command may not use is bad input too: refused, nothing touched.
+    if (e instanceof UsageError || e instanceof DbPathError) {
       err.write(`${e.message}\n`)
       return 2
     }

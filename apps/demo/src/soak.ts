@@ -139,7 +139,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   await injecting
   control.heal()
   const report = await pipeline.stop({ timeoutMs: 60_000 })
-  const store = await createStore({ kind: 'sqlite', path: o.dbPath })
+  const store = await createStore({ kind: 'sqlite', path: o.dbPath, readOnly: true })
   const counted = await store.countByRing!(ring.id)
   const rows = await store.query({ order: 'asc' })
   await store.close()
