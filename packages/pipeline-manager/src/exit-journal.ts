@@ -4,13 +4,13 @@
 // the process goes away, what the ring holds unstored is appended synchronously. Nothing is ever
 // deleted that was not fully replayed and stored, and a file that is not a journal is never touched.
 
-import { renameSync, rmSync, statSync } from 'node:fs'
+import { renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import type { StageSpec } from '@ringside/async-writer'
-import type { EventStore, StoreSpec } from '@ringside/storage'
+import { createStore, type EventStore, type StoreSpec } from '@ringside/storage'
 import { JournalError } from './errors.js'
 import { appendJournal, createJournal, holdsOnly, readJournal, type JournalHeader } from './journal.js'
 import { lockJournal, type JournalLock } from './journal-lock.js'
@@ -41,11 +41,21 @@ export interface ExitJournalOptions {
   readonly store: StoreSpec
   readonly ring: RingBuffer
   readonly stages: readonly StageSpec[]
-  /** Runs `f` with the store a journal is replayed into (opened in this thread, closed after). */
-  readonly withStore: <T>(f: (store: EventStore) => Promise<T>) => Promise<T>
+  /** The store held by the manager's thread (memory), replayed into as is; others are opened for the replay. */
+  readonly hosted: EventStore | undefined
   readonly logger: Logger
-  /** Called when a write fails, with why the journal was being written. */
+  /** Called when a write fails (after it is logged), with why the journal was being written. */
   readonly onWriteFailed: (err: JournalError, reason: string) => void
+}
+
+/** Runs `f` with the store a journal is replayed into: the hosted one, or one opened for it and closed after. */
+async function withStore<T>(o: ExitJournalOptions, f: (store: EventStore) => Promise<T>): Promise<T> {
+  const store = o.hosted ?? (await createStore(o.store))
+  try {
+    return await f(store)
+  } finally {
+    if (store !== o.hosted) await store.close()
+  }
 }
 
 export class ExitJournal {
@@ -87,7 +97,7 @@ export class ExitJournal {
         }
         if (contents.records.length > 0 || contents.corruptBytes > 0) {
           try {
-            replay = await o.withStore((store) => replayJournal(path, contents, store, o.stages))
+            replay = await withStore(o, (store) => replayJournal(path, contents, store, o.stages))
           } catch (cause) {
             throw new JournalError('journal_replay_failed', path, `could not replay the journal ${path}; it is kept for the next start`, { cause })
           }
@@ -129,7 +139,17 @@ export class ExitJournal {
       this.#o.logger.warn(this.#written, 'unstored events written to the journal')
     } catch (cause) {
       this.#error = `could not write ${pending.length} unstored events to the journal ${this.path} (${reason}): ${(cause as Error).message}`
-      this.#o.onWriteFailed(new JournalError('journal_write_failed', this.path, this.#error, { cause }), reason)
+      const err = new JournalError('journal_write_failed', this.path, this.#error, { cause })
+      this.#o.logger.error({ err, reason }, 'could not write the journal')
+      // At process exit the logger may be silent and nobody reads a report: say it on stderr.
+      if (reason !== 'stop deadline') {
+        try {
+          writeSync(2, `ringside: ${this.#error}\n`)
+        } catch {
+          // stderr is closed: nothing more can be done
+        }
+      }
+      this.#o.onWriteFailed(err, reason)
     }
     return this.#written
   }

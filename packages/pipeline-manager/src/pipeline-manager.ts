@@ -3,7 +3,6 @@
 // probes, applies config changes live, and on stop drains the ring and reports every event's bucket.
 // The application is never crashed by the pipeline: failures become events, logs and health.
 
-import { writeSync } from 'node:fs'
 import { EventEmitter } from 'eventemitter3'
 import { pino, type Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
@@ -115,8 +114,11 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
 
   /**
    * Validates the options, starts the writers (and the HTTP server, with `http`) and resolves once
-   * every writer is ready. Rejects with PipelineConfigError (a bad option, named), WriterStartError
-   * (a writer failed before ready) or PipelineError `http_listen_failed` (the writers are stopped first).
+   * every writer is ready. Rejects with PipelineConfigError (a bad option, named), StoreOpenError
+   * (a SQLite file that is not a Ringside store or cannot be written: `not_a_ringside_store`,
+   * `not_a_database`, `store_read_only`, ...), JournalError (the journal path is refused; see its
+   * codes), WriterStartError (a writer failed before ready) or PipelineError `http_listen_failed`
+   * (the writers are stopped first).
    */
   static start(options: PipelineOptions): Promise<PipelineManager> {
     // The writers' threads do not hold the process open; an application awaiting start does.
@@ -254,27 +256,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       store: this.#storeSpec,
       ring: this.#ring,
       stages: this.#config.stages,
+      hosted: this.#store,
       logger: this.#logger,
-      withStore: async (f) => {
-        const store = this.#store ?? (await createStore(this.#storeSpec))
-        try {
-          return await f(store)
-        } finally {
-          if (store !== this.#store) await store.close()
-        }
-      },
-      onWriteFailed: (err, reason) => {
-        this.#logger.error({ err, reason }, 'could not write the journal')
-        // At process exit the logger may be silent and nobody reads the report: say it on stderr.
-        if (reason !== 'stop deadline') {
-          try {
-            writeSync(2, `ringside: ${err.message}\n`)
-          } catch {
-            // stderr closed: nothing more can be done
-          }
-        }
-        this.emit('error', err)
-      },
+      onWriteFailed: (err) => this.emit('error', err),
     })
   }
 
