@@ -18,6 +18,8 @@ describe('bench/pipeline.ts --chart', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--chart', path, '--seconds', '1', '--runs', '1', '--sustained', '1'], {
       encoding: 'utf8',
       timeout: 60_000,
+      // A timeout must end the child even if it ignores SIGTERM.
+      killSignal: 'SIGKILL',
       cwd: new URL('..', import.meta.url).pathname,
     })
     expect(r.status).toBe(2)

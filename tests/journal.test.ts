@@ -19,7 +19,7 @@ const paths = () => ({ journal: join(dir, `j-${++n}.journal`), db: join(dir, `db
 /** The store spec the fixture apps use (the fault-injection store around SQLite), here healthy. */
 const specOf = (db: string): StoreSpec => ({ target: FAULTY_STORE_TARGET, options: { inner: { kind: 'sqlite', path: db }, control: new FaultyStoreControl().buffer } })
 const runApp = (mode: string, journal: string, db: string, count = 3000) =>
-  spawnSync(process.execPath, ['--import', 'tsx', app, mode, journal, db, String(count)], { encoding: 'utf8', timeout: 60_000 })
+  spawnSync(process.execPath, ['--import', 'tsx', app, mode, journal, db, String(count)], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' })
 
 async function replayInto(journal: string, db: string) {
   const ring = RingBuffer.create({ size: 1 << 10 })
@@ -231,7 +231,7 @@ describe('two pipelines in one process', () => {
     return { dbA: a.db, journalA: a.journal, dbB: b.db, journalB: b.journal }
   }
   const runTwo = (mode: string, store: 'online' | 'offline', p: ReturnType<typeof twoPaths>) =>
-    spawnSync(process.execPath, ['--import', 'tsx', twoApp, mode, store, p.dbA, p.journalA, p.dbB, p.journalB, '3000'], { encoding: 'utf8', timeout: 60_000 })
+    spawnSync(process.execPath, ['--import', 'tsx', twoApp, mode, store, p.dbA, p.journalA, p.dbB, p.journalB, '3000'], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' })
 
   it.each([
     ['SIGTERM', 'sigterm', 143],

@@ -81,7 +81,7 @@ describe('a process whose application never calls stop()', () => {
   it('exits by itself once its event loop is empty, with every event it wrote stored', () => {
     const path = dbPath()
     const app = new URL('./fixtures/leave-without-stop.ts', import.meta.url).pathname
-    const r = spawnSync(process.execPath, ['--import', 'tsx', app, path, '10000'], { encoding: 'utf8', timeout: 60_000 })
+    const r = spawnSync(process.execPath, ['--import', 'tsx', app, path, '10000'], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' })
     expect(r.stdout).toMatch(/written/)
     expect(r.signal).toBeNull() // not killed by the timeout: it left by itself
     expect(r.status).toBe(0)
