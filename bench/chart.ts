@@ -1,5 +1,15 @@
 // A dependency-free SVG line chart for the benchmark report: one series over time, axes with a few
-// ticks, so decay or stalls in a long run are visible at a glance.
+// ticks, so decay or stalls in a long run are visible at a glance. Each chart carries CHART_MARK,
+// so a script asked to write one over an existing file can tell its own charts from a user's file.
+
+/** A comment inside every chart this module writes. */
+export const CHART_MARK = '<!-- ringside bench chart -->'
+
+/** Whether the file at `path` may be written as a chart: nothing there, or a chart written here. */
+export function mayWriteChart(path: string, readHead: (path: string) => string | undefined): boolean {
+  const head = readHead(path)
+  return head === undefined || head.includes(CHART_MARK)
+}
 
 export function lineChart(o: { title: string; values: readonly number[]; xLabel: string; yLabel: string }): string {
   const W = 720
@@ -18,6 +28,7 @@ export function lineChart(o: { title: string; values: readonly number[]; xLabel:
   const xTicks = o.values.map((_, i) => i).filter((i) => i % step === 0)
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">
+${CHART_MARK}
 <rect width="${W}" height="${H}" fill="white"/>
 <text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(o.title)}</text>
 ${yTicks.map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v).toLocaleString('en-US')}</text>`).join('\n')}

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { appendJournal, readJournal } from '@ringside/pipeline-manager'
+import { appendJournal, createJournal, readJournal } from '@ringside/pipeline-manager'
 
 const i = process.argv.indexOf('--reps')
 const REPS = i === -1 ? 7 : Number(process.argv[i + 1])
@@ -25,6 +25,8 @@ for (const size of [1 << 10, 1 << 14, 1 << 16]) {
   let bytes = 0
   for (let r = 0; r < REPS; r++) {
     const path = join(dir, `j-${size}-${r}.journal`)
+    // Created at start in a pipeline (with its lock), not at exit: outside the timed part.
+    createJournal(path, { store: 'bench', ringId: ring.id, pid: process.pid, host: 'bench', createdAt: Date.now() })
     const t0 = performance.now()
     appendJournal(path, ring.id, ring.exportPending())
     write.push(performance.now() - t0)

@@ -5,13 +5,13 @@
 // pipeline runs; peak RSS per run; the time from a writer crash to its replacement taking work; and
 // a 60-second SQLite run sampled every second (written as an SVG chart).
 // Usage: npx tsx bench/pipeline.ts [--seconds N] [--runs N] [--sustained N] [--chart PATH]
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { PipelineManager } from '@ringside/pipeline-manager'
-import { lineChart } from './chart.js'
+import { lineChart, mayWriteChart } from './chart.js'
 import { boot, fmt, median, nullStore, producerEntry, rssSampler, runPipeline, sleep, spread, type RunResult } from './e2e.js'
 
 const argOf = (name: string): string | undefined => {
@@ -22,6 +22,22 @@ const SECONDS = Number(argOf('seconds') ?? 10)
 const RUNS = Number(argOf('runs') ?? 3)
 const SUSTAINED = Number(argOf('sustained') ?? 60)
 const CHART = argOf('chart') ?? 'bench/results/sqlite-sustained.svg'
+// --chart names a file of the user's: refuse at once (not after the runs) to write over anything
+// but a chart this script wrote. The default lives in the repository's bench/results.
+const headOf = (path: string): string | undefined => {
+  if (!existsSync(path)) return undefined
+  const fd = openSync(path, 'r')
+  try {
+    const b = Buffer.alloc(4096)
+    return b.toString('utf8', 0, readSync(fd, b, 0, b.length, 0))
+  } finally {
+    closeSync(fd)
+  }
+}
+if (argOf('chart') !== undefined && !mayWriteChart(CHART, headOf)) {
+  console.error(`bench/pipeline.ts: --chart ${CHART} exists and is not a chart written by this script; it is left as it is: choose another path`)
+  process.exit(2)
+}
 const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-'))
 const peerEntry = new URL('./fixtures/peer-worker.ts', import.meta.url).href
 let dbNo = 0

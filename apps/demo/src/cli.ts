@@ -9,8 +9,19 @@ import { fileURLToPath } from 'node:url'
 import { CORE_COMMANDS, UsageError, integerFlag, runCli as runCommand, type CliCommand } from 'ringside/cli'
 import { runMcp } from './mcp.js'
 import { slowestCommand, traceCommand } from './trace-cmd.js'
-import { DEMO_DEFAULTS, freshStore, runDemo } from './demo.js'
+import { DbPathError, prepareNewStore } from './db-path.js'
+import { DEMO_DEFAULTS, runDemo } from './demo.js'
 import { runSoak } from './soak.js'
+
+/** A --db path the command may not use (not a Ringside store, or one to replace without --fresh) is a usage error: exit 2. */
+async function usable<T>(command: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (e) {
+    if (e instanceof DbPathError) throw new UsageError(command, `${e.message}.`)
+    throw e
+  }
+}
 
 const demoCommand: CliCommand = {
   name: 'demo',
@@ -20,12 +31,15 @@ const demoCommand: CliCommand = {
   --rate <n>        events per second offered by the app (default ${DEMO_DEFAULTS.rate})
   --duration <s>    seconds of traffic (default ${DEMO_DEFAULTS.durationSec})
   --pool <n>        writers at start (default ${DEMO_DEFAULTS.poolSize})
-  --db <path>       SQLite file, from the current folder (default ${DEMO_DEFAULTS.dbPath})
+  --db <path>       SQLite file, from the current folder (default ${DEMO_DEFAULTS.dbPath}); it must
+                    not exist yet, or be a Ringside store and --fresh be given. Nothing else is
+                    ever overwritten.
+  --fresh           replace the Ringside store at --db (its events are deleted)
   --port <n>        port of the live dashboard and HTTP endpoints; 0 for any free port
                     (default ${DEMO_DEFAULTS.httpPort}; a port already taken falls back to a free one)
   --no-drills       do not kill a writer or scale the pool midway
   -h, --help        this help`,
-  flags: { rate: { type: 'string' }, duration: { type: 'string' }, pool: { type: 'string' }, db: { type: 'string' }, port: { type: 'string' }, 'no-drills': { type: 'boolean' } },
+  flags: { rate: { type: 'string' }, duration: { type: 'string' }, pool: { type: 'string' }, db: { type: 'string' }, fresh: { type: 'boolean' }, port: { type: 'string' }, 'no-drills': { type: 'boolean' } },
   positionals: 0,
   async run({ values }, io) {
     const options = {
@@ -33,6 +47,7 @@ const demoCommand: CliCommand = {
       durationSec: values.duration === undefined ? DEMO_DEFAULTS.durationSec : integerFlag('demo', 'duration', values.duration, 1, 86_400),
       poolSize: values.pool === undefined ? DEMO_DEFAULTS.poolSize : integerFlag('demo', 'pool', values.pool, 1, 8),
       dbPath: resolve(io.cwd ?? process.cwd(), typeof values.db === 'string' ? values.db : DEMO_DEFAULTS.dbPath),
+      fresh: values.fresh === true,
       drills: values['no-drills'] !== true,
       httpPort: values.port === undefined ? DEMO_DEFAULTS.httpPort : integerFlag('demo', 'port', values.port, 0, 65_535),
     }
@@ -41,7 +56,7 @@ const demoCommand: CliCommand = {
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
     try {
-      const { report } = await runDemo({ ...options, out: io.out, signal: controller.signal })
+      const { report } = await usable('demo', () => runDemo({ ...options, out: io.out, signal: controller.signal }))
       return report.balanced ? 0 : 1
     } finally {
       process.off('SIGINT', onSignal)
@@ -70,12 +85,13 @@ const soakCommand: CliCommand = {
   --minutes <n>       how long (default 10); or --seconds <n>
   --seconds <n>
   --rate <n>          events per second (default 20000)
-  --db <path>         SQLite file, from the current folder (default ./ringside-soak.db, replaced if
-                      it is a Ringside store)
+  --db <path>         SQLite file, from the current folder (default ./ringside-soak.db); it must
+                      not exist yet, or be a Ringside store and --fresh be given
+  --fresh             replace the Ringside store at --db (its events are deleted)
   --seed <n>          seed of the fault schedule (default 24301)
   --no-stage-faults   leave the stage faults and re-entrant writes out of the mix
   -h, --help          this help`,
-  flags: { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, seed: { type: 'string' }, 'no-stage-faults': { type: 'boolean' } },
+  flags: { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, fresh: { type: 'boolean' }, seed: { type: 'string' }, 'no-stage-faults': { type: 'boolean' } },
   positionals: 0,
   async run({ values }, io) {
     const seconds =
@@ -83,7 +99,7 @@ const soakCommand: CliCommand = {
     const rate = values.rate === undefined ? 20_000 : integerFlag('soak', 'rate', values.rate, 1, 1_000_000)
     const seed = values.seed === undefined ? 24_301 : integerFlag('soak', 'seed', values.seed, 1, 2 ** 31 - 1)
     const dbPath = resolve(io.cwd ?? process.cwd(), typeof values.db === 'string' ? values.db : './ringside-soak.db')
-    await freshStore(dbPath)
+    await usable('soak', () => prepareNewStore(dbPath, values.fresh === true))
     const r = await runSoak({ seconds, rate, dbPath, seed, stageFaults: values['no-stage-faults'] !== true, out: io.out })
     // Writer threads that would not stop would keep the process alive: a failed soak must end.
     if (r.report === undefined) process.exit(1)

@@ -4,12 +4,11 @@
 // report and answers a few queries from the store. SIGINT/SIGTERM stop it gracefully. The pipeline's
 // HTTP server runs meanwhile, and the demo prints its dashboard's address.
 
-import { existsSync, rmSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import type { Writable } from 'node:stream'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { createStore } from '@ringside/storage'
 import { PipelineError, PipelineManager, type AccountingReport, type PipelineOptions } from '@ringside/pipeline-manager'
+import { openForReading, prepareNewStore } from './db-path.js'
 import { TraceGenerator } from './events.js'
 import { Pacer } from './pacer.js'
 import { Progress } from './progress.js'
@@ -21,8 +20,10 @@ export interface DemoOptions {
   durationSec: number
   /** Writers at start. Defaults to 2. */
   poolSize: number
-  /** SQLite file. Defaults to ./ringside-events.db. */
+  /** SQLite file. Defaults to ./ringside-events.db. It must not exist, or be a Ringside store and `fresh` be set. */
   dbPath: string
+  /** Replace a Ringside store already at `dbPath` (never anything else). Defaults to false. */
+  fresh?: boolean
   /** Kill a writer and scale the pool midway. Defaults to true. */
   drills: boolean
   /** Port of the dashboard and the other HTTP endpoints; 0 takes any free port, and so does a taken one. Defaults to 7777. */
@@ -44,7 +45,7 @@ export interface DemoResult {
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const say = (s: string) => o.out.write(`${s}\n`)
-  await freshStore(o.dbPath)
+  await prepareNewStore(o.dbPath, o.fresh ?? false)
   const ring = RingBuffer.create({ size: 1 << 16, overflowStrategy: 'drop_newest' })
   say(`Ringside demo: ${n(o.rate)} events/s for ${o.durationSec} s from the main thread and a worker thread, into ${o.dbPath}`)
   const pipeline = await startPipeline(
@@ -156,17 +157,6 @@ async function startPipeline(options: PipelineOptions, port: number, say: (s: st
   }
 }
 
-/** The demo writes to a fresh file: an existing Ringside store there is replaced; anything else is refused. */
-export async function freshStore(path: string): Promise<void> {
-  if (!existsSync(path)) return
-  try {
-    await (await createStore({ kind: 'sqlite', path })).close()
-  } catch (cause) {
-    throw new Error(`${path} exists and is not a Ringside store; choose another --db`, { cause })
-  }
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
-}
-
 function describe(e: Record<string, unknown>): string {
   if (e.type === 'message') return `${String(e.from)} → ${String(e.to)}`
   if (e.type === 'state_change') return `${String(e.module)} ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}`
@@ -194,7 +184,7 @@ function printReport(say: (s: string) => void, r: AccountingReport, offeredByApp
 }
 
 async function printQueries(say: (s: string) => void, dbPath: string): Promise<void> {
-  const store = await createStore({ kind: 'sqlite', path: dbPath })
+  const store = await openForReading(dbPath)
   try {
     const stats = await store.stats()
     say('')

@@ -72,7 +72,7 @@ export async function createMcpServer(o: McpOptions): Promise<{ server: McpServe
   if (o.db !== undefined) {
     const path = resolve(o.db)
     if (!existsSync(path)) throw new Error(`no store at ${path}`)
-    store = await createStore({ kind: 'sqlite', path })
+    store = await createStore({ kind: 'sqlite', path, readOnly: true })
     const s = store
     server.registerTool(
       'query_events',

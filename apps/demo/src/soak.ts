@@ -211,7 +211,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   if (!report) say('the pipeline did not stop within its deadline')
   let v: Verification | undefined
   if (report && !stall) {
-    const store = await createStore({ kind: 'sqlite', path: o.dbPath })
+    const store = await createStore({ kind: 'sqlite', path: o.dbPath, readOnly: true })
     try {
       let lastSaid = performance.now()
       v = await ledger.verify(store, ring.id, [...PIDS, INNER_PID], (done, total) => {

@@ -99,7 +99,7 @@ export function callTree(events: readonly Ev[]): Item[] {
 }
 
 async function query(db: string, filter: QueryFilter): Promise<EventRecord[]> {
-  const store = await createStore({ kind: 'sqlite', path: db })
+  const store = await createStore({ kind: 'sqlite', path: db, readOnly: true })
   try {
     return await store.query(filter)
   } finally {

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
+import { createStore } from '@ringside/storage'
 import { runCli } from '../src/cli.js'
 import { runDemo } from '../src/demo.js'
 import { statusLine } from '../src/progress.js'
@@ -26,6 +27,30 @@ async function cli(...argv: string[]) {
 }
 
 const db = join(dir, 'demo.db')
+let k = 0
+/** A copy of a user's own SQLite database (a `customers` table with three rows). */
+function customersDb(): string {
+  const path = join(dir, `customers-${++k}.db`)
+  copyFileSync(new URL('./fixtures/customers.db', import.meta.url), path)
+  return path
+}
+/** A Ringside store holding `n` events of an earlier run. */
+async function ringsideStore(n: number): Promise<string> {
+  const path = join(dir, `earlier-${++k}.db`)
+  const store = await createStore({ kind: 'sqlite', path })
+  const ringId = 'cd'.repeat(16)
+  await store.storeEvents(Array.from({ length: n }, (_, seq) => ({ key: `${ringId}:${seq}`, ringId, seq, capturedAt: 1_000 + seq, event: { type: 'call', seq } })))
+  await store.close()
+  return path
+}
+async function eventsIn(path: string): Promise<number> {
+  const store = await createStore({ kind: 'sqlite', path, readOnly: true })
+  try {
+    return (await store.stats()).totalEvents
+  } finally {
+    await store.close()
+  }
+}
 
 describe('runDemo', () => {
   it('runs end to end in a short mode: kills and restarts a writer, scales, and its report balances', async () => {
@@ -122,8 +147,44 @@ describe('ringside CLI', () => {
     expect(r.err).toMatch(message)
   })
 
+  it.each(['demo', 'soak'])("%s refuses an existing SQLite database of the user's with exit 2, and leaves it as it was", async (command) => {
+    const path = customersDb()
+    const before = readFileSync(path)
+    const r = await cli(command, '--db', path, ...(command === 'demo' ? ['--duration', '1', '--port', '0', '--fresh'] : ['--seconds', '1', '--fresh']))
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/is not a Ringside store; it is left as it is/)
+    expect(readFileSync(path).equals(before)).toBe(true)
+    expect(existsSync(`${path}-wal`)).toBe(false)
+  })
+
+  it.each(['demo', 'soak'])('%s asks for --fresh before it replaces a Ringside store', async (command) => {
+    const path = await ringsideStore(100)
+    const r = await cli(command, '--db', path, ...(command === 'demo' ? ['--duration', '1', '--port', '0'] : ['--seconds', '1']))
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/Ringside store holding 100 events; pass --fresh to replace it/)
+    expect(await eventsIn(path)).toBe(100)
+  })
+
+  it('demo --fresh replaces a Ringside store', async () => {
+    const path = await ringsideStore(100)
+    const r = await cli('demo', '--db', path, '--fresh', '--duration', '1', '--rate', '500', '--port', '0', '--no-drills')
+    expect(r.code).toBe(0)
+    const store = await createStore({ kind: 'sqlite', path, readOnly: true })
+    expect(await store.getEvent(`${'cd'.repeat(16)}:0`)).toBeUndefined()
+    await store.close()
+  })
+
+  it.each(['query', 'stats'])("%s reads, never writes: a user's database is refused with exit 2 and left as it was", async (command) => {
+    const path = customersDb()
+    const before = readFileSync(path)
+    const r = await cli(command, path)
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/cannot be read as a Ringside store/)
+    expect(readFileSync(path).equals(before)).toBe(true)
+  })
+
   it('prints help for every command', async () => {
-    for (const c of ['demo', 'query', 'stats', 'bench']) {
+    for (const c of ['demo', 'query', 'stats', 'soak', 'bench']) {
       const r = await cli(c, '--help')
       expect(r.code).toBe(0)
       expect(r.out).toMatch(new RegExp(`Usage: ringside ${c}`))

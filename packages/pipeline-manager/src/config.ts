@@ -142,9 +142,10 @@ export interface PipelineOptions {
   /** Logs a stats line (rates, fill, writers, restarts, p99, breaker) at info level every this many ms; 0 never. Live. Defaults to 0. */
   statsLogIntervalMs?: number
   /**
-   * An exit journal: on process exit, SIGINT, SIGTERM or an uncaught exception, and when stop()
-   * runs out of time, what the ring still holds unstored is appended to this file; the next start
-   * with the same path replays it into the store first. Defaults to none.
+   * An exit journal: on process exit, SIGINT, SIGTERM, SIGHUP, SIGQUIT or an uncaught exception,
+   * and when stop() runs out of time, what the ring still holds unstored is appended to this file;
+   * the next start with the same path replays it into the store first. The path must be free or
+   * hold a journal of this store, and is locked while the pipeline runs. Defaults to none.
    */
   journal?: { path: string }
   /**

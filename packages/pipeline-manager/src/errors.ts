@@ -1,7 +1,8 @@
 // Typed errors of the pipeline. Callers branch on `code` or `instanceof`; worker errors are split
 // by phase (spawn: a writer that failed before ready, its own error rebuilt as the cause;
 // escalation: restart intensity exceeded). `http_listen_failed`: the HTTP server could not bind
-// its address. stop() never rejects: a deadline it misses is `timedOut` in its report.
+// its address. `store_file_lost`: the SQLite file the writers opened was deleted or replaced while
+// running. stop() never rejects: a deadline it misses is `timedOut` in its report.
 
 export type PipelineErrorCode =
   | 'invalid_option'
@@ -12,8 +13,23 @@ export type PipelineErrorCode =
   | 'writer_protocol_error'
   | 'escalated'
   | 'stopped'
-  | 'journal_replay_failed'
   | 'http_listen_failed'
+  | 'store_file_lost'
+  | JournalErrorCode
+
+/**
+ * What can go wrong with the exit journal: the file at its path is not a Ringside journal, it is
+ * the store's own file, another live pipeline holds it, it was written for another store, it
+ * cannot be created or written, or replaying it failed. None of them deletes or changes the file.
+ */
+export type JournalErrorCode =
+  | 'not_a_journal'
+  | 'journal_is_store'
+  | 'journal_locked'
+  | 'journal_of_another_store'
+  | 'journal_unwritable'
+  | 'journal_write_failed'
+  | 'journal_replay_failed'
 
 export class PipelineError extends Error {
   readonly code: PipelineErrorCode
@@ -61,5 +77,15 @@ export class WriterStartError extends PipelineError {
     super('writer_start_failed', message, options)
     this.name = 'WriterStartError'
     this.writerId = writerId
+  }
+}
+
+/** The exit journal at `path` was refused or could not be used; `code` says why. */
+export class JournalError extends PipelineError {
+  readonly path: string
+  constructor(code: JournalErrorCode, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'JournalError'
+    this.path = path
   }
 }

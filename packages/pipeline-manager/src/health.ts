@@ -4,7 +4,7 @@
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy'
 
 export interface HealthCheck {
-  readonly name: 'writers' | 'restart_budget' | 'ring_fill' | 'oldest_unstored' | 'store_breaker' | 'store' | 'stages' | 'supervisor'
+  readonly name: 'writers' | 'restart_budget' | 'ring_fill' | 'oldest_unstored' | 'store_breaker' | 'store' | 'stages' | 'journal' | 'supervisor'
   readonly status: HealthStatus
   readonly reason: string
 }
@@ -31,9 +31,11 @@ export interface HealthInput {
    * The last answer of the store's health probe, with its time (ms since the epoch) and the probe
    * interval; absent when the store cannot tell or probing is off.
    */
-  readonly store?: { readonly status: HealthStatus; readonly reason: string; readonly at: number; readonly intervalMs: number }
+  readonly store?: { readonly status: HealthStatus; readonly reason: string; readonly at: number; readonly intervalMs: number; readonly permanent?: boolean }
   /** User stages' failures over the recent window; absent without stages. */
   readonly stages?: { readonly failed: number; readonly processed: number; readonly windowSeconds: number }
+  /** The exit journal's condition, when there is one: a failed write is unhealthy. */
+  readonly journal?: { readonly status: HealthStatus; readonly reason: string }
   readonly now?: number
   readonly thresholds: {
     /** Share of processed events a stage failed on (recent window) at which health is degraded. */
@@ -92,7 +94,8 @@ export function evaluateHealth(h: HealthInput): HealthReport {
   if (h.store) {
     // At worst degraded: while the store is out the ring absorbs and the app goes on writing, so
     // readiness stays (a fleet whose shared store is down should not be taken out of service
-    // whole); the ring's own checks turn unhealthy when it can take no more.
+    // whole); the ring's own checks turn unhealthy when it can take no more. Unless the store says
+    // its condition is permanent (a SQLite file deleted under the writers): waiting will not help.
     const s = h.store
     // A probe that has not come back for a while is an answer too: the store is not answering.
     const staleMs = Math.max(10_000, 3 * s.intervalMs)
@@ -100,7 +103,11 @@ export function evaluateHealth(h: HealthInput): HealthReport {
     checks.push(
       age > staleMs
         ? { name: 'store', status: 'degraded', reason: `store: its health probe has not answered for ${Math.round(age / 1000)} s (last: ${s.reason})` }
-        : { name: 'store', status: s.status === 'healthy' ? 'healthy' : 'degraded', reason: `store ${s.status}: ${s.reason}` },
+        : {
+            name: 'store',
+            status: s.status === 'healthy' ? 'healthy' : s.status === 'unhealthy' && s.permanent === true ? 'unhealthy' : 'degraded',
+            reason: `store ${s.status}: ${s.reason}`,
+          },
     )
   }
   if (h.stages) {
@@ -115,6 +122,7 @@ export function evaluateHealth(h: HealthInput): HealthReport {
       reason: `user stages failed on ${failed} of ${processed} events in the last ${Math.round(windowSeconds)} s${bad ? ` (threshold ${Math.round(limit * 100)}%; see dead letters with reason stage_error)` : ''}`,
     })
   }
+  if (h.journal) checks.push({ name: 'journal', status: h.journal.status, reason: h.journal.reason })
   checks.push(
     h.supervisorProblem === undefined
       ? { name: 'supervisor', status: 'healthy', reason: 'pool supervised' }

@@ -1,9 +1,12 @@
 // Public surface of @ringside/pipeline-manager: PipelineManager and what its options, state,
 // metrics, health, events, reports and errors are made of; the ring (re-exported, since every
 // pipeline needs one) and the journal's reader. The writer pool behind the manager is internal.
-export { PipelineManager, type JournalWrite, type PipelineEvents, type PipelineState, type PipelineStatus } from './pipeline-manager.js'
-export { appendJournal, readJournal, type JournalContents } from './journal.js'
+export { LOOP_EMPTY_STOP_MS, PipelineManager, type PipelineEvents, type PipelineState, type PipelineStatus } from './pipeline-manager.js'
+export { JOURNAL_VERSION, appendJournal, createJournal, readJournal, type JournalContents, type JournalHeader } from './journal.js'
+export type { JournalState, JournalWrite } from './exit-journal.js'
 export type { JournalReplay } from './journal-replay.js'
+export { EXIT_SIGNALS } from './exit-hooks.js'
+export { storeIdentity } from './store-identity.js'
 export {
   BREAKER_KEYS,
   DEFAULTS,
@@ -24,7 +27,7 @@ export {
   type ResolvedConfig,
   type ResolvedHttpOptions,
 } from './config.js'
-export { ConfigUpdateError, PipelineConfigError, PipelineError, WriterStartError, type PipelineErrorCode } from './errors.js'
+export { ConfigUpdateError, JournalError, PipelineConfigError, PipelineError, WriterStartError, type JournalErrorCode, type PipelineErrorCode } from './errors.js'
 export { evaluateHealth, type HealthCheck, type HealthReport, type HealthStatus } from './health.js'
 export type { PipelineMetrics, Percentiles, Totals, WriterView } from './metrics.js'
 export type { AccountingReport } from './report.js'

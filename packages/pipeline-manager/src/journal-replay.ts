@@ -2,11 +2,10 @@
 // user stages as in a writer, then into the store, before any writer starts. Keys are the original
 // ring's, so a journal replayed twice (a crash during replay) is stored once.
 
-import { rmSync } from 'node:fs'
 import { loadStages, processEvents } from '@ringside/async-writer'
 import type { EventStore } from '@ringside/storage'
 import type { StageSpec } from '@ringside/async-writer'
-import { readJournal } from './journal.js'
+import type { JournalContents } from './journal.js'
 
 /** What a replay did; `getState().journal.replay` reports it. */
 export interface JournalReplay {
@@ -18,14 +17,17 @@ export interface JournalReplay {
   readonly filtered: number
   readonly corruptBytes: number
   readonly corruptRegions: number
+  /** Where a journal with corrupt bytes was kept (renamed) after its valid records were stored. */
+  readonly keptAs?: string
 }
 
 const CHUNK = 1000
 
-/** Replays `path` into `store` and removes the file once everything is stored; undefined when there was no journal. */
-export async function replayJournal(path: string, store: EventStore, stageSpecs: readonly StageSpec[]): Promise<JournalReplay | undefined> {
-  const contents = readJournal(path)
-  if (contents.records.length === 0 && contents.corruptBytes === 0) return undefined
+/**
+ * Stores every record of a journal read from `path` into `store`; throws (a store error) when any
+ * chunk fails, so the caller keeps the file. What happens to the file after is the caller's.
+ */
+export async function replayJournal(path: string, contents: JournalContents, store: EventStore, stageSpecs: readonly StageSpec[]): Promise<JournalReplay> {
   const stages = await loadStages(stageSpecs)
   let stored = 0
   let duplicates = 0
@@ -41,6 +43,5 @@ export async function replayJournal(path: string, store: EventStore, stageSpecs:
     duplicates += res.duplicates
     if (dead.length > 0) quarantined += (await store.storeDeadLetters(dead)).inserted
   }
-  rmSync(path, { force: true })
   return { path, records: contents.records.length, stored, duplicates, quarantined, filtered, corruptBytes: contents.corruptBytes, corruptRegions: contents.corruptRegions }
 }

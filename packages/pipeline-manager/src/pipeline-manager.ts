@@ -6,12 +6,13 @@
 import { EventEmitter } from 'eventemitter3'
 import { pino, type Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
-import { createStore, MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
+import { createStore, MemoryStore, type EventStore, type StoreFileWatch, type StoreHealth, type StoreSpec } from '@ringside/storage'
 import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, createStageMetricsBuffer, readStageMetrics, type FaultSwitch, type WriterConfig } from '@ringside/async-writer/protocol'
 import { SUPERVISION_KEYS, applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
 import { ConfigUpdateError, PipelineError } from './errors.js'
-import { appendJournal } from './journal.js'
-import { replayJournal, type JournalReplay } from './journal-replay.js'
+import { ExitJournal, type JournalState } from './exit-journal.js'
+import { heldOpen, joinExitHooks } from './exit-hooks.js'
+import { checkStoreAtStart, countStoredOf, type StoreCount } from './store-checks.js'
 import { evaluateHealth, type HealthReport, type HealthStatus } from './health.js'
 import { HttpServer, type HttpAddress } from './http/server.js'
 import { LatencyWindow, latencyOf, offeredOf, RateWindow, StageWindow, stageViews, sumRows, writerViews, type PipelineMetrics, type StageRows } from './metrics.js'
@@ -32,17 +33,12 @@ export interface PipelineState {
   readonly restarts: { readonly total: number; readonly inWindow: number; readonly poolRestarts: number }
   readonly startedAt: number
   readonly uptimeMs: number
-  /** The exit journal, when configured: what the start replayed, and what was written to it. */
-  readonly journal?: { readonly path: string; readonly replay?: JournalReplay; readonly written?: JournalWrite }
+  /** The exit journal, when configured: what the start replayed, what was written to it, and a failed write. */
+  readonly journal?: JournalState
 }
 
-/** One write of the exit journal. */
-export interface JournalWrite {
-  readonly reason: string
-  readonly events: number
-  readonly bytes: number
-  readonly ms: number
-}
+/** How long a pipeline whose application left without stop() gets to drain when the event loop empties. */
+export const LOOP_EMPTY_STOP_MS = 5_000
 
 export interface PipelineEvents extends PoolEvents {
   config_changed: [{ version: number; changed: string[] }]
@@ -94,9 +90,10 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #poolRestartCount = 0
   #sampler: NodeJS.Timeout | undefined
   #stopping: Promise<AccountingReport> | undefined
-  #replay: JournalReplay | undefined
-  #journalWrite: JournalWrite | undefined
-  #unhook: (() => void) | undefined
+  #journal: ExitJournal | undefined
+  #leaveExitHooks: (() => void) | undefined
+  /** The SQLite file the writers opened (captured at start), watched by the store probe. */
+  #storeFile: StoreFileWatch | undefined
   #http: HttpServer | undefined
   /** The store opened in this thread to answer the health probe (and count at stop); null: it cannot tell. */
   #probeStore: EventStore | null | undefined
@@ -104,7 +101,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #probing = false
   /** Set by stop: no probe is scheduled after it, and a store opened by a probe in flight is closed. */
   #probeEnded = false
-  #storeHealth: { status: HealthStatus; reason: string; at: number } | undefined
+  #storeHealth: { status: HealthStatus; reason: string; at: number; permanent?: boolean } | undefined
   /** The tail of the queue of control calls (see #serialize); never rejects. */
   #control: Promise<unknown> = Promise.resolve()
 
@@ -132,10 +129,18 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
 
   /**
    * Validates the options, starts the writers (and the HTTP server, with `http`) and resolves once
-   * every writer is ready. Rejects with PipelineConfigError (a bad option, named), WriterStartError
-   * (a writer failed before ready) or PipelineError `http_listen_failed` (the writers are stopped first).
+   * every writer is ready. Rejects with PipelineConfigError (a bad option, named), StoreOpenError
+   * (a SQLite file that is not a Ringside store or cannot be written: `not_a_ringside_store`,
+   * `not_a_database`, `store_read_only`, ...), JournalError (the journal path is refused; see its
+   * codes), WriterStartError (a writer failed before ready) or PipelineError `http_listen_failed`
+   * (the writers are stopped first).
    */
-  static async start(options: PipelineOptions): Promise<PipelineManager> {
+  static start(options: PipelineOptions): Promise<PipelineManager> {
+    // The writers' threads do not hold the process open; an application awaiting start does.
+    return heldOpen(PipelineManager.#start(options))
+  }
+
+  static async #start(options: PipelineOptions): Promise<PipelineManager> {
     const { config, ring, store, logger: given } = resolveOptions(options)
     const logger =
       given ?? (config.preset === 'debug' ? pino({ name: 'ringside', level: 'debug' }, pino.destination(2)) : pino({ level: 'silent' }))
@@ -169,16 +174,25 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     })
     const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
     manager.#stageMetricsBuffer = stageMetricsBuffer
-    if (config.journal) manager.#replay = await manager.#replayJournal(config.journal.path)
+    // Refused here, typed, before any writer starts: a file that is not a Ringside store, a
+    // read-only one; then the journal's checks and replay.
+    manager.#storeFile = await checkStoreAtStart(store)
+    if (config.journal) manager.#journal = await manager.#openJournal(config.journal.path)
     manager.#wire()
     manager.#sample() // the windows start before the first event is processed
-    await pool.start(config.poolSize)
+    try {
+      await pool.start(config.poolSize)
+    } catch (err) {
+      manager.#journal?.finish()
+      throw err
+    }
     if (config.http) {
       try {
         manager.#http = await HttpServer.start({ pipeline: manager, rows: () => sumRows(metricsBuffer).rows }, config.http, logger)
       } catch (err) {
         // Nothing outlives a failed start: the writers stop; the ring stays open for the caller.
         await pool.stopAll(5_000)
+        manager.#journal?.finish()
         throw err
       }
     }
@@ -188,7 +202,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     manager.#sampler.unref()
     manager.#sample()
     manager.#scheduleStoreProbe(0)
-    if (config.journal) manager.#hookExits(config.journal.path)
+    manager.#joinExitHooks()
     logger.info({ poolSize: config.poolSize, preset: config.preset }, 'pipeline started')
     return manager
   }
@@ -216,8 +230,10 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   }
 
   async #probeOnce(): Promise<void> {
-    // SQLite cannot tell (a file has no server): no need to open it in the application's thread,
-    // where better-sqlite3's open is synchronous and may wait out a lock a writer holds.
+    // SQLite is asked by one stat of its path, compared with the file the writers opened: never a
+    // connection in the application's thread, where better-sqlite3's open is synchronous and may
+    // wait out a lock a writer holds.
+    if (this.#storeFile) return this.#noteStoreHealth(this.#storeFile.health())
     if (this.#probeStore === undefined && (this.#storeSpec as { kind?: unknown }).kind === 'sqlite') {
       this.#probeStore = null
       return
@@ -240,64 +256,49 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const store = this.#probeStore
     if (store === null || !store.health) return
     const answer = await store.health().catch((err: unknown) => ({ status: 'unhealthy' as const, reason: `the store's health probe failed: ${String(err)}` }))
-    const was = this.#storeHealth?.status
-    this.#storeHealth = { ...answer, at: Date.now() }
-    if (was !== undefined && was !== answer.status) this.#logger.warn({ store: answer }, 'store health changed')
+    this.#noteStoreHealth(answer)
   }
 
-  /** Replays a journal left by an earlier run into the store, before any writer starts. */
-  async #replayJournal(path: string): Promise<JournalReplay | undefined> {
-    let store: EventStore | undefined
-    try {
-      store = this.#store ?? (await createStore(this.#storeSpec))
-      const replay = await replayJournal(path, store, this.#config.stages)
-      if (replay) this.#logger.info(replay, 'journal replayed')
-      return replay
-    } catch (err) {
-      throw new PipelineError('journal_replay_failed', `could not replay the journal ${path}; it is kept for the next start`, { cause: err })
-    } finally {
-      if (store && store !== this.#store) await store.close()
+  #noteStoreHealth(answer: StoreHealth): void {
+    const was = this.#storeHealth
+    this.#storeHealth = { ...answer, at: Date.now() }
+    if (was !== undefined && was.status !== answer.status) this.#logger.warn({ store: answer }, 'store health changed')
+    // A store that will not come back by itself (its file deleted or replaced) is an error, once.
+    if (answer.permanent === true && answer.status === 'unhealthy' && was?.permanent !== true) {
+      this.#logger.error({ store: answer }, 'store lost')
+      this.emit('error', new PipelineError('store_file_lost', answer.reason))
     }
+  }
+
+  /** Checks, replays and renews the exit journal (see ExitJournal), before any writer starts. */
+  #openJournal(path: string): Promise<ExitJournal> {
+    return ExitJournal.open({
+      path,
+      store: this.#storeSpec,
+      ring: this.#ring,
+      stages: this.#config.stages,
+      hosted: this.#store,
+      logger: this.#logger,
+      onWriteFailed: (err) => this.emit('error', err),
+    })
   }
 
   /**
-   * Writes what the ring still holds unstored to the journal on process exit, SIGINT, SIGTERM and
-   * an uncaught exception. Synchronous; at most once per pipeline. After a signal, if nobody else
-   * listens for it, the process exits as the signal would have made it.
+   * Joins the process-wide exit hooks (exit-hooks.ts): with a journal, exit, SIGINT, SIGTERM,
+   * SIGHUP, SIGQUIT and an uncaught exception write what the ring holds to it; with or without,
+   * an event loop that runs dry stops the pipeline within LOOP_EMPTY_STOP_MS.
    */
-  #hookExits(path: string): void {
-    const dump = (reason: string) => this.#writeJournal(path, reason)
-    const onExit = () => dump('exit')
-    const onCrash = () => dump('uncaught exception')
-    const onSignal = (signal: NodeJS.Signals) => {
-      dump(signal)
-      if (process.listenerCount(signal) === 1) process.exit(signal === 'SIGINT' ? 130 : 143)
-    }
-    process.on('exit', onExit)
-    process.on('uncaughtExceptionMonitor', onCrash)
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    this.#unhook = () => {
-      process.off('exit', onExit)
-      process.off('uncaughtExceptionMonitor', onCrash)
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    }
-  }
-
-  #writeJournal(path: string, reason: string): JournalWrite | undefined {
-    if (this.#journalWrite) return this.#journalWrite
-    const t0 = performance.now()
-    this.#ring.close()
-    const pending = this.#ring.exportPending()
-    try {
-      const bytes = appendJournal(path, this.#ring.id, pending)
-      this.#journalWrite = { reason, events: pending.length, bytes, ms: performance.now() - t0 }
-      this.#logger.warn(this.#journalWrite, 'unstored events written to the journal')
-    } catch (err) {
-      this.#logger.error({ err, path, events: pending.length }, 'could not write the journal')
-    }
-    return this.#journalWrite
+  #joinExitHooks(): void {
+    this.#leaveExitHooks = joinExitHooks({
+      journaled: this.#journal !== undefined,
+      onProcessExit: (reason) => {
+        this.#journal?.write(reason)
+        // A crash may be survived (the application's uncaughtException handler): keep the lock
+        // until the process really exits.
+        if (reason !== 'uncaught exception') this.#journal?.finish()
+      },
+      onLoopEmpty: () => this.stop({ timeoutMs: LOOP_EMPTY_STOP_MS }),
+    })
   }
 
   /** The ring the pipeline drains. */
@@ -393,9 +394,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       restarts: { total: this.#pool.totalRestarts, inWindow: this.#pool.restartsInWindow(), poolRestarts: this.#poolRestartCount },
       startedAt: this.#startedAt,
       uptimeMs: Date.now() - this.#startedAt,
-      ...(this.#config.journal
-        ? { journal: { path: this.#config.journal.path, ...(this.#replay ? { replay: this.#replay } : {}), ...(this.#journalWrite ? { written: this.#journalWrite } : {}) } }
-        : {}),
+      ...(this.#journal ? { journal: this.#journal.state } : {}),
     }
   }
 
@@ -466,6 +465,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       breaker: { state: this.#breaker.state, trips: this.#breaker.trips, openedAt: this.#breaker.openedAt },
       ...(this.#storeHealth ? { store: { ...this.#storeHealth, intervalMs: this.#config.health.storeProbeMs } } : {}),
       ...(this.#config.stages.length > 0 ? { stages: this.#stageWindow.recent(Date.now(), sumRows(this.#metricsBuffer).totals) } : {}),
+      ...(this.#journal ? { journal: this.#journal.health() } : {}),
       now: Date.now(),
       thresholds: this.#config.health,
     })
@@ -481,7 +481,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
    * ConfigUpdateError, its cause saying why; the version moves only on success.
    */
   updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }> {
-    return this.#serialize(() => this.#updateConfig(patch))
+    return heldOpen(this.#serialize(() => this.#updateConfig(patch)))
   }
 
   async #updateConfig(patch: Partial<PipelineOptions>): Promise<ResolvedConfig & { readonly version: number }> {
@@ -540,17 +540,17 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
 
   /** Asks every running writer for its own config and metrics (over comlink): what it really applies. In turn with other control calls. */
   inspectWriters(): Promise<WriterIntrospection[]> {
-    return this.#serialize(() => this.#pool.introspect())
+    return heldOpen(this.#serialize(() => this.#pool.introspect()))
   }
 
   /** Crash drill: terminates the writer thread in `slot` as a crash would. */
   async killWriter(slot: number): Promise<void> {
-    await this.#pool.kill(slot)
+    await heldOpen(this.#pool.kill(slot))
   }
 
   /** Crash drill: sets a fault switch on the writer in `slot` (crash, exit or hang at a point of its batch cycle). */
   async setWriterFault(slot: number, fault: FaultSwitch | undefined): Promise<void> {
-    await this.#pool.setFault(slot, fault)
+    await heldOpen(this.#pool.setFault(slot, fault))
   }
 
   /**
@@ -560,7 +560,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
    * reported as in flight. Calling stop twice returns the same report.
    */
   stop(options: { timeoutMs?: number } = {}): Promise<AccountingReport> {
-    this.#stopping ??= this.#stop(options.timeoutMs ?? 5_000)
+    this.#stopping ??= heldOpen(this.#stop(options.timeoutMs ?? 5_000))
     return this.#stopping
   }
 
@@ -592,16 +592,18 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const ring = this.#ring.stats()
     if (!drained) drained = ring.ready + ring.claimed === 0
     // What did not make it goes to the journal, if there is one.
-    const journaled = !drained && this.#config.journal ? (this.#writeJournal(this.#config.journal.path, 'stop deadline')?.events ?? 0) : 0
-    this.#unhook?.()
+    const journaled = !drained && this.#journal ? (this.#journal.write('stop deadline')?.events ?? 0) : 0
+    this.#journal?.finish()
+    this.#leaveExitHooks?.()
     const counted = await this.#countInStore()
     // Exact only with what of the ring's leftovers the store already holds; without it, the writers' counts.
-    const pendingHeld = counted ? await this.#pendingHeld(counted.deadLetters) : undefined
+    const pendingHeld = counted && !('error' in counted) ? await this.#pendingHeld(counted.deadLetters) : undefined
     const probe = this.#probeStore
     this.#probeStore = null
     if (probe && probe !== this.#store) await probe.close().catch(() => undefined)
-    const inStore = counted && pendingHeld !== undefined ? { ...counted, pendingHeld } : undefined
-    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, inStore, !drained, Date.now() - t0, journaled)
+    // A failed count stays a failure (the report is then not balanced and says why).
+    const inStore = counted === undefined ? undefined : 'error' in counted ? counted : pendingHeld !== undefined ? { ...counted, pendingHeld } : undefined
+    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, inStore, !drained, Date.now() - t0, journaled, this.#journal?.state.error)
     this.#status = wasFailed ? 'failed' : 'stopped'
     this.#logger.info(report, 'pipeline stopped')
     this.emit('stopped', report)
@@ -617,7 +619,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     if (seqs.length === 0) return 0
     let opened: EventStore | undefined
     try {
-      const store = this.#store ?? this.#probeStore ?? (opened = await createStore(this.#storeSpec))
+      // SQLite read-only: the count at stop never creates nor writes a file.
+      const spec = (this.#storeSpec as { kind?: unknown }).kind === 'sqlite' ? { ...(this.#storeSpec as object), readOnly: true } : this.#storeSpec
+      const store = this.#store ?? this.#probeStore ?? (opened = await createStore(spec as StoreSpec))
       return await countHeld(store, this.#ring.id, seqs, deadLetters)
     } catch (err) {
       this.#logger.warn({ err }, "could not look up the ring's leftover events in the store; the report uses the writers' counts")
@@ -629,23 +633,15 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
 
   /**
    * What the store itself holds of this ring (events, dead letters), when it can say (countByRing):
-   * the hosted memory store, or the store opened once more in this thread, as one more writer would.
-   * Otherwise the writers' counts are used.
+   * the hosted memory store, SQLite opened read-only (never creating a file, and only if the file
+   * is still the one the writers opened), or the store opened once more in this thread. A count
+   * that fails is reported as such (`{ error }`), never replaced by the writers' figures.
    */
-  async #countInStore(): Promise<{ events: number; deadLetters: number } | undefined> {
-    try {
-      if (this.#store) return this.#store.countByRing ? await this.#store.countByRing(this.#ring.id) : undefined
-      if (this.#probeStore?.countByRing) return await this.#probeStore.countByRing(this.#ring.id)
-      const store = await createStore(this.#storeSpec)
-      try {
-        return await store.countByRing?.(this.#ring.id)
-      } finally {
-        await store.close()
-      }
-    } catch (err) {
-      this.#logger.warn({ err }, 'could not count stored events in the store; the report uses the writers\' counts')
-      return undefined
-    }
+  async #countInStore(): Promise<StoreCount | undefined> {
+    const probe = this.#probeStore?.countByRing ? this.#probeStore : undefined
+    const counted = await countStoredOf(this.#ring.id, { spec: this.#storeSpec, hosted: this.#store, probe, file: this.#storeFile })
+    if (counted !== undefined && 'error' in counted) this.#logger.error({ reason: counted.error }, 'could not count stored events in the store')
+    return counted
   }
 
   #assertRunning(): void {

@@ -35,8 +35,16 @@ export interface AccountingReport {
   readonly inFlight: number
   /** Of those in flight, events written to the exit journal (the next start replays them). */
   readonly journaled: number
-  /** Where `stored` and `quarantined` come from: the store itself (exact) or the writers' counters. */
-  readonly countedBy: 'store' | 'writer metrics'
+  /**
+   * Where `stored` and `quarantined` come from: the store itself (exact), the writers' counters
+   * (a store that cannot count), or `not counted`: the store's count failed (`countError` says
+   * why), the figures are the writers' claims, and the report is not balanced.
+   */
+  readonly countedBy: 'store' | 'writer metrics' | 'not counted'
+  /** Why the store could not count what it holds of this ring (its file deleted, say). */
+  readonly countError?: string
+  /** Why writing the exit journal failed; the events it was to keep are lost. */
+  readonly journalError?: string
   readonly balanced: boolean
   /** stop() hit its deadline before the ring was drained. */
   readonly timedOut: boolean
@@ -112,13 +120,17 @@ export function accountFor(ring: Pick<RingStats, 'totalWrites' | 'ready' | 'clai
 export function buildReport(
   ring: RingStats,
   totals: Totals,
-  inStore: StoreCount | undefined,
+  inStore: StoreCount | { error: string } | undefined,
   timedOut: boolean,
   durationMs: number,
   journaled = 0,
+  journalError?: string,
 ): AccountingReport {
   const d = ring.dropped
-  const b = accountFor(ring, totals, inStore)
+  // A count that failed shows nothing: the report says why and is not balanced, rather than fall
+  // back to the writers' figures as if nothing happened (the store's file deleted, say).
+  const countError = inStore !== undefined && 'error' in inStore ? inStore.error : undefined
+  const b = accountFor(ring, totals, inStore !== undefined && !('error' in inStore) ? inStore : undefined)
   return {
     offered: offeredOf(ring),
     accepted: b.accepted,
@@ -131,8 +143,10 @@ export function buildReport(
     abandoned: d.abandoned,
     inFlight: b.inFlight,
     journaled: Math.min(journaled, b.inFlight),
-    countedBy: b.countedBy,
-    balanced: b.balanced,
+    countedBy: countError !== undefined ? 'not counted' : b.countedBy,
+    ...(countError !== undefined ? { countError } : {}),
+    ...(journalError !== undefined ? { journalError } : {}),
+    balanced: countError === undefined && b.balanced,
     timedOut,
     durationMs,
   }

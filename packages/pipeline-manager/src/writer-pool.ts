@@ -328,6 +328,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     if (o.hostedStore) {
       const ch = new MessageChannel()
       served = serveStore(o.hostedStore, ch.port1)
+      ch.port1.unref()
       store = { kind: 'port', port: ch.port2 }
       transfer.push(ch.port2)
     }
@@ -375,6 +376,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       lastError: undefined,
     }
     this.#members.set(slot, member)
+    control.unref()
     // A replacement takes its predecessor's claims first; it also adopts claims of dead slots nobody took.
     this.#handOver(slot, slot)
     for (const orphan of this.#orphans) this.#handOver(orphan, slot)
@@ -418,6 +420,9 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       if (opts.forCaller && member.state === 'starting') member.expectedExit = true
       this.#onExit(member, code, onStartFailed)
     })
+    // Writers do not hold the process open (an application need not call stop() to exit); the
+    // manager holds it while anything awaits them. Last: adding a 'message' listener refs again.
+    worker.unref()
     return member
   }
 

@@ -63,6 +63,33 @@ describe('accountFor', () => {
 })
 
 describe('buildReport', () => {
+  it('takes stored and quarantined from the store when it can count', () => {
+    const r = buildReport(ring(), totals({ eventsStored: 900, duplicates: 100 }), { events: 1_000, deadLetters: 0, pendingHeld: 0 }, false, 5)
+    expect(r).toMatchObject({ accepted: 1_000, stored: 1_000, countedBy: 'store', balanced: true })
+  })
+
+  it("counts a writer's duplicates as stored without the store: their first store went uncounted", () => {
+    // A batch of 10 the store took in part before failing, then whole on the retry: 990 new + 10 duplicates.
+    const r = buildReport(ring(), totals({ eventsStored: 990, duplicates: 10 }), undefined, false, 5)
+    expect(r).toMatchObject({ stored: 1_000, duplicates: 10, countedBy: 'writer metrics', balanced: true })
+  })
+
+  it("never claims balance when the store's count failed, and says why", () => {
+    // The writers' figures add up; the store they wrote to is gone, so nothing shows the events are there.
+    const r = buildReport(ring(), totals(), { error: 'the store file /x.db was deleted after it was opened' }, false, 5)
+    expect(r).toMatchObject({ stored: 1_000, countedBy: 'not counted', balanced: false, countError: expect.stringMatching(/deleted/) })
+  })
+
+  it('carries a failed journal write', () => {
+    const r = buildReport(ring({ ready: 10 }), totals({ eventsStored: 990 }), undefined, true, 5, 0, 'could not write 10 unstored events')
+    expect(r).toMatchObject({ inFlight: 10, journaled: 0, journalError: 'could not write 10 unstored events' })
+  })
+
+  it('is not balanced when an accepted event is in no bucket', () => {
+    const r = buildReport(ring(), totals({ eventsStored: 999 }), undefined, false, 5)
+    expect(r.balanced).toBe(false)
+  })
+
   it('counts what the ring still holds as in flight, and what was refused at the door as offered', () => {
     const r = buildReport(ring({ ready: 30, claimed: 20 }), totals({ eventsStored: 950 }), undefined, true, 5)
     expect(r).toMatchObject({ inFlight: 50, timedOut: true, balanced: true, offered: 1_002 })

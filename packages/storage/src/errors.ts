@@ -12,6 +12,9 @@ export type StoreErrorCode =
   | 'store_closed'
   | 'open_failed'
   | 'not_a_database'
+  | 'not_a_ringside_store'
+  | 'store_read_only'
+  | 'store_replaced'
   | 'schema_too_new'
   | 'busy'
   | 'io_error'
@@ -78,11 +81,15 @@ export class StoreRecordError extends StoreError {
   }
 }
 
-/** A store could not be opened: the path cannot be created, the file is not a database, or its schema is newer than this code. */
+/**
+ * A store could not be opened: the path cannot be created, the file is not a database, it is a
+ * database of something other than Ringside (`not_a_ringside_store`: refused, never written), it
+ * cannot be written (`store_read_only`), or its schema is newer than this code.
+ */
 export class StoreOpenError extends StoreError {
   readonly path: string
   constructor(
-    code: 'open_failed' | 'not_a_database' | 'schema_too_new' | 'busy',
+    code: 'open_failed' | 'not_a_database' | 'not_a_ringside_store' | 'store_read_only' | 'schema_too_new' | 'busy',
     path: string,
     message: string,
     options?: { cause?: unknown; transient?: boolean },

@@ -17,6 +17,11 @@ export interface StoreResult {
 export interface StoreHealth {
   readonly status: 'healthy' | 'degraded' | 'unhealthy'
   readonly reason: string
+  /**
+   * True when the condition will not clear by itself (a SQLite store's file deleted or replaced
+   * under it): the pipeline then reports itself unhealthy instead of degraded. Absent: false.
+   */
+  readonly permanent?: boolean
 }
 
 /** What `stats` reports. */

@@ -30,7 +30,8 @@ export {
 export { MemoryStore } from './memory-store.js'
 export { SqliteStore } from './sqlite/sqlite-store.js'
 export { SQLITE_DEFAULTS, type ResolvedSqliteOptions, type SqliteStoreOptions, type SqliteSynchronous } from './sqlite/options.js'
-export { SCHEMA_VERSION } from './sqlite/schema.js'
+export { APPLICATION_ID, SCHEMA_VERSION } from './sqlite/schema.js'
+export { StoreFileWatch, fileIdentity, type FileIdentity } from './sqlite/file-watch.js'
 export { serveStore, type ServedPort } from './serve-store.js'
 export { REMOTE_STORE_DEFAULTS, RemoteStore, connectStore, type RemoteStoreOptions } from './remote-store.js'
 export {

@@ -75,7 +75,7 @@ Output:
     if (fn !== undefined) f.function = fn
     if (v.arity !== undefined) f.arity = integerFlag('query', 'arity', v.arity, 0, 255)
     if (order !== undefined) f.order = choiceFlag('query', 'order', order, ['asc', 'desc'] as const)
-    const store = await createStore({ kind: 'sqlite', path })
+    const store = await createStore({ kind: 'sqlite', path, readOnly: true })
     try {
       const rows = await store.query(f)
       if (v.json === true) {

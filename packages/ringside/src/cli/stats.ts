@@ -17,7 +17,7 @@ Prints the totals of a Ringside SQLite store. <db> is resolved from the current 
   flags: { json: { type: 'boolean' } },
   positionals: 1,
   async run({ values, positionals }, io) {
-    const store = await createStore({ kind: 'sqlite', path: storeFile('stats', positionals, io.cwd ?? process.cwd()) })
+    const store = await createStore({ kind: 'sqlite', path: storeFile('stats', positionals, io.cwd ?? process.cwd()), readOnly: true })
     try {
       const s = await store.stats()
       if (values.json === true) {

@@ -8,7 +8,11 @@ export type SqliteSynchronous = 'OFF' | 'NORMAL' | 'FULL'
 
 /** Options of the SQLite store, as given in a `{ kind: 'sqlite', ... }` spec. */
 export interface SqliteStoreOptions {
-  /** Database file; created with its directory's permissions if missing. `':memory:'` for a private in-memory database. */
+  /**
+   * Database file; created with its directory's permissions if missing. An existing file must be
+   * a Ringside store (or an empty database): anything else is refused, never written. `':memory:'`
+   * for a private in-memory database.
+   */
   readonly path: string
   /**
    * SQLite's `synchronous` pragma. In WAL mode `NORMAL` never corrupts the database; a power
@@ -31,6 +35,12 @@ export interface SqliteStoreOptions {
    * an integer from 0 (never) to 2^31-1. Defaults to 50000 (about 200 MiB of WAL with 4 KiB pages).
    */
   readonly walAutocheckpointPages?: number
+  /**
+   * Open an existing Ringside store for reading only: nothing is created, migrated or marked, and
+   * a missing file is an `open_failed` error instead of a new database. For readers (queries,
+   * counting at stop) that must never create or change a file. Defaults to false.
+   */
+  readonly readOnly?: boolean
 }
 
 /** Options after defaults and validation. */
@@ -40,6 +50,7 @@ export interface ResolvedSqliteOptions {
   readonly busyTimeoutMs: number
   readonly cacheSizeKiB: number
   readonly walAutocheckpointPages: number
+  readonly readOnly: boolean
 }
 
 /** Defaults of every optional SQLite option. */
@@ -48,13 +59,14 @@ export const SQLITE_DEFAULTS: Omit<ResolvedSqliteOptions, 'path'> = Object.freez
   busyTimeoutMs: 30_000,
   cacheSizeKiB: 65_536,
   walAutocheckpointPages: 50_000,
+  readOnly: false,
 })
 
 const SYNC_LEVELS: readonly SqliteSynchronous[] = ['OFF', 'NORMAL', 'FULL']
 const KNOWN = new Set(['kind', 'path', ...Object.keys(SQLITE_DEFAULTS)])
 const INT31 = 2 ** 31 - 1
 
-function integerIn(o: Record<string, unknown>, name: keyof typeof SQLITE_DEFAULTS, min: number, max: number): number {
+function integerIn(o: Record<string, unknown>, name: 'busyTimeoutMs' | 'cacheSizeKiB' | 'walAutocheckpointPages', min: number, max: number): number {
   const v = o[name]
   if (v === undefined) return SQLITE_DEFAULTS[name] as number
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -80,11 +92,16 @@ export function resolveSqliteOptions(spec: Record<string, unknown>): ResolvedSql
       `sqlite option 'synchronous' must be one of ${SYNC_LEVELS.join(', ')}, got ${describeValue(synchronous)}`,
     )
   }
+  const readOnly = spec.readOnly ?? SQLITE_DEFAULTS.readOnly
+  if (typeof readOnly !== 'boolean') {
+    throw new StoreSpecError('invalid_spec', 'readOnly', `sqlite option 'readOnly' must be a boolean, got ${describeValue(readOnly)}`)
+  }
   return Object.freeze({
     path,
     synchronous: synchronous as SqliteSynchronous,
     busyTimeoutMs: integerIn(spec, 'busyTimeoutMs', 0, INT31),
     cacheSizeKiB: integerIn(spec, 'cacheSizeKiB', 128, 16 * 1024 * 1024),
     walAutocheckpointPages: integerIn(spec, 'walAutocheckpointPages', 0, INT31),
+    readOnly,
   })
 }

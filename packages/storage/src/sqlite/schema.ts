@@ -1,6 +1,7 @@
 // The SQLite schema and its migrations. `PRAGMA user_version` holds the number of migrations a
-// file has had; opening runs the missing ones in one IMMEDIATE transaction, so several threads
-// opening one new file at once migrate it exactly once. Never edit a shipped migration: add one.
+// file has had and `PRAGMA application_id` marks the file as Ringside's; opening runs the missing
+// migrations in one IMMEDIATE transaction, so several threads opening one new file at once migrate
+// it exactly once. Never edit a shipped migration: add one.
 
 import type Database from 'better-sqlite3'
 import { StoreOpenError } from '../errors.js'
@@ -70,9 +71,30 @@ export const MIGRATIONS: readonly string[] = [
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-/** Brings the file at `path` up to SCHEMA_VERSION; returns the version it found. */
-export function migrate(db: Database.Database, path: string): number {
+/**
+ * `PRAGMA application_id` of every Ringside store: 0x52534445, "RSDE" in the file header's bytes
+ * 68-71. It says "this file is a Ringside store", so a database of anything else is refused
+ * instead of getting Ringside's tables created beside its own. (SQLite's magic.txt lists the ids
+ * other formats use; this one is not among them.)
+ */
+export const APPLICATION_ID = 0x52534445
+
+/** The tables a file at schema `version` has (the ones the first `version` migrations create). */
+export function tablesOfVersion(version: number): string[] {
+  const names: string[] = []
+  for (const sql of MIGRATIONS.slice(0, version)) for (const m of sql.matchAll(/CREATE TABLE (\w+)/g)) names.push(m[1] as string)
+  return names.sort()
+}
+
+/**
+ * Brings the file at `path` up to SCHEMA_VERSION and marks it with APPLICATION_ID; returns the
+ * version it found. `check` runs first inside the same write transaction, so the decision whether
+ * the file is Ringside's is taken on what this transaction will write to. Setting the mark on every
+ * open is also the probe that the file can be written (SQLITE_READONLY otherwise).
+ */
+export function migrate(db: Database.Database, path: string, check: () => void): number {
   const run = db.transaction((): number => {
+    check()
     const found = db.pragma('user_version', { simple: true }) as number
     if (found > SCHEMA_VERSION) {
       throw new StoreOpenError(
@@ -83,6 +105,7 @@ export function migrate(db: Database.Database, path: string): number {
     }
     for (let v = found; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] as string)
     if (found !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`)
+    db.pragma(`application_id = ${APPLICATION_ID}`)
     return found
   })
   // IMMEDIATE takes the write lock before reading user_version, so two openers cannot both migrate.

@@ -1,18 +1,21 @@
 // SqliteStore: the EventStore contract over one better-sqlite3 connection. A file may be shared
 // by several connections (one per writer thread): WAL lets readers run beside the single writer,
-// every write transaction is IMMEDIATE, and the busy timeout makes writers queue, not fail.
+// every write transaction is IMMEDIATE, and the busy timeout makes writers queue, not fail. Every
+// write checks that the file at the path is still the one opened, so nothing is written into a
+// deleted file that nobody will ever read.
 
 import { statSync } from 'node:fs'
-import Database from 'better-sqlite3'
-import { StoreError, StoreFilterError, StoreOpenError, describeValue } from '../errors.js'
+import type Database from 'better-sqlite3'
+import { StoreError, StoreFilterError, describeValue } from '../errors.js'
 import { checkBatch, parseKey, type EventRecord } from '../event-record.js'
 import { checkDeadLetters, deadLetterOf, type CheckedDeadLetter } from '../dead-letter.js'
-import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreResult, StoreStats } from '../event-store.js'
+import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreHealth, StoreResult, StoreStats } from '../event-store.js'
 import { checkTime, resolveListLimit, resolveQueryFilter, type QueryFilter } from '../query-filter.js'
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js'
 import { FROM_EVENTS, RECORD_COLUMNS, querySql } from './query-sql.js'
-import { migrate } from './schema.js'
-import { sqliteCodeOf, toStoreError } from './sqlite-errors.js'
+import { StoreFileWatch } from './file-watch.js'
+import { openDatabase } from './open.js'
+import { toStoreError } from './sqlite-errors.js'
 
 type Statement = Database.Statement<unknown[], unknown>
 interface RecordRow { ringId: string; seq: number; capturedAt: number; body: string }
@@ -24,36 +27,6 @@ const int = (v: unknown): number | null => (typeof v === 'number' && Number.isIn
 
 function recordOf(row: RecordRow): EventRecord {
   return { key: `${row.ringId}:${row.seq}`, ringId: row.ringId, seq: row.seq, capturedAt: row.capturedAt, event: JSON.parse(row.body) as Record<string, unknown> }
-}
-
-function openDatabase(o: ResolvedSqliteOptions): Database.Database {
-  let db: Database.Database
-  try {
-    // better-sqlite3's `timeout` is SQLite's busy timeout.
-    db = new Database(o.path, { timeout: o.busyTimeoutMs })
-  } catch (cause) {
-    throw new StoreOpenError('open_failed', o.path, `cannot open sqlite database ${o.path}: ${String(cause)}`, { cause })
-  }
-  try {
-    // The first statement reads the header: a file that is not a database fails here.
-    db.pragma('journal_mode = WAL')
-    db.pragma(`synchronous = ${o.synchronous}`)
-    db.pragma(`cache_size = -${o.cacheSizeKiB}`)
-    db.pragma(`wal_autocheckpoint = ${o.walAutocheckpointPages}`)
-    // ORDER BY's tie-break sorts in a temp b-tree; keep it off the disk.
-    db.pragma('temp_store = MEMORY')
-    migrate(db, o.path)
-    return db
-  } catch (cause) {
-    db.close()
-    if (cause instanceof StoreError) throw cause
-    const code = sqliteCodeOf(cause)
-    if (code === 'SQLITE_NOTADB') throw new StoreOpenError('not_a_database', o.path, `${o.path} is not a sqlite database`, { cause })
-    if (code?.startsWith('SQLITE_BUSY') === true) {
-      throw new StoreOpenError('busy', o.path, `sqlite database ${o.path} stayed locked for busyTimeoutMs=${o.busyTimeoutMs}`, { cause, transient: true })
-    }
-    throw new StoreOpenError('open_failed', o.path, `cannot open sqlite database ${o.path}: ${String(cause)}`, { cause })
-  }
 }
 
 /** An EventStore in a SQLite file (or `:memory:`), through better-sqlite3. */
@@ -69,8 +42,13 @@ export class SqliteStore implements EventStore {
   readonly #ringSelect: Statement
   readonly #countAdd: Statement
   readonly #writeBatch: (batch: readonly EventRecord[], bodies: readonly string[], fresh: Map<string, number>) => number
+  readonly #watch: StoreFileWatch | undefined
 
-  /** Opens (creating and migrating as needed); throws StoreSpecError or StoreOpenError. */
+  /**
+   * Opens (creating, migrating and marking as needed; with `readOnly`, only an existing store);
+   * throws StoreSpecError or StoreOpenError (`not_a_ringside_store`, `not_a_database`,
+   * `store_read_only`, `schema_too_new`, `busy`, `open_failed`).
+   */
   static open(options: SqliteStoreOptions): SqliteStore {
     return new SqliteStore(resolveSqliteOptions({ kind: 'sqlite', ...options }))
   }
@@ -79,6 +57,7 @@ export class SqliteStore implements EventStore {
     this.options = options
     const db = openDatabase(options)
     this.#db = db
+    this.#watch = StoreFileWatch.capture(options.path)
     this.#insert = db.prepare(
       `INSERT OR IGNORE INTO events
          (ring_no, seq, captured_at, type, pid, module, function, arity, correlation_id, ast_node_id, body)
@@ -122,6 +101,18 @@ export class SqliteStore implements EventStore {
     return this.#db
   }
 
+  /**
+   * Before and after a write: the file at the path must still be the one opened. After a commit
+   * too, so a batch that went into a file deleted meanwhile is reported as not stored (its claim
+   * stays, and it is stored again once the store is back). Transient: the writers retry behind
+   * the breaker while the ring holds the events.
+   */
+  #checkWritable(doing: string): void {
+    if (this.options.readOnly) throw new StoreError('read_only', `sqlite ${doing}: the store ${this.options.path} was opened read-only`)
+    const problem = this.#watch?.problem()
+    if (problem !== undefined) throw new StoreError('store_replaced', `sqlite ${doing} refused: ${problem}`, { transient: true })
+  }
+
   #prepare(sql: string): Statement {
     let stmt = this.#queries.get(sql)
     if (stmt === undefined) {
@@ -135,11 +126,13 @@ export class SqliteStore implements EventStore {
     this.#open()
     const bodies = checkBatch(batch)
     if (batch.length === 0) return { inserted: 0, duplicates: 0 }
+    this.#checkWritable('storeEvents')
     try {
       const fresh = new Map<string, number>()
       const inserted = this.#writeBatch(batch, bodies, fresh)
       // Only now is a new ring_no committed; a rolled-back one may be given to another ring.
       for (const [id, no] of fresh) this.#ringNos.set(id, no)
+      this.#checkWritable('storeEvents')
       return { inserted, duplicates: batch.length - inserted }
     } catch (err) {
       throw toStoreError(err, 'storeEvents')
@@ -219,6 +212,7 @@ export class SqliteStore implements EventStore {
   async deleteOlderThan(time: number): Promise<number> {
     const db = this.#open()
     const t = checkTime(time)
+    this.#checkWritable('deleteOlderThan')
     try {
       const del = this.#prepare('DELETE FROM events WHERE captured_at < ?')
       return db
@@ -237,6 +231,7 @@ export class SqliteStore implements EventStore {
     const db = this.#open()
     const checked = checkDeadLetters(items)
     if (checked.length === 0) return { inserted: 0, duplicates: 0 }
+    this.#checkWritable('storeDeadLetters')
     try {
       const ins = this.#prepare(
         `INSERT OR IGNORE INTO dead_letters (key, ring_id, seq, captured_at, body, error, attempts, reason, stored_at)
@@ -252,6 +247,7 @@ export class SqliteStore implements EventStore {
           return n
         })
         .immediate()
+      this.#checkWritable('storeDeadLetters')
       return { inserted, duplicates: checked.length - inserted }
     } catch (err) {
       throw toStoreError(err, 'storeDeadLetters')
@@ -273,6 +269,11 @@ export class SqliteStore implements EventStore {
     } catch (err) {
       throw toStoreError(err, 'listDeadLetters')
     }
+  }
+
+  /** Whether the file at the path is still the one opened (one stat); `:memory:` is always healthy. */
+  async health(): Promise<StoreHealth> {
+    return this.#watch?.health() ?? { status: 'healthy', reason: 'private in-memory database' }
   }
 
   async close(): Promise<void> {

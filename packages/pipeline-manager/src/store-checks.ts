@@ -1,0 +1,64 @@
+// The store as the manager's thread sees it. At start, a SQLite file is opened once, as a writer
+// would open it, so a file that is not a Ringside store or cannot be written is refused with its
+// typed error before any writer starts. At stop, what the store holds of the ring is counted,
+// without ever creating a database, and a count that fails says so.
+
+import { createStore, StoreFileWatch, StoreOpenError, type EventStore, type SqliteStoreSpec, type StoreSpec } from '@ringside/storage'
+
+/** What the store holds of a ring, or why it could not be counted. */
+export type StoreCount = { readonly events: number; readonly deadLetters: number } | { readonly error: string }
+
+// Long enough for a writer's commit, short enough not to stall the application's thread on a lock
+// another process holds; the writers then wait that lock out themselves.
+const START_BUSY_TIMEOUT_MS = 1_000
+
+/**
+ * Opens a SQLite store once and closes it (creating, migrating and marking a new file as a writer
+ * would); rethrows its StoreOpenError (`not_a_ringside_store`, `not_a_database`, `store_read_only`,
+ * `schema_too_new`, `open_failed`) but not `busy`. Returns the watch of the file the writers will
+ * open; undefined for other stores and `:memory:`.
+ */
+export async function checkStoreAtStart(spec: StoreSpec): Promise<StoreFileWatch | undefined> {
+  if ((spec as { kind?: unknown }).kind !== 'sqlite') return undefined
+  const sqlite = spec as SqliteStoreSpec
+  try {
+    const store = await createStore({ ...sqlite, busyTimeoutMs: Math.min(sqlite.busyTimeoutMs ?? START_BUSY_TIMEOUT_MS, START_BUSY_TIMEOUT_MS) })
+    await store.close()
+  } catch (err) {
+    if (!(err instanceof StoreOpenError && err.code === 'busy')) throw err
+  }
+  return StoreFileWatch.capture(sqlite.path)
+}
+
+/**
+ * Counts a ring's events and dead letters in the store: the hosted (memory) store; SQLite opened
+ * read-only, and only while its file is the one the writers opened (`file`); the probe's store;
+ * or the store opened once more. Undefined when the store cannot count (no countByRing).
+ */
+export async function countStoredOf(
+  ringId: string,
+  o: { spec: StoreSpec; hosted: EventStore | undefined; probe: EventStore | undefined; file: StoreFileWatch | undefined },
+): Promise<StoreCount | undefined> {
+  try {
+    if (o.hosted) return o.hosted.countByRing ? await o.hosted.countByRing(ringId) : undefined
+    if ((o.spec as { kind?: unknown }).kind === 'sqlite') {
+      const problem = o.file?.problem()
+      if (problem !== undefined) return { error: `${problem}; what the writers stored there cannot be counted` }
+      const store = await createStore({ ...(o.spec as SqliteStoreSpec), readOnly: true })
+      try {
+        return await (store.countByRing as NonNullable<EventStore['countByRing']>).call(store, ringId)
+      } finally {
+        await store.close()
+      }
+    }
+    if (o.probe?.countByRing) return await o.probe.countByRing(ringId)
+    const store = await createStore(o.spec)
+    try {
+      return await store.countByRing?.(ringId)
+    } finally {
+      await store.close()
+    }
+  } catch (err) {
+    return { error: `the store could not count this ring's events: ${err instanceof Error ? err.message : String(err)}` }
+  }
+}

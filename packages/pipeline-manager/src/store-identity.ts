@@ -1,0 +1,81 @@
+// Names a store for the exit journal's header, and finds the files a store owns, so that a journal
+// is replayed only into the store it was written for and is never one of the store's own files.
+
+import { realpathSync, statSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { resolveStoreSpec, type StoreSpec } from '@ringside/storage'
+
+/** An absolute path with symbolic links resolved as far as the path exists. */
+export function canonicalPath(path: string): string {
+  const abs = resolve(path)
+  try {
+    return realpathSync(abs)
+  } catch {
+    try {
+      return join(realpathSync(dirname(abs)), basename(abs))
+    } catch {
+      return abs
+    }
+  }
+}
+
+/** JSON with object keys sorted, so equal options give equal text whatever their key order. */
+function stableJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null'
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) return '{}'
+  const o = v as Record<string, unknown>
+  return `{${Object.keys(o)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+    .join(',')}}`
+}
+
+/**
+ * Which store a spec names, as text: SQLite by its file's canonical path, PostgreSQL by server,
+ * database and schema (never the password), JetStream by servers and stream, a user's module by
+ * its target and options.
+ */
+export function storeIdentity(spec: StoreSpec): string {
+  const r = resolveStoreSpec(spec)
+  switch (r.kind) {
+    case 'memory':
+      return 'memory'
+    case 'sqlite':
+      return r.options.path === ':memory:' ? 'sqlite::memory:' : `sqlite:${canonicalPath(r.options.path)}`
+    case 'postgres': {
+      try {
+        const u = new URL(r.options.url)
+        return `postgres://${u.hostname}:${u.port || '5432'}${u.pathname}#${r.options.schema}`
+      } catch {
+        return `postgres:#${r.options.schema}`
+      }
+    }
+    case 'jetstream':
+      return `jetstream:${[...r.options.servers].sort().join(',')}/${r.options.stream}`
+    case 'target':
+      return `target:${r.target}:${stableJson(r.options)}`
+  }
+}
+
+/**
+ * The files a store spec writes: a SQLite database with its WAL, shared-memory and rollback
+ * journal files, also when a wrapper store names it as its `inner` store (as the fault-injection
+ * store does).
+ */
+export function storeFiles(spec: unknown): string[] {
+  if (spec === null || typeof spec !== 'object') return []
+  const s = spec as { kind?: unknown; path?: unknown; options?: { inner?: unknown } }
+  if (s.kind === 'sqlite' && typeof s.path === 'string' && s.path !== ':memory:' && s.path !== '') {
+    return ['', '-wal', '-shm', '-journal'].map((suffix) => `${s.path as string}${suffix}`)
+  }
+  return s.options && typeof s.options === 'object' ? storeFiles(s.options.inner) : []
+}
+
+/** Whether two paths name one file: the same canonical path, or the same device and inode. */
+export function sameFile(a: string, b: string): boolean {
+  if (canonicalPath(a) === canonicalPath(b)) return true
+  const sa = statSync(a, { bigint: true, throwIfNoEntry: false })
+  const sb = statSync(b, { bigint: true, throwIfNoEntry: false })
+  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino
+}
