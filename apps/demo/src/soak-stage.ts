@@ -4,7 +4,8 @@
 // writer thread with process.exit(7).
 
 /** The `target` that names this stage in a pipeline's `stages`. */
-export const SOAK_STAGE_TARGET = new URL('./soak-stage.ts', import.meta.url).href
+// Built, this file is JavaScript beside its siblings; from sources (the tests) it is TypeScript.
+export const SOAK_STAGE_TARGET = new URL(import.meta.url.endsWith('.ts') ? './soak-stage.ts' : './soak-stage.js', import.meta.url).href
 
 /** The marker field, and what the stage does on an event carrying it. */
 export const STAGE_FAULT_FIELD = 'soakStageFault'
