@@ -10,9 +10,17 @@ import type { Watchdog } from './soak-watch.js'
 
 export const WRITER_FAULTS = ['terminate', 'exit', 'crash', 'hang'] as const
 export const STORE_FAULTS = ['offline', 'transient', 'slow'] as const
+/** Faults of the store's file itself: another connection holds its write lock for a moment. */
+export const FILE_FAULTS = ['file_lock'] as const
 /** Faults of the user's stage and the application (`--stage-faults`). */
 export const STAGE_FAULTS = ['stage_throw', 'stage_hang', 'stage_exit', 'reentrant'] as const
-export type FaultKind = (typeof WRITER_FAULTS)[number] | (typeof STORE_FAULTS)[number] | (typeof STAGE_FAULTS)[number]
+export type FaultKind = (typeof WRITER_FAULTS)[number] | (typeof STORE_FAULTS)[number] | (typeof FILE_FAULTS)[number] | (typeof STAGE_FAULTS)[number]
+
+/** Takes and releases the store file's write lock from a connection of the soak's own. */
+export interface FileLock {
+  take(): void
+  release(): void
+}
 
 /** Longest a crash-drill call (killWriter, setWriterFault) may take before the soak calls it a hang. */
 const CALL_LIMIT_MS = 10_000
@@ -29,6 +37,8 @@ export interface FaultDeps {
   readonly writeFaultEvent: (kind: (typeof STAGE_FAULTS)[number]) => void
   /** How long a store may take to store the backlog it found on its return before the soak fails. */
   readonly recoveryLimitMs: number
+  /** The store file's lock (file faults); without it, file faults are skipped. */
+  readonly fileLock?: FileLock
 }
 
 export class FaultSchedule {
@@ -79,6 +89,14 @@ export class FaultSchedule {
       return d.writeFaultEvent(kind as (typeof STAGE_FAULTS)[number])
     }
     if (this.#storeFault || this.#recovery) return void this.skipped++
+    if (kind === 'file_lock') {
+      if (!d.fileLock) return void this.skipped++
+      this.injected[kind]!++
+      // Short: writers wait the lock out in SQLite's busy handler, within one step of their batch deadline.
+      d.fileLock.take()
+      this.#storeFault = { kind, healAt: now + 100 + Math.floor(d.rand() * 500) }
+      return
+    }
     this.injected[kind]!++
     // Outages last long enough (1.5-3.5 s) to outweigh the successes in the breaker's window;
     // transient failures and slowness are shorter blips (0.2-1 s).
@@ -93,7 +111,8 @@ export class FaultSchedule {
     if (this.#storeFault && now >= this.#storeFault.healAt) {
       const { kind } = this.#storeFault
       this.#storeFault = undefined
-      this.#d.control.heal()
+      if (kind === 'file_lock') this.#d.fileLock?.release()
+      else this.#d.control.heal()
       if (kind === 'offline') {
         this.#recovery = { since: now, target: ring.writePosition }
         this.#d.watchdog.begin('recovery', 'the backlog found on the store\'s return to be stored', this.#d.recoveryLimitMs, now)
@@ -110,6 +129,7 @@ export class FaultSchedule {
   /** Ends every store fault at once (the end of the soak). */
   healAll(): void {
     this.#storeFault = undefined
+    this.#d.fileLock?.release()
     this.#d.control.heal()
   }
 

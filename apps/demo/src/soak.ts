@@ -11,7 +11,8 @@ import { createStore } from '@ringside/storage'
 import { FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage/testing'
 import { PipelineConfigError, PipelineManager, type AccountingReport, type PipelineOptions } from '@ringside/pipeline-manager'
 import { Pacer } from './pacer.js'
-import { FaultSchedule, STAGE_FAULTS, STORE_FAULTS, WRITER_FAULTS, type FaultKind } from './soak-faults.js'
+import { FILE_FAULTS, FaultSchedule, STAGE_FAULTS, STORE_FAULTS, WRITER_FAULTS, type FaultKind } from './soak-faults.js'
+import { sqliteFileLock } from './soak-file-lock.js'
 import { Ledger, type Fate, type Verification } from './soak-ledger.js'
 import { SOAK_STAGE_TARGET, STAGE_FAULT_FIELD, type StageFault } from './soak-stage.js'
 import { describeState, Watchdog, type Stall } from './soak-watch.js'
@@ -125,10 +126,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const nested = { toJSON: () => ({ innerAccepted: tally(reentrant.inner, ledger.write(ring, inner)) }) }
     tally(reentrant.outer, ledger.write(ring, { type: 'call', pid, n: k++, nested }))
   }
-  const kinds = o.faultKinds ?? [...WRITER_FAULTS, ...STORE_FAULTS, ...(o.stageFaults ? STAGE_FAULTS : [])]
+  const kinds = o.faultKinds ?? [...WRITER_FAULTS, ...STORE_FAULTS, ...FILE_FAULTS, ...(o.stageFaults ? STAGE_FAULTS : [])]
+  // The writers created the file when they started: a connection of the soak's own can open it now.
+  const fileLock = kinds.includes('file_lock') ? sqliteFileLock(o.dbPath) : undefined
   // The backlog after an outage can be a full ring, stored at whatever rate this machine allows: a
   // backstop, four times the limit of the progress check (which catches a standstill much sooner).
-  const faults = new FaultSchedule({ pipeline, control, watchdog, rand, kinds, writeFaultEvent, recoveryLimitMs: 4 * stallMs })
+  const faults = new FaultSchedule({ pipeline, control, watchdog, rand, kinds, writeFaultEvent, recoveryLimitMs: 4 * stallMs, ...(fileLock ? { fileLock } : {}) })
 
   say(`soak: ${n(o.rate)} events/s for ${o.seconds} s, a random fault every ~${o.faultEverySec ?? 1.5} s (${kinds.join(', ')}), into ${o.dbPath}`)
   if (!kinds.some((f) => (STAGE_FAULTS as readonly string[]).includes(f))) say('  (stage faults and re-entrant writes are off; --stage-faults turns them on)')
@@ -185,6 +188,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await new Promise((r) => setTimeout(r, 2))
     }
     faults.healAll()
+    fileLock?.close()
     if (stall === undefined) {
       phase = 'draining'
       // Up to a full ring, at this machine's rate: a backstop as for the backlog after an outage.
