@@ -32,9 +32,21 @@ function stableJson(v: unknown): string {
 }
 
 /**
+ * A user module's name without where it was loaded from: its file name without the extension
+ * (`faulty-store` for `file:///app/dist/faulty-store.js` and `/app/src/faulty-store.ts`), or a
+ * bare specifier as given. The same store module built, moved or run from its sources is the
+ * same store; its options still tell two stores of one module apart.
+ */
+function moduleName(target: string): string {
+  if (!target.startsWith('file:') && !target.startsWith('/') && !target.startsWith('.')) return target
+  const file = basename(target.startsWith('file:') ? new URL(target).pathname : target)
+  return file.replace(/\.[cm]?[jt]sx?$/, '')
+}
+
+/**
  * Which store a spec names, as text: SQLite by its file's canonical path, PostgreSQL by server,
  * database and schema (never the password), JetStream by servers and stream, a user's module by
- * its target and options.
+ * its name (see moduleName) and options.
  */
 export function storeIdentity(spec: StoreSpec): string {
   const r = resolveStoreSpec(spec)
@@ -54,7 +66,7 @@ export function storeIdentity(spec: StoreSpec): string {
     case 'jetstream':
       return `jetstream:${[...r.options.servers].sort().join(',')}/${r.options.stream}`
     case 'target':
-      return `target:${r.target}:${stableJson(r.options)}`
+      return `target:${moduleName(r.target)}:${stableJson(r.options)}`
   }
 }
 
