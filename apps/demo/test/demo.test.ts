@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -28,10 +29,16 @@ async function cli(...argv: string[]) {
 
 const db = join(dir, 'demo.db')
 let k = 0
-/** A copy of a user's own SQLite database (a `customers` table with three rows). */
+// better-sqlite3 is the storage package's driver; this app reaches it from there.
+type Sqlite = new (path: string) => { exec(sql: string): unknown; close(): unknown }
+const Database = createRequire(import.meta.resolve('@ringside/storage'))('better-sqlite3') as Sqlite
+
+/** A user's own SQLite database (a `customers` table with three rows). */
 function customersDb(): string {
   const path = join(dir, `customers-${++k}.db`)
-  copyFileSync(new URL('./fixtures/customers.db', import.meta.url), path)
+  const userDb = new Database(path)
+  userDb.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('Ada'), ('Grace'), ('Edsger')")
+  userDb.close()
   return path
 }
 /** A Ringside store holding `n` events of an earlier run. */

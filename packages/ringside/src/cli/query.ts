@@ -1,10 +1,10 @@
 // `ringside query <db>`: events of a Ringside SQLite store by the indexed fields, as a table or as
 // JSON Lines.
 
-import { createStore, type QueryFilter } from '@ringside/storage'
+import type { QueryFilter } from '@ringside/storage'
 import { choiceFlag, integerFlag, timeFlag } from './args.js'
 import type { CliCommand } from './command.js'
-import { storeFile } from './store-file.js'
+import { openStoreForReading, storeFile } from './store-file.js'
 
 const DEFAULT_LIMIT = 20
 
@@ -75,7 +75,7 @@ Output:
     if (fn !== undefined) f.function = fn
     if (v.arity !== undefined) f.arity = integerFlag('query', 'arity', v.arity, 0, 255)
     if (order !== undefined) f.order = choiceFlag('query', 'order', order, ['asc', 'desc'] as const)
-    const store = await createStore({ kind: 'sqlite', path, readOnly: true })
+    const store = await openStoreForReading('query', path)
     try {
       const rows = await store.query(f)
       if (v.json === true) {

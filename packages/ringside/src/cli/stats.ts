@@ -1,8 +1,7 @@
 // `ringside stats <db>`: the totals of a Ringside SQLite store.
 
-import { createStore } from '@ringside/storage'
 import type { CliCommand } from './command.js'
-import { storeFile } from './store-file.js'
+import { openStoreForReading, storeFile } from './store-file.js'
 
 export const statsCommand: CliCommand = {
   name: 'stats',
@@ -17,7 +16,7 @@ Prints the totals of a Ringside SQLite store. <db> is resolved from the current 
   flags: { json: { type: 'boolean' } },
   positionals: 1,
   async run({ values, positionals }, io) {
-    const store = await createStore({ kind: 'sqlite', path: storeFile('stats', positionals, io.cwd ?? process.cwd()), readOnly: true })
+    const store = await openStoreForReading('stats', storeFile('stats', positionals, io.cwd ?? process.cwd()))
     try {
       const s = await store.stats()
       if (values.json === true) {
