@@ -14,10 +14,13 @@ import { runSoak } from './soak.js'
 
 const demoCommand: CliCommand = {
   name: 'demo',
-  summary: 'demo            run the demo: a traced app writing into a pipeline that stores in SQLite',
+  summary: 'demo            run the demo: an HTTP shop, instrumented with no code change, under load, into SQLite',
   help: `Usage: ringside demo [options]
 
-  --rate <n>        events per second offered by the app (default ${DEMO_DEFAULTS.rate})
+  Runs a small HTTP shop (apps/demo/shop, plain JavaScript) in this process, every function of its
+  files traced by the load hooks, driven by a load generator; then answers questions from the store.
+
+  --rate <n>        HTTP requests per second sent to the shop (default ${DEMO_DEFAULTS.rate})
   --duration <s>    seconds of traffic (default ${DEMO_DEFAULTS.durationSec})
   --pool <n>        writers at start (default ${DEMO_DEFAULTS.poolSize})
   --db <path>       SQLite file, from the current folder (default ${DEMO_DEFAULTS.dbPath})
@@ -29,7 +32,7 @@ const demoCommand: CliCommand = {
   positionals: 0,
   async run({ values }, io) {
     const options = {
-      rate: values.rate === undefined ? DEMO_DEFAULTS.rate : integerFlag('demo', 'rate', values.rate, 1, 10_000_000),
+      rate: values.rate === undefined ? DEMO_DEFAULTS.rate : integerFlag('demo', 'rate', values.rate, 1, 100_000),
       durationSec: values.duration === undefined ? DEMO_DEFAULTS.durationSec : integerFlag('demo', 'duration', values.duration, 1, 86_400),
       poolSize: values.pool === undefined ? DEMO_DEFAULTS.poolSize : integerFlag('demo', 'pool', values.pool, 1, 8),
       dbPath: resolve(io.cwd ?? process.cwd(), typeof values.db === 'string' ? values.db : DEMO_DEFAULTS.dbPath),
