@@ -17,13 +17,13 @@ export interface Shop {
 /** The shop's folder (beside src/ and dist/). */
 export const SHOP_DIR = fileURLToPath(new URL('../shop/', import.meta.url))
 
-/** Installs the capture chosen (before the shop's modules load) and starts the shop on `port`. */
-export async function hostShop(ring: RingBuffer | undefined, capture: Capture, port = 0): Promise<Shop> {
+/** Installs the capture chosen (before the shop's modules load) and starts the shop on `port`; `sampleEvery` records 1 call in N per function. */
+export async function hostShop(ring: RingBuffer | undefined, capture: Capture, port = 0, sampleEvery = 1): Promise<Shop> {
   const offs: (() => void)[] = []
   if (capture !== 'none') {
     if (ring === undefined) throw new TypeError('capture needs a ring')
     // No per-function cap: the demo's questions are about every request.
-    instrument({ ring, maxCallsPerSecond: 0 })
+    instrument({ ring, maxCallsPerSecond: 0, sampleEvery })
     if (capture === 'all') installLoadHooks({ root: SHOP_DIR, include: ['**/*.mjs'], exclude: ['main.mjs'], nodeModules: false })
     offs.push(watchHttp(), watchWorkers())
   }
