@@ -88,3 +88,6 @@ CONFIGS.forEach(([, , label], i) => {
   const dropped = rs.reduce((a, r) => a + r.dropped, 0)
   console.log(`| ${label} | ${fmt(rps)} | ${delta} | ${median(rs.map((r) => r.p99Ms)).toFixed(1)} | ${i === 0 ? '–' : perReq.toFixed(1)} | ${i === 0 ? '–' : fmt(dropped)} | ${rs.map((r) => fmt(r.rps)).join(', ')} |`)
 })
+console.log('')
+console.log('events/request: events offered to the ring over the run (warm-up included) per measured request. Events not stored: refused by a')
+console.log('full ring (drop_newest) and counted in the balanced report; the shop never waits for the ring.')

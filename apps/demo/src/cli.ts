@@ -95,7 +95,7 @@ const soakCommand: CliCommand = {
 }
 
 /** The sections of the benchmark suite, in the order bench/run.ts runs them. */
-const BENCH_SECTIONS = ['ring', 'store', 'pipeline', 'servers', 'journal', 'instrument', 'cold-start'] as const
+const BENCH_SECTIONS = ['ring', 'store', 'pipeline', 'servers', 'journal', 'instrument', 'shop', 'cold-start'] as const
 
 const benchCommand: CliCommand = {
   name: 'bench',
@@ -121,6 +121,9 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                the exit journal: write and replay times
   instrument   npx tsx bench/instrument.ts --reps 400 --batch 200
                the price of a traced call (trace() and the load hook) beside the untraced call
+  shop         node bench/shop.mjs --seconds 10 --runs 3
+               the demo shop's requests/s and p99 at full speed: no capture, an idle pipeline,
+               HTTP capture, every function traced, sampled
   cold-start   node bench/cold-start.mjs --runs 11 --entry ringside
                import of an entry and a 2-writer start in a plain node process: time and RSS
                (--node-arg=<flag> passes a flag to each measured node process)
