@@ -1,6 +1,6 @@
 // The benchmark suite: runs the ring, store, pipeline, shared-server and journal benchmarks one after another (never in
 // parallel: the machine is small and shared) and writes BENCHMARKS.md from what they print.
-// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,instrument,cold-start]   (also: `ringside bench`)
+// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,instrument,shop,cold-start]   (also: `ringside bench`)
 import { spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -34,6 +34,7 @@ const sections = [
   ['End to end into PostgreSQL and JetStream, beside SQLite', run('servers.ts', quick ? ['--seconds', '4', '--runs', '1'] : ['--seconds', '10', '--runs', '3'])],
   ['The exit journal', run('journal.ts', quick ? ['--reps', '3'] : ['--reps', '7'])],
   ['Instrumentation', run('instrument.ts', quick ? ['--reps', '100'] : [])],
+  ['The demo shop under instrumentation', run('shop.mjs', quick ? ['--seconds', '3', '--runs', '1'] : ['--seconds', '10', '--runs', '3'])],
   // The built packages in a plain node process; the figures from before the build existed are kept by hand.
   ['Cold start', `${run('cold-start.mjs', quick ? ['--runs', '3'] : ['--runs', '11'])}\n\n${readFileSync(new URL('./results/cold-start-before.md', import.meta.url), 'utf8').trim()}`],
 ] as const

@@ -25,10 +25,13 @@ async function usable<T>(command: string, run: () => Promise<T>): Promise<T> {
 
 const demoCommand: CliCommand = {
   name: 'demo',
-  summary: 'demo            run the demo: a traced app writing into a pipeline that stores in SQLite',
+  summary: 'demo            run the demo: an HTTP shop, instrumented with no code change, under load, into SQLite',
   help: `Usage: ringside demo [options]
 
-  --rate <n>        events per second offered by the app (default ${DEMO_DEFAULTS.rate})
+  Runs a small HTTP shop (apps/demo/shop, plain JavaScript) in this process, every function of its
+  files traced by the load hooks, driven by a load generator; then answers questions from the store.
+
+  --rate <n>        HTTP requests per second sent to the shop (default ${DEMO_DEFAULTS.rate})
   --duration <s>    seconds of traffic (default ${DEMO_DEFAULTS.durationSec})
   --pool <n>        writers at start (default ${DEMO_DEFAULTS.poolSize})
   --db <path>       SQLite file, from the current folder (default ${DEMO_DEFAULTS.dbPath}); it must
@@ -43,7 +46,7 @@ const demoCommand: CliCommand = {
   positionals: 0,
   async run({ values }, io) {
     const options = {
-      rate: values.rate === undefined ? DEMO_DEFAULTS.rate : integerFlag('demo', 'rate', values.rate, 1, 10_000_000),
+      rate: values.rate === undefined ? DEMO_DEFAULTS.rate : integerFlag('demo', 'rate', values.rate, 1, 100_000),
       durationSec: values.duration === undefined ? DEMO_DEFAULTS.durationSec : integerFlag('demo', 'duration', values.duration, 1, 86_400),
       poolSize: values.pool === undefined ? DEMO_DEFAULTS.poolSize : integerFlag('demo', 'pool', values.pool, 1, 8),
       dbPath: resolve(io.cwd ?? process.cwd(), typeof values.db === 'string' ? values.db : DEMO_DEFAULTS.dbPath),
@@ -108,7 +111,7 @@ const soakCommand: CliCommand = {
 }
 
 /** The sections of the benchmark suite, in the order bench/run.ts runs them. */
-const BENCH_SECTIONS = ['ring', 'store', 'pipeline', 'servers', 'journal', 'instrument', 'cold-start'] as const
+const BENCH_SECTIONS = ['ring', 'store', 'pipeline', 'servers', 'journal', 'instrument', 'shop', 'cold-start'] as const
 
 const benchCommand: CliCommand = {
   name: 'bench',
@@ -134,6 +137,9 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                the exit journal: write and replay times
   instrument   npx tsx bench/instrument.ts --reps 400 --batch 200
                the price of a traced call (trace() and the load hook) beside the untraced call
+  shop         node bench/shop.mjs --seconds 10 --runs 3
+               the demo shop's requests/s and p99 at full speed: no capture, an idle pipeline,
+               HTTP capture, every function traced, sampled
   cold-start   node bench/cold-start.mjs --runs 11 --entry ringside
                import of an entry and a 2-writer start in a plain node process: time and RSS
                (--node-arg=<flag> passes a flag to each measured node process)

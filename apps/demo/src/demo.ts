@@ -1,20 +1,21 @@
-// The demo: an instrumented application in miniature (the main thread and one worker thread write
-// traced events at a set rate) embedding a PipelineManager that writes to SQLite. Midway it kills
-// a writer and scales the pool up and down; at the end it stops the pipeline, prints the accounting
-// report and answers a few queries from the store. SIGINT/SIGTERM stop it gracefully. The pipeline's
-// HTTP server runs meanwhile, and the demo prints its dashboard's address.
+// The demo: a small HTTP shop (apps/demo/shop, plain JavaScript with no Ringside code) runs in this
+// process, instrumented by the load hooks into a PipelineManager that writes to SQLite, while a
+// load generator on its own thread sends it requests at a steady rate over keep-alive, some failing
+// on purpose. Midway it kills a writer and scales the pool up and down; at the end it stops the
+// pipeline, prints the accounting report and answers questions from the store. SIGINT/SIGTERM stop
+// it gracefully. The pipeline's HTTP server runs meanwhile, and the demo prints its dashboard's address.
 
-import { Worker } from 'node:worker_threads'
 import type { Writable } from 'node:stream'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { PipelineError, PipelineManager, type AccountingReport, type PipelineOptions } from '@ringside/pipeline-manager'
-import { openForReading, prepareNewStore } from './db-path.js'
-import { TraceGenerator } from './events.js'
-import { Pacer } from './pacer.js'
+import { prepareNewStore } from './db-path.js'
+import { printAnswers, type Answers } from './answers.js'
+import { startLoad, type LoadCounts, type LoadResult } from './load.js'
 import { Progress } from './progress.js'
+import { hostShop } from './shop-host.js'
 
 export interface DemoOptions {
-  /** Events per second offered by the application, all threads together. Defaults to 10000. */
+  /** HTTP requests per second sent to the shop. Defaults to 300. */
   rate: number
   /** Seconds of traffic. Defaults to 20. */
   durationSec: number
@@ -33,7 +34,7 @@ export interface DemoOptions {
   signal?: AbortSignal
 }
 
-export const DEMO_DEFAULTS = { rate: 10_000, durationSec: 20, poolSize: 2, dbPath: './ringside-events.db', drills: true, httpPort: 7777 } as const
+export const DEMO_DEFAULTS = { rate: 300, durationSec: 20, poolSize: 2, dbPath: './ringside-events.db', drills: true, httpPort: 7777 } as const
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -41,13 +42,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export interface DemoResult {
   readonly report: AccountingReport
   readonly interrupted: boolean
+  /** The requests the load generator sent and how they were answered, with client-side latencies. */
+  readonly load: LoadResult & LoadCounts
+  readonly answers: Answers
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const say = (s: string) => o.out.write(`${s}\n`)
   await prepareNewStore(o.dbPath, o.fresh ?? false)
-  const ring = RingBuffer.create({ size: 1 << 16, overflowStrategy: 'drop_newest' })
-  say(`Ringside demo: ${n(o.rate)} events/s for ${o.durationSec} s from the main thread and a worker thread, into ${o.dbPath}`)
+  const ring = RingBuffer.create({ size: 1 << 16, maxEventBytes: 1024, overflowStrategy: 'drop_newest' })
+  say(`Ringside demo: a shop on node:http, instrumented with no change to its code, ${n(o.rate)} requests/s for ${o.durationSec} s, into ${o.dbPath}`)
   const pipeline = await startPipeline(
     { ring, store: { kind: 'sqlite', path: o.dbPath }, poolSize: o.poolSize, maxRestarts: 10, maxSeconds: 10 },
     o.httpPort ?? DEMO_DEFAULTS.httpPort,
@@ -74,25 +78,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   pipeline.on('pool_scaled', (e) => progress.notice(`  ⇅ pool scaled from ${e.from} to ${e.to} writers`))
   say(`pipeline started: ${pipeline.getState().members.length} writers (threads ${pipeline.getState().members.map((m) => m.threadId).join(', ')})`)
 
-  // The application: a worker thread with a third of the rate, the main thread with the rest.
-  const stopWorker = new Int32Array(new SharedArrayBuffer(4))
-  // Built, the thread is plain JavaScript; from sources (the tests) it starts through tsx's bootstrap.
-  const fromSource = import.meta.url.endsWith('.ts')
-  const worker = new Worker(fromSource ? new URL('./boot.mjs', import.meta.url) : new URL('./producer-thread.js', import.meta.url), {
-    workerData: { entry: new URL('./producer-thread.ts', import.meta.url).href, handle: ring.handle, rate: Math.round(o.rate / 3), stop: stopWorker },
-  })
-  const workerDone = new Promise<{ offered: number; refused: number }>((resolve, reject) => {
-    worker.once('message', resolve)
-    worker.once('error', reject)
-  })
-  const gen = new TraceGenerator('main', 0x2545f491)
-  const pacer = new Pacer(o.rate - Math.round(o.rate / 3))
-  let mainOffered = 0
+  const shop = await hostShop(ring, 'all')
+  say(`shop: ${shop.url} (apps/demo/shop; every function of its files traced, HTTP requests and worker messages captured)`)
+  const load = startLoad(shop.url, o.rate)
   let interrupted = false
   const drills: [number, () => Promise<void>][] = o.drills
     ? [
         [0.3, async () => {
-          progress.notice(`  ⚡ killing writer-1 (worker.terminate) while events flow`)
+          progress.notice(`  ⚡ killing writer-1 (worker.terminate) while requests flow`)
           killedAt.set(0, performance.now())
           await pipeline.killWriter(0)
         }],
@@ -102,6 +95,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     : []
   const t0 = performance.now()
   let lastDraw = 0
+  let lastAnswered = 0
+  let lastAt = t0
+  let perSec = 0
   while (true) {
     const elapsed = (performance.now() - t0) / 1000
     if (elapsed >= o.durationSec) break
@@ -110,7 +106,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       progress.notice('  interrupted: stopping gracefully (drain, report)')
       break
     }
-    for (let k = pacer.due(); k > 0; k--, mainOffered++) ring.write(gen.next())
     const next = drills[0]
     if (next && elapsed >= next[0] * o.durationSec) {
       drills.shift()
@@ -118,6 +113,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
     if (performance.now() - lastDraw > 250) {
       lastDraw = performance.now()
+      const c = load.counts()
+      const answered = c.ok + c.refused + c.failed
+      if (lastDraw - lastAt >= 1000) {
+        perSec = ((answered - lastAnswered) * 1000) / (lastDraw - lastAt)
+        lastAnswered = answered
+        lastAt = lastDraw
+      }
       const m = pipeline.getMetrics()
       progress.update({
         elapsedSec: elapsed,
@@ -129,21 +131,24 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         writersTarget: pipeline.getState().config.poolSize,
         restarts: pipeline.getState().restarts.total,
         p99Ms: m.latency.captureToCommitMs.p99,
+        requests: { perSec, refused: c.refused, failed: c.failed },
       })
     }
-    await sleep(5)
+    await sleep(20)
   }
   progress.end()
-  Atomics.store(stopWorker, 0, 1)
-  Atomics.notify(stopWorker, 0)
-  const fromWorker = await workerDone
-  await worker.terminate()
+  const served = await load.stop()
+  await shop.close()
+  say(
+    `requests: ${n(served.sent)} sent, ${n(served.ok)} answered 2xx, ${n(served.refused)} 4xx (sold out, declined card, empty cart: on purpose), ${n(served.failed)} failed; ` +
+      `client latency p50 ${served.p50Ms.toFixed(1)} ms, p99 ${served.p99Ms.toFixed(1)} ms`,
+  )
 
   say('stopping: intake closed, writers drain the ring...')
   const report = await pipeline.stop({ timeoutMs: 15_000 })
-  printReport(say, report, mainOffered + fromWorker.offered)
-  await printQueries(say, o.dbPath)
-  return { report, interrupted }
+  printReport(say, report)
+  const answers = await printAnswers(o.out, o.dbPath)
+  return { report, interrupted, load: served, answers }
 }
 
 /** Starts the pipeline with its HTTP server on `port`; a port already taken falls back to any free one. */
@@ -157,13 +162,7 @@ async function startPipeline(options: PipelineOptions, port: number, say: (s: st
   }
 }
 
-function describe(e: Record<string, unknown>): string {
-  if (e.type === 'message') return `${String(e.from)} → ${String(e.to)}`
-  if (e.type === 'state_change') return `${String(e.module)} ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}`
-  return `${String(e.module)}.${String(e.function)}/${String(e.arity)}`
-}
-
-function printReport(say: (s: string) => void, r: AccountingReport, offeredByApp: number): void {
+function printReport(say: (s: string) => void, r: AccountingReport): void {
   const dropped = Object.entries(r.rejected).filter(([, v]) => v > 0)
   const rows: [string, number][] = [
     ['offered', r.offered],
@@ -180,29 +179,5 @@ function printReport(say: (s: string) => void, r: AccountingReport, offeredByApp
   say(`  ${'(re-stored duplicates)'.padEnd(22)} ${n(r.duplicates).padStart(12)}`)
   const sum = r.stored + Object.values(r.rejected).reduce((a, b) => a + b, 0) + r.evicted + r.quarantined + r.filtered + r.inFlight
   say(`  offered = stored + dropped + quarantined + filtered + in flight: ${n(r.offered)} = ${n(sum)} → ${sum === r.offered && r.balanced ? 'balanced' : 'NOT balanced'}`)
-  say(`  the application counted ${n(offeredByApp)} writes; the store counted its own rows (${r.countedBy})`)
-}
-
-async function printQueries(say: (s: string) => void, dbPath: string): Promise<void> {
-  const store = await openForReading(dbPath)
-  try {
-    const stats = await store.stats()
-    say('')
-    say(`Queries against ${dbPath} (${n(stats.totalEvents)} events, ${(stats.sizeBytes / 1e6).toFixed(1)} MB)`)
-    const pid = '<0.107.0>'
-    const ofPid = await store.query({ pid, order: 'desc', limit: 5 })
-    say(`  latest events of ${pid}:`)
-    for (const r of ofPid) say(`    ${new Date(r.capturedAt).toISOString()}  ${String(r.event.type).padEnd(12)} ${describe(r.event)}`)
-    const until = stats.newestCapturedAt ?? Date.now()
-    const since = until - 5_000
-    const calls = await store.query({ type: 'call', module: 'Shop.Cart', function: 'add', arity: 2, since, until })
-    say(`  calls of Shop.Cart.add/2 in the last 5 s of the run: ${n(calls.length)}`)
-    const recent = await store.query({ type: 'call', since, until })
-    const byNode = new Map<string, number>()
-    for (const r of recent) byNode.set(String(r.event.astNodeId), (byNode.get(String(r.event.astNodeId)) ?? 0) + 1)
-    say('  busiest AST nodes (calls, last 5 s):')
-    for (const [node, count] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 5)) say(`    ${node.padEnd(28)} ${n(count).padStart(8)}`)
-  } finally {
-    await store.close()
-  }
+  say(`  the store counted its own rows (${r.countedBy})`)
 }

@@ -13,6 +13,8 @@ export interface ProgressSample {
   readonly writersTarget: number
   readonly restarts: number
   readonly p99Ms: number | undefined
+  /** The application's HTTP requests answered per second, and those refused (4xx) or failed (5xx, no answer) so far, when it serves any. */
+  readonly requests?: { readonly perSec: number; readonly refused: number; readonly failed: number }
 }
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US')
@@ -21,8 +23,10 @@ export function statusLine(s: ProgressSample, tty: boolean): string {
   const ratio = Math.min(1, s.elapsedSec / s.durationSec)
   const width = 20
   const bar = tty ? `[${'#'.repeat(Math.round(ratio * width)).padEnd(width, '-')}] ${String(Math.round(ratio * 100)).padStart(3)}% ` : `${s.elapsedSec.toFixed(1)}s/${s.durationSec}s `
+  const r = s.requests
+  const served = r === undefined ? '' : `| requests ${n(r.perSec)}/s (4xx ${n(r.refused)}, failed ${n(r.failed)}) `
   return (
-    `${bar}| offered ${n(s.offeredPerSec)}/s | stored ${n(s.storedPerSec)}/s | ring ${(s.ringFill * 100).toFixed(1)}% ` +
+    `${bar}${served}| offered ${n(s.offeredPerSec)}/s | stored ${n(s.storedPerSec)}/s | ring ${(s.ringFill * 100).toFixed(1)}% ` +
     `| writers ${s.writersAlive}/${s.writersTarget} | restarts ${s.restarts} | p99 capture→commit ${s.p99Ms === undefined ? '–' : `${s.p99Ms.toFixed(1)} ms`}`
   )
 }

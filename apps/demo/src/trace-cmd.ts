@@ -60,9 +60,9 @@ function describeEvent(e: Ev): string {
   }
 }
 
-function printTree(items: Item[], depth: number, out: Writable): void {
+function printTree(items: Item[], depth: number, out: Writable, indent = ''): void {
   for (const item of items) {
-    const pad = '  '.repeat(depth)
+    const pad = indent + '  '.repeat(depth)
     if ('event' in item) {
       out.write(`${pad}${describeEvent(item.event)}\n`)
       continue
@@ -76,7 +76,7 @@ function printTree(items: Item[], depth: number, out: Writable): void {
       tail = `  ${fmtMs(outcome.durationMs)} !! ${String(err?.name)}: ${String(err?.message)}`
     }
     out.write(`${pad}${mfa(call)} (${args})${tail}\n`)
-    printTree(children, depth + 1, out)
+    printTree(children, depth + 1, out, indent)
   }
 }
 
@@ -96,6 +96,14 @@ export function callTree(events: readonly Ev[]): Item[] {
     } else roots.push({ event: e })
   }
   return roots
+}
+
+/** Prints one correlation id's events as `ringside trace` does: a summary line, then the call tree. */
+export function printTrace(correlation: string, events: readonly Ev[], out: Writable, indent = ''): void {
+  const calls = events.filter((e) => e.type === 'call').length
+  const exceptions = events.filter((e) => e.type === 'exception').length
+  out.write(`${indent}correlation ${correlation}: ${events.length} events, ${calls} call${calls === 1 ? '' : 's'}, ${exceptions} exception${exceptions === 1 ? '' : 's'}\n`)
+  printTree(callTree(events), 0, out, indent)
 }
 
 async function query(db: string, filter: QueryFilter): Promise<EventRecord[]> {
@@ -123,10 +131,7 @@ export const traceCommand: CliCommand = {
       io.err.write(`ringside trace: no events with correlation id '${correlation}' in ${db}\n`)
       return 1
     }
-    const calls = events.filter((e) => e.type === 'call').length
-    const exceptions = events.filter((e) => e.type === 'exception').length
-    io.out.write(`correlation ${correlation}: ${events.length} events, ${calls} call${calls === 1 ? '' : 's'}, ${exceptions} exception${exceptions === 1 ? '' : 's'}\n`)
-    printTree(callTree(events), 0, io.out)
+    printTrace(correlation, events, io.out)
     return 0
   },
 }

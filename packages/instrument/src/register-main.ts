@@ -4,16 +4,15 @@
 // (beforeExit) or is sent SIGINT/SIGTERM. A failure to start the pipeline is reported on stderr
 // and the application runs anyway.
 
-import { register } from 'node:module'
 import dc from 'node:diagnostics_channel'
 import { MessagePort, type Worker } from 'node:worker_threads'
 import { PipelineManager, RingBuffer, type AccountingReport } from '@ringside/pipeline-manager'
-import { installCjsHook } from './cjs-hook.js'
 import { loadRegisterConfig } from './config.js'
 import { watchErrors } from './error-watch.js'
 import type { FilterOptions } from './filter.js'
 import { watchHttp } from './http-watch.js'
 import { instrument, instrumentStats } from './instrument.js'
+import { installLoadHooks } from './load-hooks.js'
 import { PID } from './context.js'
 import { runtime } from './runtime.js'
 import { watchWorkers } from './worker-watch.js'
@@ -46,8 +45,7 @@ export async function startRegistered(): Promise<Registered | undefined> {
   if (config.sourceMaps) process.setSourceMapsEnabled(true)
 
   const filter: FilterOptions = { root: config.root, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules }
-  register(new URL('./esm-hooks.js', import.meta.url), { data: filter })
-  installCjsHook(filter)
+  installLoadHooks(filter)
 
   const internal = (w: Worker) => w.unref()
   if (config.watch.includes('workers')) watchWorkers(internal)
