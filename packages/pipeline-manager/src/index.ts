@@ -1,7 +1,8 @@
 // Public surface of @ringside/pipeline-manager: PipelineManager and what its options, state,
 // metrics, health, events, reports and errors are made of; the ring (re-exported, since every
 // pipeline needs one) and the journal's reader. The writer pool behind the manager is internal.
-export { LOOP_EMPTY_STOP_MS, PipelineManager, type PipelineEvents, type PipelineState, type PipelineStatus } from './pipeline-manager.js'
+export { LOOP_EMPTY_STOP_MS, PipelineManager } from './pipeline-manager.js'
+export type { PipelineEvents, PipelineState, PipelineStatus } from './state.js'
 export { JOURNAL_VERSION, appendJournal, createJournal, readJournal, type JournalContents, type JournalHeader } from './journal.js'
 export type { JournalState, JournalWrite } from './exit-journal.js'
 export type { JournalReplay } from './journal-replay.js'

@@ -6,45 +6,28 @@
 import { EventEmitter } from 'eventemitter3'
 import { pino, type Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
-import { createStore, MemoryStore, type EventStore, type StoreFileWatch, type StoreHealth, type StoreSpec } from '@ringside/storage'
+import { MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
 import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, createStageMetricsBuffer, readStageMetrics, type FaultSwitch, type WriterConfig } from '@ringside/async-writer/protocol'
 import { SUPERVISION_KEYS, applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
 import { ConfigUpdateError, PipelineError } from './errors.js'
-import { ExitJournal, type JournalState } from './exit-journal.js'
+import { ExitJournal } from './exit-journal.js'
 import { heldOpen, joinExitHooks } from './exit-hooks.js'
-import { checkStoreAtStart, countStoredOf, type StoreCount } from './store-checks.js'
-import { evaluateHealth, type HealthReport, type HealthStatus } from './health.js'
+import { checkStoreAtStart } from './store-checks.js'
+import { evaluateHealth, type HealthReport } from './health.js'
 import { HttpServer, type HttpAddress } from './http/server.js'
 import { LatencyWindow, latencyOf, offeredOf, RateWindow, StageWindow, stageViews, sumRows, writerViews, type PipelineMetrics, type StageRows } from './metrics.js'
 import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
-import { countHeld } from './pending-held.js'
-import { AsyncWriterPool, type MemberInfo, type PoolEvents, type WriterIntrospection } from './writer-pool.js'
+import type { PipelineEvents, PipelineState, PipelineStatus } from './state.js'
+import { LocalStore } from './local-store.js'
+import { AsyncWriterPool, type WriterIntrospection } from './writer-pool.js'
 import { StatsLog } from './stats-log.js'
 import { History, type HistoryMarker, type HistorySample, type RecentDeadLetter } from './history.js'
 import { OtelPublisher } from './otel.js'
 
-export type PipelineStatus = 'running' | 'stopping' | 'stopped' | 'failed'
-
-export interface PipelineState {
-  readonly status: PipelineStatus
-  readonly config: ResolvedConfig & { readonly version: number }
-  readonly members: readonly MemberInfo[]
-  readonly restarts: { readonly total: number; readonly inWindow: number; readonly poolRestarts: number }
-  readonly startedAt: number
-  readonly uptimeMs: number
-  /** The exit journal, when configured: what the start replayed, what was written to it, and a failed write. */
-  readonly journal?: JournalState
-}
-
 /** How long a pipeline whose application left without stop() gets to drain when the event loop empties. */
 export const LOOP_EMPTY_STOP_MS = 5_000
 
-export interface PipelineEvents extends PoolEvents {
-  config_changed: [{ version: number; changed: string[] }]
-  pool_restarted: [{ restarts: number }]
-  stopped: [AccountingReport]
-}
 
 const POOL_EVENTS = ['writer_started', 'writer_exited', 'writer_restarted', 'writer_hung', 'writer_killer_found', 'claims_handed_over', 'pool_scaled', 'batch'] as const
 /** Reported as the OpenTelemetry meter's version. */
@@ -92,16 +75,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #stopping: Promise<AccountingReport> | undefined
   #journal: ExitJournal | undefined
   #leaveExitHooks: (() => void) | undefined
-  /** The SQLite file the writers opened (captured at start), watched by the store probe. */
-  #storeFile: StoreFileWatch | undefined
+  /** The store as this thread sees it: the health probe and the count at stop (see LocalStore). */
+  #local: LocalStore | undefined
   #http: HttpServer | undefined
-  /** The store opened in this thread to answer the health probe (and count at stop); null: it cannot tell. */
-  #probeStore: EventStore | null | undefined
-  #probeTimer: NodeJS.Timeout | undefined
-  #probing = false
-  /** Set by stop: no probe is scheduled after it, and a store opened by a probe in flight is closed. */
-  #probeEnded = false
-  #storeHealth: { status: HealthStatus; reason: string; at: number; permanent?: boolean } | undefined
   /** The tail of the queue of control calls (see #serialize); never rejects. */
   #control: Promise<unknown> = Promise.resolve()
 
@@ -176,7 +152,15 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     manager.#stageMetricsBuffer = stageMetricsBuffer
     // Refused here, typed, before any writer starts: a file that is not a Ringside store, a
     // read-only one; then the journal's checks and replay.
-    manager.#storeFile = await checkStoreAtStart(store)
+    const file = await checkStoreAtStart(store)
+    manager.#local = new LocalStore({
+      spec: store,
+      hosted,
+      file,
+      logger,
+      intervalMs: () => manager.#config.health.storeProbeMs,
+      onLost: (reason) => manager.emit('error', new PipelineError('store_file_lost', reason)),
+    })
     if (config.journal) manager.#journal = await manager.#openJournal(config.journal.path)
     manager.#wire()
     manager.#sample() // the windows start before the first event is processed
@@ -201,73 +185,10 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     manager.#sampler = setInterval(() => manager.#sample(), 1_000)
     manager.#sampler.unref()
     manager.#sample()
-    manager.#scheduleStoreProbe(0)
+    manager.#local.schedule(0)
     manager.#joinExitHooks()
     logger.info({ poolSize: config.poolSize, preset: config.preset }, 'pipeline started')
     return manager
-  }
-
-  /**
-   * Asks the store how its backend is (EventStore.health) every `health.storeProbeMs`, one probe
-   * at a time, over a store opened once in this thread. A store that cannot tell is closed and
-   * never asked again; one that cannot be opened is an unhealthy answer, and opening is retried.
-   */
-  #scheduleStoreProbe(delayMs: number): void {
-    const every = this.#config.health.storeProbeMs
-    if (every === 0 || this.#probeStore === null || this.#probeEnded) {
-      if (every === 0) this.#storeHealth = undefined
-      return
-    }
-    this.#probeTimer = setTimeout(() => {
-      this.#probeTimer = undefined
-      this.#probing = true
-      void this.#probeOnce().finally(() => {
-        this.#probing = false
-        this.#scheduleStoreProbe(this.#config.health.storeProbeMs)
-      })
-    }, delayMs)
-    this.#probeTimer.unref()
-  }
-
-  async #probeOnce(): Promise<void> {
-    // SQLite is asked by one stat of its path, compared with the file the writers opened: never a
-    // connection in the application's thread, where better-sqlite3's open is synchronous and may
-    // wait out a lock a writer holds.
-    if (this.#storeFile) return this.#noteStoreHealth(this.#storeFile.health())
-    if (this.#probeStore === undefined && (this.#storeSpec as { kind?: unknown }).kind === 'sqlite') {
-      this.#probeStore = null
-      return
-    }
-    if (this.#probeStore === undefined) {
-      let opened: EventStore
-      try {
-        opened = this.#store ?? (await createStore(this.#storeSpec))
-      } catch (err) {
-        this.#storeHealth = { status: 'unhealthy', reason: `the store cannot be opened: ${err instanceof Error ? err.message : String(err)}`, at: Date.now() }
-        return
-      }
-      if (this.#probeEnded || !opened.health) {
-        if (opened !== this.#store) await opened.close().catch(() => undefined)
-        if (!this.#probeEnded) this.#probeStore = null
-        return
-      }
-      this.#probeStore = opened
-    }
-    const store = this.#probeStore
-    if (store === null || !store.health) return
-    const answer = await store.health().catch((err: unknown) => ({ status: 'unhealthy' as const, reason: `the store's health probe failed: ${String(err)}` }))
-    this.#noteStoreHealth(answer)
-  }
-
-  #noteStoreHealth(answer: StoreHealth): void {
-    const was = this.#storeHealth
-    this.#storeHealth = { ...answer, at: Date.now() }
-    if (was !== undefined && was.status !== answer.status) this.#logger.warn({ store: answer }, 'store health changed')
-    // A store that will not come back by itself (its file deleted or replaced) is an error, once.
-    if (answer.permanent === true && answer.status === 'unhealthy' && was?.permanent !== true) {
-      this.#logger.error({ store: answer }, 'store lost')
-      this.emit('error', new PipelineError('store_file_lost', answer.reason))
-    }
   }
 
   /** Checks, replays and renews the exit journal (see ExitJournal), before any writer starts. */
@@ -463,7 +384,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       oldestUnstoredAgeMs: ring.oldestPendingAt === undefined ? undefined : now - ring.oldestPendingAt,
       supervisorProblem: this.#status === 'stopped' ? 'pipeline stopped' : this.#supervisorProblem,
       breaker: { state: this.#breaker.state, trips: this.#breaker.trips, openedAt: this.#breaker.openedAt },
-      ...(this.#storeHealth ? { store: { ...this.#storeHealth, intervalMs: this.#config.health.storeProbeMs } } : {}),
+      ...(this.#local?.health ? { store: { ...this.#local.health, intervalMs: this.#config.health.storeProbeMs } } : {}),
       ...(this.#config.stages.length > 0 ? { stages: this.#stageWindow.recent(Date.now(), sumRows(this.#metricsBuffer).totals) } : {}),
       ...(this.#journal ? { journal: this.#journal.health() } : {}),
       now: Date.now(),
@@ -511,11 +432,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.#pool.setSupervision(Object.fromEntries(SUPERVISION_KEYS.map((k) => [k, to[k]])))
     if (to.breaker !== from.breaker) this.#breaker.configure(to.breaker)
     if (to.statsLogIntervalMs !== from.statsLogIntervalMs) this.#statsLog.every(to.statsLogIntervalMs)
-    // A new probe interval takes effect now (a probe in flight reschedules itself with it).
-    if (to.health.storeProbeMs !== from.health.storeProbeMs && !this.#probing) {
-      if (this.#probeTimer) clearTimeout(this.#probeTimer)
-      this.#scheduleStoreProbe(0)
-    }
+    if (to.health.storeProbeMs !== from.health.storeProbeMs) this.#local?.intervalChanged()
     await this.#pool.configure(writerConfigOf(to))
   }
 
@@ -587,20 +504,17 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.#statsLog.stop()
     this.#otel?.sample()
     this.#otel?.stop()
-    this.#probeEnded = true
-    if (this.#probeTimer) clearTimeout(this.#probeTimer)
+    this.#local?.end()
     const ring = this.#ring.stats()
     if (!drained) drained = ring.ready + ring.claimed === 0
     // What did not make it goes to the journal, if there is one.
     const journaled = !drained && this.#journal ? (this.#journal.write('stop deadline')?.events ?? 0) : 0
     this.#journal?.finish()
     this.#leaveExitHooks?.()
-    const counted = await this.#countInStore()
+    const counted = await this.#local?.count(this.#ring.id)
     // Exact only with what of the ring's leftovers the store already holds; without it, the writers' counts.
-    const pendingHeld = counted && !('error' in counted) ? await this.#pendingHeld(counted.deadLetters) : undefined
-    const probe = this.#probeStore
-    this.#probeStore = null
-    if (probe && probe !== this.#store) await probe.close().catch(() => undefined)
+    const pendingHeld = counted && !('error' in counted) ? await this.#local?.pendingHeld(this.#ring, counted.deadLetters) : undefined
+    await this.#local?.close()
     // A failed count stays a failure (the report is then not balanced and says why).
     const inStore = counted === undefined ? undefined : 'error' in counted ? counted : pendingHeld !== undefined ? { ...counted, pendingHeld } : undefined
     const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, inStore, !drained, Date.now() - t0, journaled, this.#journal?.state.error)
@@ -608,40 +522,6 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.#logger.info(report, 'pipeline stopped')
     this.emit('stopped', report)
     return report
-  }
-
-  /**
-   * Of the events the ring still holds once every writer has exited, how many the store already
-   * has (a batch stored and not committed); undefined when the store cannot be asked.
-   */
-  async #pendingHeld(deadLetters: number): Promise<number | undefined> {
-    const seqs = this.#ring.exportPending().map((p) => p.seq)
-    if (seqs.length === 0) return 0
-    let opened: EventStore | undefined
-    try {
-      // SQLite read-only: the count at stop never creates nor writes a file.
-      const spec = (this.#storeSpec as { kind?: unknown }).kind === 'sqlite' ? { ...(this.#storeSpec as object), readOnly: true } : this.#storeSpec
-      const store = this.#store ?? this.#probeStore ?? (opened = await createStore(spec as StoreSpec))
-      return await countHeld(store, this.#ring.id, seqs, deadLetters)
-    } catch (err) {
-      this.#logger.warn({ err }, "could not look up the ring's leftover events in the store; the report uses the writers' counts")
-      return undefined
-    } finally {
-      await opened?.close().catch(() => undefined)
-    }
-  }
-
-  /**
-   * What the store itself holds of this ring (events, dead letters), when it can say (countByRing):
-   * the hosted memory store, SQLite opened read-only (never creating a file, and only if the file
-   * is still the one the writers opened), or the store opened once more in this thread. A count
-   * that fails is reported as such (`{ error }`), never replaced by the writers' figures.
-   */
-  async #countInStore(): Promise<StoreCount | undefined> {
-    const probe = this.#probeStore?.countByRing ? this.#probeStore : undefined
-    const counted = await countStoredOf(this.#ring.id, { spec: this.#storeSpec, hosted: this.#store, probe, file: this.#storeFile })
-    if (counted !== undefined && 'error' in counted) this.#logger.error({ reason: counted.error }, 'could not count stored events in the store')
-    return counted
   }
 
   #assertRunning(): void {

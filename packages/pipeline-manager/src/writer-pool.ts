@@ -31,11 +31,13 @@ import {
   writerEntry,
 } from '@ringside/async-writer/protocol'
 import { ControlCalls } from './control-calls.js'
+import { writerId } from './writer-id.js'
 import { PipelineError, WriterStartError } from './errors.js'
 import {
   childrenToRestart,
   registerRestart,
   restartDelay,
+  restartsInWindow,
   shouldRestart,
   type ExitReason,
   type RestartType,
@@ -120,7 +122,7 @@ interface Member {
   lastError: string | undefined
 }
 
-const idOf = (slot: number): string => `writer-${slot + 1}`
+const idOf = writerId
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
 /** How often batch deadlines are checked; a hung writer is caught within this much of its deadline. */
 const MONITOR_EVERY_MS = 100
@@ -182,7 +184,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
 
   /** Restart timestamps in the intensity window. */
   restartsInWindow(now = Date.now()): number {
-    return this.#history.filter((t) => now - t < this.#sup.maxSeconds * 1000).length
+    return restartsInWindow(this.#history, now, this.#sup.maxSeconds)
   }
 
   get supervision(): Readonly<PoolSupervision> {

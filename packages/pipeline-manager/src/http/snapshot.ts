@@ -8,7 +8,7 @@ import type { WriterMetricsSnapshot } from '@ringside/async-writer'
 import type { PipelineOptions, ResolvedConfig } from '../config.js'
 import type { HealthReport } from '../health.js'
 import { offeredOf, type PipelineMetrics } from '../metrics.js'
-import type { PipelineState } from '../pipeline-manager.js'
+import type { PipelineState } from '../state.js'
 
 /** What the server needs from the manager (PipelineManager has it all). */
 export interface HttpPipeline {
@@ -41,7 +41,7 @@ export function takeSnapshot(s: HttpSources): Snapshot {
 }
 
 /** Writer id of a metrics row; the same as the pool's member ids. */
-export const writerOfSlot = (slot: number): string => `writer-${slot + 1}`
+export { writerId as writerOfSlot } from '../writer-id.js'
 
 /** GET /stats: the metrics as JSON, with the pipeline's status, restarts and health beside them. */
 export function statsOf(s: Snapshot) {
