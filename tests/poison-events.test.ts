@@ -134,6 +134,23 @@ describe('an event that kills or hangs its writer', { timeout: 150_000 }, () => 
   })
 })
 
+describe('a drill during isolation', { timeout: 150_000 }, () => {
+  it('does not name the event in hand a killer when a drill kills a writer that processes a suspect claim alone', async () => {
+    // Three slow events and one that ends its writer: two deaths put the claim under isolation;
+    // the drill then kills the heir while it processes event 0 alone. Event 0 must be stored.
+    const slow = { target: new URL('./fixtures/slow-stage.ts', import.meta.url).href, options: { ms: 400 } }
+    const { pipeline, path, done } = await run(4, { 3: 'exit' }, { stages: [slow, stage] })
+    const deaths = () => pipeline.getState().restarts.total
+    await until(() => deaths() >= 2 && pipeline.getMetrics().writers.some((w) => w.state === 'running' && w.heldEvents > 0), 60_000, 'an heir holding the suspect claim')
+    await pipeline.killWriter(0)
+    await until(done, 90_000, 'every event stored or quarantined')
+    expect(await pipeline.stop()).toMatchObject({ accepted: 4, stored: 3, quarantined: 1, balanced: true })
+    const { stored, dead } = await readStore(path)
+    expect(stored).toEqual([0, 1, 2])
+    expect(dead.map((d) => [d.record.event.n, d.reason])).toEqual([[3, 'crashed_writer']])
+  })
+})
+
 describe('batch deadline', { timeout: 150_000 }, () => {
   it('never judges a writer hung while it makes progress through a slow stage', async () => {
     // Each event takes a while in the stage, the batch as a whole far longer than batchTimeoutMs.

@@ -119,6 +119,8 @@ interface Member {
   state: MemberState
   expectedExit: boolean
   hung: boolean
+  /** A crash drill was aimed at it (killWriter, a fault switch): its death is the drill's, not its event's. */
+  drilled: boolean
   lastError: string | undefined
 }
 
@@ -237,6 +239,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   async setFault(slot: number, fault: FaultSwitch | undefined): Promise<void> {
     const m = this.#members.get(slot)
     if (!m || m.state !== 'running') throw new PipelineError('no_such_writer', `no running writer in slot ${slot}`)
+    m.drilled = fault !== undefined
     await this.#call(m, () => m.api.setFault(fault))
   }
 
@@ -251,6 +254,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   async kill(slot: number): Promise<void> {
     const m = this.#members.get(slot)
     if (!m) throw new PipelineError('no_such_writer', `no writer in slot ${slot}`)
+    m.drilled = true
     await m.worker.terminate()
   }
 
@@ -375,6 +379,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       state: 'starting',
       expectedExit: false,
       hung: false,
+      drilled: false,
       lastError: undefined,
     }
     this.#members.set(slot, member)
@@ -438,7 +443,8 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     if (this.#members.get(m.slot) === m) this.#members.delete(m.slot)
     const reason: ExitReason = m.expectedExit ? 'shutdown' : m.hung || code !== 0 ? 'crash' : 'normal'
     const detail = m.hung ? `a step of its work outlived batchTimeoutMs (${this.#writerConfig.batchTimeoutMs} ms)` : m.lastError
-    const isolating = m.expectedExit ? false : this.#judgeDeath(m)
+    // A death the pool caused on purpose (a shutdown, a drill) says nothing about the event in hand.
+    const isolating = m.expectedExit || m.drilled ? false : this.#judgeDeath(m)
     if (wasStarting) onStartFailed(new WriterStartError(m.id, `${m.id} exited with code ${code} before ready${detail ? `: ${detail}` : ''}`))
     this.emit('writer_exited', { id: m.id, slot: m.slot, reason, code, ...(detail ? { detail } : {}) })
     this.#o.logger.info({ writer: m.id, reason, code, detail }, 'writer exited')
