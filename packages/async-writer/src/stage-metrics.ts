@@ -3,7 +3,7 @@
 // each event spent in the stage. Written only by the slot's writer, read by the pool without asking,
 // so the counts outlive a writer and a replacement keeps adding to them (like the writer's own row).
 
-import { BUCKETS } from './metrics.js'
+import { BUCKETS, bucketOf } from './metrics.js'
 
 /** What a stage did with one event. */
 export type StageOutcome = 'passed' | 'changed' | 'filtered' | 'failed'
@@ -37,17 +37,8 @@ export class StageMetrics {
     const at = index * STAGE_WORDS
     this.#w[at + FIELD.in]! += 1
     this.#w[at + FIELD[outcome]]! += 1
-    this.#w[at + HIST + bucketOfMs(ms)]! += 1
+    this.#w[at + HIST + bucketOf(ms)]! += 1
   }
-}
-
-// Same geometric buckets as the writer's latency histograms (0.05 ms, ratio 1.25).
-const BASE_MS = 0.05
-const LOG_RATIO = Math.log(1.25)
-function bucketOfMs(ms: number): number {
-  if (!(ms > BASE_MS)) return 0
-  const k = Math.ceil(Math.log(ms / BASE_MS) / LOG_RATIO)
-  return k < BUCKETS ? k : BUCKETS - 1
 }
 
 /** One stage's counters and time histogram in one slot. */

@@ -4,7 +4,7 @@
 
 import rbts from 'ring-buffer-ts'
 import type { RingStats } from '@ringside/core-ringbuffer'
-import { mergeHistograms, percentile, readWriterMetrics, rowsOf, type StageSnapshot, type WriterMetricsSnapshot } from '@ringside/async-writer/protocol'
+import { mergeHistograms, percentile, readWriterMetrics, rowsOf, type StageField, type StageSnapshot, type WriterMetricsSnapshot } from '@ringside/async-writer/protocol'
 import type { MemberInfo } from './writer-pool.js'
 
 const { RingBuffer: WindowBuffer } = rbts
@@ -177,7 +177,7 @@ export class StageWindow {
 }
 
 function stageView(name: string, index: number, rows: readonly StageSnapshot[]): StageView {
-  const sum = (f: 'in' | 'passed' | 'changed' | 'filtered' | 'failed') => rows.reduce((n, r) => n + r[f], 0)
+  const sum = (f: StageField) => rows.reduce((n, r) => n + r[f], 0)
   const hist = mergeHistograms(rows.map((r) => r.timeHistogram))
   const n = sum('in')
   const failed = sum('failed')

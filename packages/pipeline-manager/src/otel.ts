@@ -6,6 +6,7 @@
 
 import { metrics as otelMetrics, type Attributes, type BatchObservableResult, type Histogram, type MeterProvider } from '@opentelemetry/api'
 import { BUCKET_BOUNDS_MS } from '@ringside/async-writer'
+import { STAGE_FIELDS } from '@ringside/async-writer/protocol'
 import { DROP_REASONS } from '@ringside/core-ringbuffer'
 import type { HealthReport } from './health.js'
 import { offeredOf, type PipelineMetrics } from './metrics.js'
@@ -66,7 +67,7 @@ export class OtelPublisher {
       result.observe(storeErrors, t.errorCount)
       result.observe(restarts, s.restarts.total)
       result.observe(trips, m.breaker.trips)
-      for (const st of m.stages) for (const outcome of ['in', 'passed', 'changed', 'filtered', 'failed'] as const) result.observe(stageEvents, st[outcome], { stage: st.name, outcome })
+      for (const st of m.stages) for (const outcome of STAGE_FIELDS) result.observe(stageEvents, st[outcome], { stage: st.name, outcome })
       result.observe(fill, m.ring.utilization)
       result.observe(writers, m.healthyWorkers)
       result.observe(health, RANK[source.healthCheck().status])

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import { DROP_REASONS } from '@ringside/core-ringbuffer'
 import type { WriterMetricsSnapshot } from '@ringside/async-writer'
+import { STAGE_FIELDS } from '@ringside/async-writer/protocol'
 import { offeredOf } from '../metrics.js'
 import { BucketHistogram, type BucketSeries } from './bucket-histogram.js'
 import { writerOfSlot, type Snapshot } from './snapshot.js'
@@ -122,10 +123,9 @@ const FAMILIES: readonly Family[] = [
     name: 'ringside_stage_events_total',
     help: 'Events through each user stage, by outcome: in, passed (same object), changed (another object), filtered, failed.',
     labels: ['stage', 'outcome'],
-    values: (s) => s.metrics.stages.flatMap((st): [Labels, number][] => STAGE_OUTCOMES.map((o) => [{ stage: st.name, outcome: o }, st[o]])),
+    values: (s) => s.metrics.stages.flatMap((st): [Labels, number][] => STAGE_FIELDS.map((o) => [{ stage: st.name, outcome: o }, st[o]])),
   },
 ]
-const STAGE_OUTCOMES = ['in', 'passed', 'changed', 'filtered', 'failed'] as const
 
 export class PrometheusExporter {
   readonly registry = new Registry()
