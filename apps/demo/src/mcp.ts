@@ -10,7 +10,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { z } from 'zod'
 import { createStore, type EventRecord, type EventStore, type QueryFilter } from '@ringside/storage'
-import { callTree } from './trace-cmd.js'
+import { callTree } from '@ringside/pipeline-manager'
 
 export interface McpOptions {
   /** A Ringside SQLite store to answer questions from. */

@@ -3,6 +3,7 @@
 // clear message and exit 2; nothing found exits 1.
 
 import type { Writable } from 'node:stream'
+import { callTree, type TraceEvent, type TraceItem } from '@ringside/pipeline-manager'
 import { createStore, type EventRecord, type QueryFilter } from '@ringside/storage'
 import { UsageError, integerFlag, storeFile, timeFlag, type CliCommand } from 'ringside/cli'
 
@@ -27,13 +28,8 @@ export const SLOWEST_HELP = `Usage: ringside slowest <db> [--limit n] [--module 
   -h, --help              this help`
 
 
-type Ev = Record<string, unknown>
-interface Node {
-  readonly call: Ev
-  readonly children: Item[]
-  outcome?: Ev
-}
-type Item = { node: Node } | { event: Ev }
+type Ev = TraceEvent
+type Item = TraceItem
 
 const fmtMs = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(2)} ms` : '')
 const short = (v: unknown, max = 60) => {
@@ -78,24 +74,6 @@ function printTree(items: Item[], depth: number, out: Writable, indent = ''): vo
     out.write(`${pad}${mfa(call)} (${args})${tail}\n`)
     printTree(children, depth + 1, out, indent)
   }
-}
-
-/** Builds the call tree of events in capture order: calls under their parent call (same pid), outcomes on their call. */
-export function callTree(events: readonly Ev[]): Item[] {
-  const roots: Item[] = []
-  const byId = new Map<string, Node>()
-  for (const e of events) {
-    const key = `${String(e.pid)}|${String(e.callId)}`
-    if (e.type === 'call') {
-      const node: Node = { call: e, children: [] }
-      const parent = typeof e.parentId === 'number' && e.parentId !== 0 ? byId.get(`${String(e.pid)}|${e.parentId}`) : undefined
-      ;(parent ? parent.children : roots).push({ node })
-      byId.set(key, node)
-    } else if ((e.type === 'return' || e.type === 'exception') && byId.has(key)) {
-      byId.get(key)!.outcome ??= e
-    } else roots.push({ event: e })
-  }
-  return roots
 }
 
 /** Prints one correlation id's events as `ringside trace` does: a summary line, then the call tree. */
@@ -188,3 +166,4 @@ async function slowest(db: string, values: Readonly<Record<string, string | bool
   }
   return 0
 }
+export { callTree } from '@ringside/pipeline-manager'

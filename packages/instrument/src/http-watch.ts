@@ -7,6 +7,9 @@ import dc from 'node:diagnostics_channel'
 import { currentCorrelationId as currentCorr, enterFrame, newCorrelationId, traceIdFromTraceparent } from './context.js'
 import { runtime } from './runtime.js'
 
+/** Marks a server whose requests are not the application's (Ringside's own HTTP server). */
+const INTERNAL = Symbol.for('ringside.internal')
+
 interface Started {
   readonly t0: number
   readonly corr: string | undefined
@@ -50,7 +53,9 @@ export function watchHttp(): Unsubscribe {
   const client = new WeakMap<object, Started>()
   const offs = [
     on('http.server.request.start', (m) => {
-      const { request } = m as { request: IncomingLike }
+      const { request, server: srv } = m as { request: IncomingLike; server?: Record<symbol, unknown> }
+      // Ringside's own HTTP server (the pipeline's dashboard and probes) is not the application.
+      if (srv?.[INTERNAL] === true) return
       const traceparent = request.headers.traceparent
       const corr = traceIdFromTraceparent(traceparent) ?? newCorrelationId()
       // Node publishes this just before emitting 'request', in the same synchronous run: the

@@ -33,6 +33,7 @@ export { evaluateHealth, type HealthCheck, type HealthReport, type HealthStatus 
 export type { PipelineMetrics, Percentiles, Totals, WriterView } from './metrics.js'
 export type { AccountingReport } from './report.js'
 export type { HttpAddress } from './http/server.js'
+export { callTree, type CallNode, type TraceEvent, type TraceItem } from './http/call-tree.js'
 export type { MemberInfo, PoolEvents, WriterIntrospection } from './writer-pool.js'
 export type { ExitReason, RestartType, Strategy } from './supervisor/restart-policy.js'
 export { RingBuffer } from '@ringside/core-ringbuffer'

@@ -172,7 +172,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     }
     if (config.http) {
       try {
-        manager.#http = await HttpServer.start({ pipeline: manager, rows: () => sumRows(metricsBuffer).rows }, config.http, logger)
+        manager.#http = await HttpServer.start({ pipeline: manager, rows: () => sumRows(metricsBuffer).rows, store: { spec: store, hosted } }, config.http, logger)
       } catch (err) {
         // Nothing outlives a failed start: the writers stop; the ring stays open for the caller.
         await pool.stopAll(5_000)

@@ -22,6 +22,8 @@ export type HttpErrorCode =
   | 'stopped'
   | 'invalid_option'
   | 'not_live'
+  | 'invalid_query'
+  | 'store_unavailable'
   | 'internal_error'
 
 /** A refusal with its HTTP status, a stable machine-readable `code`, and optional fields for the body. */

@@ -1,7 +1,8 @@
 // The pipeline's HTTP server, on node:http with a small route table: probes (/healthz, /readyz),
 // metrics (/metrics for Prometheus, /stats as JSON), event intake (/ingest, behind a bearer token
 // when one is configured), live config behind a bearer token (/config, only when a token is
-// configured) and the dashboard (/). Every request must name this server in its Host header (DNS
+// configured), the application's captured requests and their call trees read from the store
+// (/requests, /requests/tree) and the dashboard (/). Every request must name this server in its Host header (DNS
 // rebinding). Closing stops accepting connections and gives in-flight requests a grace period.
 
 import { readFileSync } from 'node:fs'
@@ -14,7 +15,9 @@ import { hostRuleOf, requestHostAllowed, targetOf, type HostRule } from './host.
 import { eventsOf, ingest } from './ingest.js'
 import { PrometheusExporter } from './prometheus.js'
 import { bearerMatches, HttpError, readJson, sendError, sendJson, sendText } from './request.js'
+import { recentRequests, requestTree } from './requests.js'
 import { readinessOf, statsOf, takeSnapshot, type HttpSources } from './snapshot.js'
+import { StoreReader } from './store-reader.js'
 
 /** Where the server listens. `url` is the dashboard's address. */
 export interface HttpAddress {
@@ -51,6 +54,7 @@ export class HttpServer {
   readonly #exporter: PrometheusExporter
   readonly #routes: Routes
   readonly #hosts: HostRule
+  readonly #reader: StoreReader | undefined
   #closing: Promise<void> | undefined
 
   private constructor(sources: HttpSources, options: ResolvedHttpOptions, logger: Logger) {
@@ -59,6 +63,7 @@ export class HttpServer {
     this.#hosts = hostRuleOf(options)
     this.#logger = logger
     this.#exporter = new PrometheusExporter(() => takeSnapshot(sources))
+    this.#reader = sources.store ? new StoreReader(sources.store) : undefined
     this.#routes = this.#table()
     // Nothing a request does may become an unhandled rejection: that would crash the application.
     this.#server = createServer((req, res) =>
@@ -70,6 +75,8 @@ export class HttpServer {
     // A slow or stuck client must not hold a connection (and stop()) forever.
     this.#server.headersTimeout = 10_000
     this.#server.requestTimeout = 30_000
+    // @ringside/instrument's HTTP watcher leaves this server's requests out of what it captures.
+    ;(this.#server as unknown as Record<symbol, boolean>)[Symbol.for('ringside.internal')] = true
   }
 
   /** Listens on the configured host and port; rejects with PipelineError `http_listen_failed` (the cause says why). */
@@ -109,7 +116,7 @@ export class HttpServer {
         resolve()
       })
       this.#server.closeIdleConnections()
-    })
+    }).then(() => this.#reader?.close())
     return this.#closing
   }
 
@@ -125,6 +132,12 @@ export class HttpServer {
       ['/history', { GET: (req, res) => sendJson(res, 200, { time: Date.now(), ...this.#sources.pipeline.history(sinceOf(req.url)) }) }],
       ['/dead-letters', { GET: (_, res) => sendJson(res, 200, { deadLetters: this.#sources.pipeline.recentDeadLetters() }) }],
     ])
+    const reader = this.#reader
+    if (reader) {
+      // The application's requests captured by @ringside/instrument, and one request's call tree.
+      routes.set('/requests', { GET: async (req, res) => sendJson(res, 200, await recentRequests(reader, req)) })
+      routes.set('/requests/tree', { GET: async (req, res) => sendJson(res, 200, await requestTree(reader, req)) })
+    }
     const token = this.#options.configToken
     // Without a configured token the endpoint does not exist (404), rather than exist and refuse.
     if (token !== undefined) routes.set('/config', { GET: (req, res) => this.#config(req, res, token), POST: (req, res) => this.#config(req, res, token) })

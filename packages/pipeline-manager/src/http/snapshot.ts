@@ -5,6 +5,7 @@
 import type { HistoryMarker, HistorySample, RecentDeadLetter } from '../history.js'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import type { WriterMetricsSnapshot } from '@ringside/async-writer'
+import type { StoreSource } from './store-reader.js'
 import type { PipelineOptions, ResolvedConfig } from '../config.js'
 import type { HealthReport } from '../health.js'
 import { offeredOf, type PipelineMetrics } from '../metrics.js'
@@ -25,6 +26,8 @@ export interface HttpPipeline {
 export interface HttpSources {
   readonly pipeline: HttpPipeline
   readonly rows: () => readonly WriterMetricsSnapshot[]
+  /** The store the writers write, for the dashboard's reads (recent requests, call trees). */
+  readonly store?: StoreSource
 }
 
 export interface Snapshot {
