@@ -65,7 +65,8 @@ export function watchHttp(): Unsubscribe {
       rt.emit({ type: 'http_server_request', correlationId: corr, method: request.method, url: request.url, ...(typeof traceparent === 'string' ? { traceparent } : {}) })
     }),
     on('http.server.response.finish', (m) => {
-      const { request, response } = m as { request: IncomingLike; response: { statusCode: number } }
+      const { request, response, server: srv } = m as { request: IncomingLike; response: { statusCode: number }; server?: Record<symbol, unknown> }
+      if (srv?.[INTERNAL] === true) return
       const s = server.get(request)
       rt.emit({ type: 'http_server_response', correlationId: s?.corr, method: request.method, url: request.url, status: response.statusCode, durationMs: s ? performance.now() - s.t0 : undefined })
     }),

@@ -63,7 +63,9 @@ export class StoreReader {
 
   #start(): Worker {
     if (this.#worker) return this.#worker
-    const w = new Worker(readerScript(), { workerData: this.#source.spec, name: 'ringside-store-reader', resourceLimits: { maxOldGenerationSizeMb: 256 } })
+    // No execArgv of the application's: its loaders (an --import of the register hook, a test
+    // runner's export conditions) are not for this thread, which runs built JavaScript only.
+    const w = new Worker(readerScript(), { workerData: this.#source.spec, name: 'ringside-store-reader', execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 256 } })
     // It must never keep the application alive, nor take it down.
     w.unref()
     w.on('message', (reply: ReaderReply) => {
