@@ -19,7 +19,7 @@ export function installCjsHook(options: FilterOptions): void {
     const module = typeof content === 'string' ? select(filename) : undefined
     if (module !== undefined) {
       try {
-        const t = instrumentSource({ source: content, module, file: filename, format: 'commonjs' })
+        const t = instrumentSource({ source: content, module, file: filename, format: 'commonjs', functions: options.functions ?? 'all' })
         if (t.ok) content = t.code
       } catch {
         // Leave the module as it was.

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { StoreSpec } from '@ringside/storage'
 import { InstrumentError, InstrumentOptionError } from './errors.js'
+import type { FunctionSelection } from './transform.js'
 
 /** Everything `--import @ringside/instrument/register` can be told. */
 export interface RegisterConfig {
@@ -18,6 +19,8 @@ export interface RegisterConfig {
   exclude: string[]
   /** Instrument `node_modules` too. Env `RINGSIDE_NODE_MODULES=1`. Defaults to false. */
   nodeModules: boolean
+  /** Which functions of a selected file are traced: `all`, or `exported` (the module's exports only). Env `RINGSIDE_FUNCTIONS`. Defaults to `all`. */
+  functions: FunctionSelection
   /** Where events are stored. Env `RINGSIDE_STORE`: a SQLite path, `sqlite:<path>` or `memory`. Defaults to `./ringside-events.db`. */
   store: StoreSpec
   /** Writer threads. Env `RINGSIDE_POOL_SIZE`. Defaults to 1. */
@@ -45,7 +48,7 @@ export interface RegisterConfig {
 }
 
 const WATCHES = ['http', 'fetch', 'workers', 'errors'] as const
-const KEYS = ['disable', 'root', 'include', 'exclude', 'nodeModules', 'store', 'poolSize', 'ringSize', 'maxEventBytes', 'sampleEvery', 'maxCallsPerSecond', 'redact', 'sourceMaps', 'watch', 'journal', 'stopTimeoutMs', 'report'] as const
+const KEYS = ['disable', 'root', 'include', 'exclude', 'nodeModules', 'functions', 'store', 'poolSize', 'ringSize', 'maxEventBytes', 'sampleEvery', 'maxCallsPerSecond', 'redact', 'sourceMaps', 'watch', 'journal', 'stopTimeoutMs', 'report'] as const
 
 const ENV: Record<string, (typeof KEYS)[number]> = {
   RINGSIDE_DISABLE: 'disable',
@@ -53,6 +56,7 @@ const ENV: Record<string, (typeof KEYS)[number]> = {
   RINGSIDE_INCLUDE: 'include',
   RINGSIDE_EXCLUDE: 'exclude',
   RINGSIDE_NODE_MODULES: 'nodeModules',
+  RINGSIDE_FUNCTIONS: 'functions',
   RINGSIDE_STORE: 'store',
   RINGSIDE_POOL_SIZE: 'poolSize',
   RINGSIDE_RING_SIZE: 'ringSize',
@@ -82,6 +86,11 @@ const int = (v: unknown, key: string, min: number, max: number): number => {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new InstrumentOptionError(key, `${key} must be an integer from ${min} to ${max}, got ${String(v)}`)
   return n
+}
+
+function functionSelection(v: unknown): FunctionSelection {
+  if (v === 'all' || v === 'exported') return v
+  throw new InstrumentOptionError('functions', `functions must be all or exported, got ${String(v)}`)
 }
 
 function storeSpec(v: unknown, root: string): StoreSpec {
@@ -120,6 +129,7 @@ export function loadRegisterConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     include: raw.include === undefined ? ['**/*.js', '**/*.mjs', '**/*.cjs'] : list(raw.include, 'include'),
     exclude: raw.exclude === undefined ? [] : list(raw.exclude, 'exclude'),
     nodeModules: raw.nodeModules === undefined ? false : bool(raw.nodeModules, 'nodeModules'),
+    functions: raw.functions === undefined ? 'all' : functionSelection(raw.functions),
     store: storeSpec(raw.store ?? 'ringside-events.db', root),
     poolSize: raw.poolSize === undefined ? 1 : int(raw.poolSize, 'poolSize', 1, 16),
     ringSize,

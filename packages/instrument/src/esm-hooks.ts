@@ -5,13 +5,15 @@
 
 import { fileURLToPath } from 'node:url'
 import { fileFilter, type FilterOptions } from './filter.js'
-import { instrumentSource } from './transform.js'
+import { instrumentSource, type FunctionSelection } from './transform.js'
 
 let select: ((path: string) => string | undefined) | undefined
+let functions: FunctionSelection = 'all'
 
 /** Receives the filter from `module.register(..., { data })`. */
 export function initialize(data: FilterOptions): void {
   select = fileFilter(data)
+  functions = data.functions ?? 'all'
 }
 
 interface LoadResult {
@@ -30,7 +32,7 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
   if (module === undefined) return r
   const source = typeof r.source === 'string' ? r.source : Buffer.from(r.source as Uint8Array).toString('utf8')
   try {
-    const t = instrumentSource({ source, module, file: path, format: r.format })
+    const t = instrumentSource({ source, module, file: path, format: r.format, functions })
     return t.ok ? { ...r, source: t.code } : r
   } catch {
     // A rewrite that fails leaves the module as it was: the application must load either way.

@@ -3,6 +3,7 @@
 
 import picomatch from 'picomatch'
 import { relative, sep } from 'node:path'
+import type { FunctionSelection } from './transform.js'
 
 /** What the load hooks instrument. Plain data: it crosses into Node's loader thread. */
 export interface FilterOptions {
@@ -14,6 +15,8 @@ export interface FilterOptions {
   readonly exclude: readonly string[]
   /** Instrument files inside `node_modules` too (when they match include). */
   readonly nodeModules: boolean
+  /** Which functions of a selected file are traced: `all`, or only its `exported` ones. Defaults to `all`. */
+  readonly functions?: FunctionSelection
 }
 
 /** Returns the module name of a file to instrument (its path relative to root, with `/`), or undefined to leave it alone. */

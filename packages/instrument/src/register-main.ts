@@ -44,7 +44,7 @@ export async function startRegistered(): Promise<Registered | undefined> {
   instrument({ ring, sampleEvery: config.sampleEvery, maxCallsPerSecond: config.maxCallsPerSecond, ...(config.redact ? { summary: { redact: config.redact } } : {}) })
   if (config.sourceMaps) process.setSourceMapsEnabled(true)
 
-  const filter: FilterOptions = { root: config.root, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules }
+  const filter: FilterOptions = { root: config.root, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules, functions: config.functions }
   installLoadHooks(filter)
 
   const internal = (w: Worker) => w.unref()

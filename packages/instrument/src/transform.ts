@@ -7,6 +7,7 @@
 import { parse, type Node } from 'acorn'
 import MagicString from 'magic-string'
 import { basename } from 'node:path'
+import { exportedFunctions } from './exported.js'
 
 /** What to rewrite. */
 export interface TransformInput {
@@ -18,7 +19,12 @@ export interface TransformInput {
   readonly file: string
   /** ESM or CommonJS (a CommonJS body may `return` at top level). */
   readonly format: 'module' | 'commonjs'
+  /** Which functions record their calls: `all`, or only those the module `exported` (see exported.ts). Defaults to `all`. */
+  readonly functions?: FunctionSelection
 }
+
+/** Which functions of a module the load hook rewrites. */
+export type FunctionSelection = 'all' | 'exported'
 
 /** The rewritten module, or why it was left alone. */
 export type TransformResult =
@@ -59,6 +65,7 @@ export function instrumentSource(input: TransformInput): TransformResult {
   const table: [string, number, string][] = []
   const ancestors: AnyNode[] = []
   const fns: FnInfo[] = []
+  const only = input.functions === 'exported' ? exportedFunctions(ast, input.format) : undefined
 
   const visit = (node: AnyNode): void => {
     const isFn = FUNCTIONS.has(node.type)
@@ -93,7 +100,8 @@ export function instrumentSource(input: TransformInput): TransformResult {
   /** Decides how a function is recorded; getters and setters are not. */
   const plan = (node: FnNode, parent: AnyNode | undefined): FnInfo => {
     const accessor = parent && (parent.type === 'MethodDefinition' || parent.type === 'Property') && (parent.kind === 'get' || parent.kind === 'set')
-    if (accessor) return { node: Object.assign(node, { __skip: true }), ret: undefined }
+    // Getters and setters, and in `exported` mode every function the module does not export, are left as they are.
+    if (accessor || (only !== undefined && !only.has(node))) return { node: Object.assign(node, { __skip: true }), ret: undefined }
     if (isClosure(node)) return { node, ret: undefined }
     return { node, ret: node.async ? 'ra' : 'r' }
   }
