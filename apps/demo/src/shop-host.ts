@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { installLoadHooks, instrument, watchHttp, watchWorkers } from 'ringside/instrument'
 
-/** What is captured: nothing, the HTTP requests only, or those and every call of the shop's functions. */
-export type Capture = 'none' | 'http' | 'all'
+/** What is captured: nothing, the HTTP requests only, those and the calls of the functions the shop's modules export, or those and every call of the shop's functions. */
+export type Capture = 'none' | 'http' | 'exported' | 'all'
 
 export interface Shop {
   readonly url: string
@@ -24,7 +24,7 @@ export async function hostShop(ring: RingBuffer | undefined, capture: Capture, p
     if (ring === undefined) throw new TypeError('capture needs a ring')
     // No per-function cap: the demo's questions are about every request.
     instrument({ ring, maxCallsPerSecond: 0, sampleEvery })
-    if (capture === 'all') installLoadHooks({ root: SHOP_DIR, include: ['**/*.mjs'], exclude: ['main.mjs'], nodeModules: false })
+    if (capture === 'all' || capture === 'exported') installLoadHooks({ root: SHOP_DIR, include: ['**/*.mjs'], exclude: ['main.mjs'], nodeModules: false, functions: capture === 'all' ? 'all' : 'exported' })
     offs.push(watchHttp(), watchWorkers())
   }
   // A native import: the shop must load through Node's loader, where the hooks are.

@@ -68,13 +68,15 @@ export class Call implements Frame {
     /** Kept only for calls not recorded, so a later exception can still say what they were called with. */
     readonly args: ArrayLike<unknown> | undefined,
     sync: boolean,
+    /** performance.now() when it began. */
+    t0: number,
   ) {
     this.callId = callId
     this.parentId = parentId
     this.corr = corr
     this.id = recorded ? callId : parentId
     this.sync = sync
-    this.t0 = performance.now()
+    this.t0 = t0
   }
 
   /** Records a synchronous return and passes the value through. */

@@ -4,7 +4,7 @@
 // AsyncLocalStorage, entered only by async calls, correlation scopes and incoming requests.
 
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import { threadId } from 'node:worker_threads'
 
 /** The innermost traced call (or correlation scope) around running code. */
@@ -71,9 +71,20 @@ export function withCorrelation<T>(correlationId: string, fn: () => T): T {
   return runInFrame({ id: currentFrame()?.id ?? 0, corr: String(correlationId) }, fn)
 }
 
-/** A new correlation id: 32 hex digits, the shape of a W3C trace id. */
+// Random bytes drawn 4 KiB at a time: one request to the system's generator per 256 ids instead
+// of one per id (a request without traceparent needs a new id).
+const POOL = Buffer.alloc(4096)
+let poolAt = POOL.length
+
+/** A new correlation id: 32 random hex digits, the shape of a W3C trace id. */
 export function newCorrelationId(): string {
-  return randomBytes(16).toString('hex')
+  if (poolAt === POOL.length) {
+    randomFillSync(POOL)
+    poolAt = 0
+  }
+  const id = POOL.toString('hex', poolAt, poolAt + 16)
+  poolAt += 16
+  return id
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/

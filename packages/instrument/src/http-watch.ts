@@ -62,7 +62,9 @@ export function watchHttp(): Unsubscribe {
       // handler and everything it schedules inherit the frame.
       enterFrame({ id: 0, corr })
       server.set(request, { t0: performance.now(), corr })
-      rt.emit({ type: 'http_server_request', correlationId: corr, method: request.method, url: request.url, ...(typeof traceparent === 'string' ? { traceparent } : {}) })
+      const event: Record<string, unknown> = { type: 'http_server_request', correlationId: corr, method: request.method, url: request.url }
+      if (typeof traceparent === 'string') event.traceparent = traceparent
+      rt.emit(event)
     }),
     on('http.server.response.finish', (m) => {
       const { request, response, server: srv } = m as { request: IncomingLike; response: { statusCode: number }; server?: Record<symbol, unknown> }

@@ -12,6 +12,14 @@ import { Counters } from './stats.js'
 import { summarizer, type Summarizer } from './summary.js'
 
 const KEY = Symbol.for('ringside.instrument')
+
+// One event object per kind, refilled for every call: ring.write encodes it synchronously and keeps
+// nothing, and no application code runs between filling and writing (summaries are taken first,
+// and they are plain data), so reuse is safe and spares two objects per call (and their garbage).
+// Every field is always set, so the objects keep one shape. A `late` call event is the rare case
+// and gets an object of its own.
+const CALL = { type: 'call', pid: PID, module: '', function: '', arity: 0, astNodeId: undefined as string | undefined, callId: 0, parentId: 0, correlationId: '', args: undefined as unknown }
+const RETURN = { type: 'return', pid: PID, module: '', function: '', arity: 0, astNodeId: undefined as string | undefined, callId: 0, correlationId: '', durationMs: 0, result: undefined as unknown }
 const ROOT_PREFIX = `${process.pid}.${PID.slice(PID.indexOf('.') + 1, -1)}.`
 const TOO_LARGE = '[too large]'
 
@@ -50,11 +58,13 @@ export class Runtime {
     const corr = frame === undefined ? ROOT_PREFIX + id : frame.corr
     let keep = true
     const o = this.options
+    // One clock read per call: the rate cap's second and the call's start time.
+    const t0 = performance.now()
     if (o.sampleEvery > 1 && site.n++ % o.sampleEvery !== 0) {
       keep = false
       c.sampledOut++
     } else if (o.maxCallsPerSecond > 0) {
-      const second = Math.floor(performance.now() / 1000)
+      const second = Math.floor(t0 / 1000)
       if (second !== site.second) {
         site.second = second
         site.inSecond = 0
@@ -64,7 +74,7 @@ export class Runtime {
         c.rateLimited++
       }
     }
-    const call = new Call(site, id, parent, corr, keep, keep ? undefined : args, sync)
+    const call = new Call(site, id, parent, corr, keep, keep ? undefined : args, sync, t0)
     if (keep) {
       c.recorded++
       this.writeCall(call, args, false)
@@ -82,19 +92,15 @@ export class Runtime {
       this.counters.summaryErrors++
       summary = '[unsummarisable]'
     }
-    const event: Record<string, unknown> = {
-      type: 'call',
-      pid: PID,
-      module: s.module,
-      function: s.fn,
-      arity: s.arity,
-      astNodeId: s.astNodeId,
-      callId: call.callId,
-      parentId: call.parentId,
-      correlationId: call.corr,
-      args: summary,
-    }
-    if (late) event.late = true
+    const event: Record<string, unknown> = late ? { ...CALL, late: true } : CALL
+    event.module = s.module
+    event.function = s.fn
+    event.arity = s.arity
+    event.astNodeId = s.astNodeId
+    event.callId = call.callId
+    event.parentId = call.parentId
+    event.correlationId = call.corr
+    event.args = summary
     this.write(event, 'args', s.ring)
   }
 
@@ -107,22 +113,17 @@ export class Runtime {
       summary = '[unsummarisable]'
     }
     const s = call.site
-    this.write(
-      {
-        type,
-        pid: PID,
-        module: s.module,
-        function: s.fn,
-        arity: s.arity,
-        astNodeId: s.astNodeId,
-        callId: call.callId,
-        correlationId: call.corr,
-        durationMs: performance.now() - call.t0,
-        result: summary,
-      },
-      'result',
-      s.ring,
-    )
+    const event = RETURN as Record<string, unknown>
+    event.type = type
+    event.module = s.module
+    event.function = s.fn
+    event.arity = s.arity
+    event.astNodeId = s.astNodeId
+    event.callId = call.callId
+    event.correlationId = call.corr
+    event.durationMs = performance.now() - call.t0
+    event.result = summary
+    this.write(event, 'result', s.ring)
   }
 
   writeException(call: Call, e: unknown): void {
