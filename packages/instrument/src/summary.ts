@@ -2,6 +2,9 @@
 // past its byte budget, never throws (a getter that throws is summarised as such), and keys that
 // name secrets are redacted before anything leaves the application's thread.
 
+import { ClientRequest, IncomingMessage, ServerResponse } from 'node:http'
+import { Socket } from 'node:net'
+
 /** Limits of one summary. */
 export interface SummaryLimits {
   /** Deepest nesting kept; deeper objects become `'[Object]'` / `'[Array(n)]'`. Defaults to 2. */
@@ -34,6 +37,21 @@ export interface Summarizer {
 }
 
 const TRUNCATED = '[…]'
+
+/**
+ * Node's HTTP and socket objects, summarised by what a reader wants of them: a request's method and
+ * URL, a response's status. Walking their own keys (streams' state, sockets, raw headers) costs
+ * far more and says less; they are the arguments of every request handler.
+ */
+function httpSummary(o: object): Record<string, unknown> | string | undefined {
+  if (o instanceof IncomingMessage) {
+    return o.method !== undefined ? { $type: 'IncomingMessage', method: o.method, url: o.url } : { $type: 'IncomingMessage', statusCode: o.statusCode }
+  }
+  if (o instanceof ServerResponse) return { $type: 'ServerResponse', statusCode: o.statusCode }
+  if (o instanceof ClientRequest) return { $type: 'ClientRequest', method: o.method, host: o.host, path: o.path }
+  if (o instanceof Socket) return '[Socket]'
+  return undefined
+}
 
 /** Builds a summarizer for the given limits. */
 export function summarizer(limits: SummaryLimits): Summarizer {
@@ -86,6 +104,14 @@ export function summarizer(limits: SummaryLimits): Summarizer {
     if (o instanceof Error) return { name: str(o.name), message: str(o.message) }
     if (ArrayBuffer.isView(o)) return str(`[${o.constructor.name}(${(o as { length?: number }).length ?? o.byteLength})]`)
     if (o instanceof Promise) return '[Promise]'
+    const http = httpSummary(o)
+    if (http !== undefined) {
+      if (typeof http === 'string') return http
+      // Their strings are cut and counted like any other.
+      for (const k in http) if (typeof http[k] === 'string' && k !== '$type') http[k] = str(http[k] as string)
+      budget -= 24
+      return http
+    }
     if (o instanceof Map) return depth >= maxDepth ? `[Map(${o.size})]` : { $type: 'Map', size: o.size, entries: items([...o.entries()].slice(0, maxItems), o.size, depth, seen, o) }
     if (o instanceof Set) return depth >= maxDepth ? `[Set(${o.size})]` : { $type: 'Set', size: o.size, values: items([...o].slice(0, maxItems), o.size, depth, seen, o) }
     if (Array.isArray(o)) return depth >= maxDepth ? `[Array(${o.length})]` : items(o, o.length, depth, seen, o)

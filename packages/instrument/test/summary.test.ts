@@ -1,3 +1,5 @@
+import { createServer, get } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { SUMMARY_DEFAULTS, resolveOptions, summarizer, traceIdFromTraceparent, InstrumentOptionError } from '../src/index.js'
 
@@ -12,6 +14,22 @@ describe('summarizer', () => {
   it('redacts by a configured list instead of the default one', () => {
     const custom = summarizer({ ...SUMMARY_DEFAULTS, redact: ['ssn'] })
     expect(custom.value({ ssn: '123', password: 'p' })).toEqual({ ssn: '[redacted]', password: 'p' })
+  })
+
+  it("summarises a request handler's IncomingMessage and ServerResponse by method, URL and status, not their internals", async () => {
+    const server = createServer((req, res) => {
+      res.statusCode = 201
+      seen = s.args([req, res])
+      res.end()
+    })
+    let seen: unknown[] = []
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    await new Promise<void>((r) => get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/carts/7?x=1`, (res) => res.resume().on('end', r)))
+    await new Promise((r) => server.close(r))
+    expect(seen).toEqual([
+      { $type: 'IncomingMessage', method: 'GET', url: '/carts/7?x=1' },
+      { $type: 'ServerResponse', statusCode: 201 },
+    ])
   })
 
   it('bounds depth, string length and items', () => {
