@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -16,6 +16,7 @@ import { createStore } from '@ringside/storage'
 // reader thread) and, when one is clicked, draws its call tree with durations and its exception.
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const SHOTS = process.env.RINGSIDE_SCREENSHOT_DIR ?? join(tmpdir(), 'ringside-dashboard')
 
 let dir: string
 let pipeline: PipelineManager
@@ -129,6 +130,11 @@ describe('the dashboard requests view', () => {
     expect(((await missing.json()) as { error: string }).error).toBe('invalid_query')
     expect((await fetch(new URL('/requests?limit=0', pipeline.httpAddress!.url))).status).toBe(400)
     expect(errors).toEqual([])
+    mkdirSync(SHOTS, { recursive: true })
+    const shot = join(SHOTS, 'dashboard-requests.png')
+    await page.locator('#requests').scrollIntoViewIfNeeded()
+    await page.screenshot({ path: shot, fullPage: true })
+    console.log(`dashboard requests screenshot: ${shot}`)
     await page.close()
   })
 })
