@@ -137,4 +137,30 @@ describe('the dashboard requests view', () => {
     console.log(`dashboard requests screenshot: ${shot}`)
     await page.close()
   })
+
+  it('answers from the memory store where it lives: the latest requests newest first, at most limit of them, and a tree by correlation id', async () => {
+    const ring = RingBuffer.create({ size: 1 << 10 })
+    const memory = await PipelineManager.start({ ring, store: { kind: 'memory' }, poolSize: 1, http: {} })
+    try {
+      for (let k = 1; k <= 5; k++) ring.write({ type: 'http_server_response', pid: '<1.0>', method: 'POST', url: `/orders/${k}`, status: 200 + k, durationMs: k / 2, correlationId: `c${k}` })
+      ring.write({ type: 'call', pid: '<1.0>', module: 'M', function: 'f', arity: 0, callId: 1, parentId: 0, correlationId: 'c5' })
+      const url = new URL('/requests?limit=3', memory.httpAddress!.url)
+      let body: { requests: Array<Record<string, unknown>> } = { requests: [] }
+      for (let tries = 0; tries < 200 && body.requests.length < 3; tries++) {
+        body = (await (await fetch(url)).json()) as typeof body
+        if (body.requests.length < 3) await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(body.requests.map((r) => [r.method, r.url, r.status, r.durationMs, r.correlationId])).toEqual([
+        ['POST', '/orders/5', 205, 2.5, 'c5'],
+        ['POST', '/orders/4', 204, 2, 'c4'],
+        ['POST', '/orders/3', 203, 1.5, 'c3'],
+      ])
+      expect(typeof body.requests[0]!.time).toBe('number')
+      const tree = (await (await fetch(new URL('/requests/tree?correlation=c5', memory.httpAddress!.url))).json()) as { events: number; tree: Array<Record<string, unknown>> }
+      expect(tree.events).toBe(2)
+      expect(tree.tree.map((i) => ('node' in i ? 'call' : 'event'))).toEqual(['event', 'call'])
+    } finally {
+      await memory.stop({ timeoutMs: 5_000 })
+    }
+  })
 })
