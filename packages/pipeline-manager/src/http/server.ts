@@ -2,8 +2,9 @@
 // metrics (/metrics for Prometheus, /stats as JSON), event intake (/ingest, behind a bearer token
 // when one is configured), live config behind a bearer token (/config, only when a token is
 // configured), the application's captured requests and their call trees read from the store
-// (/requests, /requests/tree) and the dashboard (/). Every request must name this server in its Host header (DNS
-// rebinding). Closing stops accepting connections and gives in-flight requests a grace period.
+// (/requests, /requests/tree) and the dashboard (/). Every request must name this server in its
+// Host header (DNS rebinding). Closing stops accepting connections and gives in-flight requests a
+// grace period, then stops the store reader.
 
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
