@@ -3,7 +3,7 @@
 // statistics helpers the tables use.
 import { Worker } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { PipelineManager } from '@ringside/pipeline-manager'
+import { PipelineManager, type PipelineOptions } from '@ringside/pipeline-manager'
 import type { StoreSpec } from '@ringside/storage'
 
 export const boot = new URL('./fixtures/boot.mjs', import.meta.url)
@@ -43,10 +43,10 @@ export interface RunResult {
  * One run: a pipeline (`throughput` preset, `writers` writers) into `spec`, an application worker
  * thread writing as fast as it can (or at `ratePerSec`) for `seconds`; events/s stored over the run.
  */
-export async function runPipeline(spec: StoreSpec, writers: number, seconds: number, ratePerSec?: number): Promise<RunResult> {
+export async function runPipeline(spec: StoreSpec, writers: number, seconds: number, ratePerSec?: number, extra: Partial<PipelineOptions> = {}): Promise<RunResult> {
   const peak = rssSampler()
   const ring = RingBuffer.create({ size: 1 << 16 })
-  const pipeline = await PipelineManager.start({ ring, store: spec, preset: 'throughput', poolSize: writers, maxRestarts: 100 })
+  const pipeline = await PipelineManager.start({ ring, store: spec, preset: 'throughput', poolSize: writers, maxRestarts: 100, ...extra })
   const control = new Int32Array(new SharedArrayBuffer(4))
   const app = new Worker(boot, { workerData: { entry: producerEntry, handle: ring.handle, control, ...(ratePerSec ? { ratePerSec } : {}) } })
   const done = new Promise<{ accepted: number; full: number }>((resolve) => app.once('message', resolve))
