@@ -140,6 +140,12 @@ interface Member {
 
 const idOf = writerId
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+/**
+ * Young generation of each writer thread, MB. V8's default (up to 3 x 16 MB semi-spaces) let each
+ * writer's heap grow to about 44 MB while 11-17 MB were in use; at 8 MB it stays near 20 MB
+ * (BENCHMARKS.md, memory). A writer's garbage is short-lived per batch, so scavenges stay cheap.
+ */
+const WRITER_YOUNG_GENERATION_MB = 8
 /** How often batch deadlines are checked; a hung writer is caught within this much of its deadline. */
 const MONITOR_EVERY_MS = 100
 /** Longest wait for a control call (configure, introspect) to a live writer. */
@@ -380,7 +386,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       ...(o.storeLock ? { storeLock: o.storeLock } : {}),
       ...(opts.spare ? { spare: true } : {}),
     }
-    const worker = new Worker(entry.script, { workerData: init, transferList: transfer, resourceLimits: { maxOldGenerationSizeMb: o.writerMaxHeapMb } })
+    const worker = new Worker(entry.script, { workerData: init, transferList: transfer, resourceLimits: { maxOldGenerationSizeMb: o.writerMaxHeapMb, maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB } })
     let onReady!: () => void
     let onStartFailed!: (e: Error) => void
     const ready = new Promise<void>((resolve, reject) => {
