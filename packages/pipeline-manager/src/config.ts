@@ -208,7 +208,7 @@ export interface ResolvedConfig extends WriterConfig {
 /** Preset values; anything not named here comes from DEFAULTS. */
 export const PRESET_VALUES: Readonly<Record<Preset, Readonly<Partial<ResolvedConfig>>>> = Object.freeze({
   throughput: { poolSize: 2, batchSize: 2000, lingerMs: 50, pollIntervalMs: 50, logBatches: false },
-  balanced: { poolSize: 2, batchSize: 500, lingerMs: 10, pollIntervalMs: 20, logBatches: false },
+  balanced: { poolSize: 2, batchSize: 500, lingerMs: 5, pollIntervalMs: 20, logBatches: false },
   debug: { poolSize: 1, batchSize: 50, lingerMs: 5, pollIntervalMs: 10, logBatches: true },
 })
 
