@@ -38,7 +38,7 @@ describe('spares', () => {
     await until(() => p.getMetrics().totals.eventsStored === 5_000, 30_000, 'events stored')
     const row = p.getMetrics().writers.find((w) => w.slot === spare[0]!.slot)
     expect(row).toBeUndefined() // not a member: not among the writers
-  })
+  }, 180_000)
 
   it('takes a dead writer\'s place at once, with its claims, and every event is stored exactly once', async () => {
     const { p, ring, path } = await start()
@@ -62,7 +62,7 @@ describe('spares', () => {
     expect(report.balanced).toBe(true)
     const truth = sqliteTruth(path, ring.id)
     expect(truth.events.size).toBe(40_000)
-  })
+  }, 180_000)
 
   it('keeps taking over through several kills, spending the restart budget like restarts', async () => {
     const { p, ring, path } = await start({ maxRestarts: 3, maxSeconds: 60 })
@@ -79,7 +79,7 @@ describe('spares', () => {
     await prod.done
     await until(() => storedCount(path, ring.id) === 30_000, 60_000, 'every event stored')
     expect(sqliteTruth(path, ring.id).events.size).toBe(30_000)
-  })
+  }, 180_000)
 
   it('replaces a killed spare', async () => {
     const { p } = await start({ restartBackoffMs: 10 })
@@ -92,7 +92,7 @@ describe('spares', () => {
     await until(() => readySpares(p).length === 1 && readySpares(p)[0]!.threadId !== first.threadId, 30_000, 'a new spare')
     expect(p.getState().restarts.total).toBe(1)
     expect(p.getState().members.filter((m) => m.state === 'running')).toHaveLength(2)
-  })
+  }, 180_000)
 
   it('keeps its spare apart when the pool is scaled up and down', async () => {
     const { p, ring } = await start({ maxPoolSize: 4 })
@@ -112,7 +112,7 @@ describe('spares', () => {
     // The one writer dies: the spare takes its place.
     await p.killWriter(p.getState().members[0]!.slot)
     await until(() => p.getState().members.some((m) => m.slot === spareSlot && m.state === 'running'), 10_000, 'the spare took over')
-  })
+  }, 180_000)
 
   it('refuses spares that do not fit in maxPoolSize', async () => {
     const ring = RingBuffer.create({ size: 64 })
