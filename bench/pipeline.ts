@@ -256,6 +256,11 @@ const capacity = median(results[2]!.map((x) => x.perSec))
 const LAT_SECONDS = Number(argOf('latency-seconds') ?? 20)
 lines.push('', `Capture→commit latency at steady rates, default preset, SQLite, ${LAT_SECONDS} s each; "recent" is getMetrics().latency.recent (the last 10 s of the run), "whole run" includes the start.`, '', '| offered events/s | writers | recent p50 / p99 ms | whole run p50 / p99 ms | refused | balanced |', '|---:|---:|---:|---:|---:|:---:|')
 for (const [rate, writers] of [[10_000, 2], [10_000, 1], [Math.round(capacity / 2), 2], [Math.round(capacity / 2), 1]] as const) {
+  // A capacity too small to halve (a starved run) would make the producer write flat out: say so instead.
+  if (rate < 100) {
+    lines.push(`| half of ${fmt(capacity)} | ${writers} | not run: no capacity measured | – | – | – |`)
+    continue
+  }
   const r = await ringside('sqlite', writers, LAT_SECONDS, rate, { preset: 'balanced' })
   lines.push(`| ${rate.toLocaleString('en-US')} | ${writers} | ${fmt(r.recentP50)} / ${fmt(r.recentP99)} | ${fmt(r.p50)} / ${fmt(r.p99)} | ${r.refused.toLocaleString('en-US')} | ${r.balanced ? 'yes' : 'no'} |`)
   console.error(`done latency ${rate} ${writers}`)
