@@ -3,7 +3,7 @@
 // statistics helpers the tables use.
 import { Worker } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { PipelineManager } from '@ringside/pipeline-manager'
+import { PipelineManager, type PipelineOptions } from '@ringside/pipeline-manager'
 import type { StoreSpec } from '@ringside/storage'
 
 export const boot = new URL('./fixtures/boot.mjs', import.meta.url)
@@ -31,8 +31,12 @@ export function rssSampler() {
 export interface RunResult {
   perSec: number
   samples: number[] // stored per second, one per second
+  offered: number[] // offered to the ring per second (accepted or refused), one per second
   p50?: number
   p99?: number
+  /** Capture→commit percentiles over the last ~10 s of the run (getMetrics().latency.recent). */
+  recentP50?: number
+  recentP99?: number
   accepted: number
   refused: number
   balanced: boolean
@@ -43,14 +47,20 @@ export interface RunResult {
  * One run: a pipeline (`throughput` preset, `writers` writers) into `spec`, an application worker
  * thread writing as fast as it can (or at `ratePerSec`) for `seconds`; events/s stored over the run.
  */
-export async function runPipeline(spec: StoreSpec, writers: number, seconds: number, ratePerSec?: number): Promise<RunResult> {
+export async function runPipeline(spec: StoreSpec, writers: number, seconds: number, ratePerSec?: number, extra: Partial<PipelineOptions> = {}): Promise<RunResult> {
   const peak = rssSampler()
   const ring = RingBuffer.create({ size: 1 << 16 })
-  const pipeline = await PipelineManager.start({ ring, store: spec, preset: 'throughput', poolSize: writers, maxRestarts: 100 })
+  const pipeline = await PipelineManager.start({ ring, store: spec, preset: 'throughput', poolSize: writers, maxRestarts: 100, ...extra })
   const control = new Int32Array(new SharedArrayBuffer(4))
   const app = new Worker(boot, { workerData: { entry: producerEntry, handle: ring.handle, control, ...(ratePerSec ? { ratePerSec } : {}) } })
   const done = new Promise<{ accepted: number; full: number }>((resolve) => app.once('message', resolve))
   const samples: number[] = []
+  const offered: number[] = []
+  const offeredNow = () => {
+    const r = ring.stats()
+    return r.totalWrites + Object.values(r.dropped).reduce((a, b) => a + b, 0)
+  }
+  let lastOffered = 0
   let last = 0
   const t0 = performance.now()
   for (let s = 1; s <= seconds; s++) {
@@ -58,6 +68,9 @@ export async function runPipeline(spec: StoreSpec, writers: number, seconds: num
     const stored = pipeline.getMetrics().totals.eventsStored
     samples.push(stored - last)
     last = stored
+    const o = offeredNow()
+    offered.push(o - lastOffered)
+    lastOffered = o
   }
   const elapsed = (performance.now() - t0) / 1000
   Atomics.store(control, 0, 1)
@@ -65,10 +78,14 @@ export async function runPipeline(spec: StoreSpec, writers: number, seconds: num
   const produced = await done
   await app.terminate()
   const m = pipeline.getMetrics()
+  const recent = m.latency.recent.captureToCommitMs
   const report = await pipeline.stop({ timeoutMs: 60_000 })
   return {
     perSec: last / elapsed,
     samples,
+    offered,
+    ...(recent.p50 === undefined ? {} : { recentP50: recent.p50 }),
+    ...(recent.p99 === undefined ? {} : { recentP99: recent.p99 }),
     ...(m.latency.captureToCommitMs.p50 === undefined ? {} : { p50: m.latency.captureToCommitMs.p50 }),
     ...(m.latency.captureToCommitMs.p99 === undefined ? {} : { p99: m.latency.captureToCommitMs.p99 }),
     accepted: produced.accepted,

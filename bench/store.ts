@@ -13,6 +13,7 @@ import Database from 'better-sqlite3'
 import { SQLITE_DEFAULTS, SqliteStore, type EventRecord } from '@ringside/storage'
 import { recordSource, type Profile } from './store-data.js'
 import { openNaive, type NaiveFixes } from './store-naive.js'
+import { openRaw } from './raw-sqlite.js'
 
 const argv = process.argv.slice(2)
 const opt = (name: string, dflt: string): string => {
@@ -58,43 +59,9 @@ function openAdapter(path: string): Writer {
   return SqliteStore.open({ path, walAutocheckpointPages: CHECKPOINT })
 }
 
-let schemaCache: string[] | undefined
-/** The adapter's schema, read back from a file the adapter created, so raw writes the very same tables and indexes. */
-async function adapterSchema(): Promise<string[]> {
-  if (schemaCache !== undefined) return schemaCache
-  const path = freshPath()
-  await SqliteStore.open({ path }).close()
-  const db = new Database(path, { readonly: true })
-  schemaCache = (db.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type = 'index', rowid").pluck().all() as string[])
-  db.close()
-  rmSync(path, { force: true })
-  return schemaCache
-}
-
-/**
- * Raw better-sqlite3: the adapter's schema, the same pragmas, one prepared plain INSERT per row
- * inside one transaction per batch. It trusts its input: no checks, no duplicate counting, no
- * event counter; it still has to JSON.stringify each body.
- */
-async function openRaw(path: string, ringId: string): Promise<Writer> {
-  const db = new Database(path, { timeout: SQLITE_DEFAULTS.busyTimeoutMs })
-  db.pragma('journal_mode = WAL')
-  db.pragma(`synchronous = ${SQLITE_DEFAULTS.synchronous}`)
-  db.pragma(`cache_size = -${SQLITE_DEFAULTS.cacheSizeKiB}`)
-  db.pragma(`wal_autocheckpoint = ${CHECKPOINT}`)
-  for (const sql of await adapterSchema()) db.exec(sql)
-  const ringNo = Number(db.prepare('INSERT INTO rings (ring_id) VALUES (?)').run(ringId).lastInsertRowid)
-  const insert = db.prepare(
-    `INSERT INTO events (ring_no, seq, captured_at, type, pid, module, function, arity, correlation_id, ast_node_id, body)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  )
-  const tx = db.transaction((batch: readonly EventRecord[]) => {
-    for (const r of batch) {
-      const e = r.event as Record<string, string | number | undefined>
-      insert.run(ringNo, r.seq, r.capturedAt, e.type ?? null, e.pid ?? null, e.module ?? null, e.function ?? null, e.arity ?? null, e.correlationId ?? null, e.astNodeId ?? null, JSON.stringify(e))
-    }
-  })
-  return { storeEvents: (batch) => tx(batch), close: () => void db.close() }
+/** Raw better-sqlite3 (bench/raw-sqlite.ts): the adapter's schema and pragmas, a plain INSERT per row. */
+function openRawWriter(path: string, ringId: string): Promise<Writer> {
+  return openRaw(path, ringId, { schemaDir: dir, walAutocheckpointPages: CHECKPOINT })
 }
 
 function openNaiveWriter(path: string, fixes: NaiveFixes = {}): Writer {
@@ -105,7 +72,7 @@ function openNaiveWriter(path: string, fixes: NaiveFixes = {}): Writer {
 type Kind = 'adapter' | 'raw' | 'naive'
 async function open(kind: Kind, path: string, ringId: string): Promise<Writer> {
   if (kind === 'adapter') return openAdapter(path)
-  if (kind === 'raw') return openRaw(path, ringId)
+  if (kind === 'raw') return openRawWriter(path, ringId)
   return openNaiveWriter(path)
 }
 

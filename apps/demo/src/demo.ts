@@ -131,6 +131,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         writersTarget: pipeline.getState().config.poolSize,
         restarts: pipeline.getState().restarts.total,
         p99Ms: m.latency.captureToCommitMs.p99,
+        recent: { p99Ms: m.latency.recent.captureToCommitMs.p99, windowSeconds: m.latency.recent.windowSeconds },
         requests: { perSec, refused: c.refused, failed: c.failed },
       })
     }

@@ -13,11 +13,17 @@ export interface ProgressSample {
   readonly writersTarget: number
   readonly restarts: number
   readonly p99Ms: number | undefined
+  /** p99 capture→commit over the recent window (getMetrics().latency.recent), and that window's length in s. */
+  readonly recent?: { readonly p99Ms: number | undefined; readonly windowSeconds: number }
   /** The application's HTTP requests answered per second, and those refused (4xx) or failed (5xx, no answer) so far, when it serves any. */
   readonly requests?: { readonly perSec: number; readonly refused: number; readonly failed: number }
 }
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US')
+
+/** The recent window's p99 first: the figure since start hides how the pipeline does now. */
+const recentOf = (s: ProgressSample): string =>
+  s.recent === undefined ? '' : `${s.recent.p99Ms === undefined ? '–' : `${s.recent.p99Ms.toFixed(1)} ms`} (last ${s.recent.windowSeconds} s), `
 
 export function statusLine(s: ProgressSample, tty: boolean): string {
   const ratio = Math.min(1, s.elapsedSec / s.durationSec)
@@ -27,7 +33,7 @@ export function statusLine(s: ProgressSample, tty: boolean): string {
   const served = r === undefined ? '' : `| requests ${n(r.perSec)}/s (4xx ${n(r.refused)}, failed ${n(r.failed)}) `
   return (
     `${bar}${served}| offered ${n(s.offeredPerSec)}/s | stored ${n(s.storedPerSec)}/s | ring ${(s.ringFill * 100).toFixed(1)}% ` +
-    `| writers ${s.writersAlive}/${s.writersTarget} | restarts ${s.restarts} | p99 capture→commit ${s.p99Ms === undefined ? '–' : `${s.p99Ms.toFixed(1)} ms`}`
+    `| writers ${s.writersAlive}/${s.writersTarget} | restarts ${s.restarts} | p99 capture→commit ${recentOf(s)}${s.p99Ms === undefined ? '–' : `${s.p99Ms.toFixed(1)} ms`}${s.recent ? ' since start' : ''}`
   )
 }
 

@@ -272,6 +272,7 @@ describe('statusLine', () => {
     const s = { elapsedSec: 5, durationSec: 20, offeredPerSec: 10_000, storedPerSec: 9_990, ringFill: 0.012, writersAlive: 2, writersTarget: 2, restarts: 1, p99Ms: 12.34 }
     expect(statusLine(s, true)).toMatch(/^\[#####-{15}\]\s+25% \| offered 10,000\/s \| stored 9,990\/s \| ring 1\.2% \| writers 2\/2 \| restarts 1 \| p99 capture→commit 12\.3 ms$/)
     expect(statusLine(s, false)).toMatch(/^5\.0s\/20s \|/)
+    expect(statusLine({ ...s, recent: { p99Ms: 4.56, windowSeconds: 10 } }, false)).toMatch(/\| p99 capture→commit 4\.6 ms \(last 10 s\), 12\.3 ms since start$/)
     expect(statusLine({ ...s, requests: { perSec: 300, refused: 12, failed: 0 } }, false)).toMatch(/^5\.0s\/20s \| requests 300\/s \(4xx 12, failed 0\) \| offered/)
   })
 })

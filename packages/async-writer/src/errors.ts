@@ -12,6 +12,7 @@ export type WriterErrorCode =
   | 'injected_crash'
   | 'invalid_fault'
   | 'store_timeout'
+  | 'store_lock_timeout'
   | 'typescript_loader_missing'
 
 /** Base class of the writer's errors. */

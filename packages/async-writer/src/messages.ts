@@ -37,6 +37,10 @@ export interface WriterInit {
   readonly control: MessagePort
   /** Abandon slots a dead producer reserved but never wrote after this long, ms. */
   readonly abandonAfterMs?: number
+  /** The write lock of the store's file (see StoreLock), for stores one connection writes at a time (SQLite). */
+  readonly storeLock?: SharedArrayBuffer
+  /** A warm spare: ready (store open, stages loaded) but claims nothing until `activate()`. */
+  readonly spare?: boolean
 }
 
 /** One dead letter as the pool hears of it (for the dashboard's recent list and the `quarantined` event). */
@@ -68,5 +72,7 @@ export interface WriterApi {
   /** Finishes and commits the batch in hand, closes the store; the thread then exits with code 0. */
   stop(): Promise<void>
   setFault(fault: FaultSwitch | undefined): void
+  /** A spare starts claiming (its slot's claims, handed over by the pool, come first). No-op on a writer already claiming. */
+  activate(): void
   introspect(): { writerId: string; consumerId: number; config: WriterConfig; metrics: WriterMetricsSnapshot; heap: { usedBytes: number; totalBytes: number } }
 }

@@ -17,3 +17,4 @@ export { StageMetrics, STAGE_FIELDS, createStageMetricsBuffer, readStageMetrics 
 export { writerEntry, type WriterEntry } from './entry.js'
 export { isTypeScriptTarget, loaderForTargets } from './ts-loader.js'
 export { serializeError } from './errors.js'
+export { StoreLock, StoreLockTimeoutError, createStoreLockBuffer, readStoreLock, releaseStoreLockOf, type StoreLockView } from './store-lock.js'

@@ -3,7 +3,7 @@
 // control API over comlink, and runs the AsyncWriter loop until asked to stop.
 
 import { getHeapStatistics } from 'node:v8'
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, threadId, workerData } from 'node:worker_threads'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { connectStore, createStore, type EventStore } from '@ringside/storage'
 import { Comlink, nodeEndpoint } from './comlink.js'
@@ -15,6 +15,7 @@ import { loadStages, stageName } from './stages.js'
 import { StageMetrics } from './stage-metrics.js'
 import { loaderForTargets } from './ts-loader.js'
 import { ClaimVerdicts } from './verdicts.js'
+import { StoreLock } from './store-lock.js'
 import { AsyncWriter } from './writer.js'
 
 const init = workerData as WriterInit
@@ -61,6 +62,8 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
     config: init.config,
     ...(init.breaker ? { breaker: new SharedBreaker(init.breaker) } : {}),
     ...(init.verdicts ? { verdicts: new ClaimVerdicts(init.verdicts) } : {}),
+    // Owned by this thread's id: the pool frees the lock of a thread that died holding it.
+    ...(init.storeLock ? { storeLock: new StoreLock(init.storeLock, threadId) } : {}),
     ...(init.stageMetrics && stages.length > 0 ? { stageMetrics: new StageMetrics(init.stageMetrics, init.metrics.slot, stages.length) } : {}),
     onQuarantine: (items) => {
       const head = items.slice(0, QUARANTINE_REPORT_MAX).map((d) => ({
@@ -102,6 +105,7 @@ const api: WriterApi = {
     setImmediate(() => process.exit(0))
   },
   setFault: (fault) => writer.setFault(fault),
+  activate: () => run(),
   introspect: () => ({
     writerId: init.writerId,
     consumerId: init.consumerId,
@@ -110,12 +114,19 @@ const api: WriterApi = {
     heap: { usedBytes: getHeapStatistics().used_heap_size, totalBytes: getHeapStatistics().total_heap_size },
   }),
 }
+let started = false
+function run(): void {
+  if (started) return
+  started = true
+  writer.start().catch((err: unknown) => {
+    // Anything but a store error is a bug: crash the thread and let the supervisor restart it.
+    setImmediate(() => {
+      throw err
+    })
+  })
+}
+
 Comlink.expose(api, nodeEndpoint(init.control))
 post({ kind: 'ready', writerId: init.writerId, stageNames })
-
-writer.start().catch((err: unknown) => {
-  // Anything but a store error is a bug: crash the thread and let the supervisor restart it.
-  setImmediate(() => {
-    throw err
-  })
-})
+// A spare waits, store open and stages loaded, until the pool hands it a dead writer's claims.
+if (init.spare !== true) run()

@@ -14,6 +14,7 @@ import { processEvents, toStoreRecord, type ProcessedBatch, type Stage } from '.
 import { StoreTimeoutError } from './errors.js'
 import { ISOLATE_AFTER_DEATHS, type ClaimVerdicts } from './verdicts.js'
 import type { StageMetrics } from './stage-metrics.js'
+import { StoreLockTimeoutError, type StoreLock } from './store-lock.js'
 
 /** What the manager hears about each batch when `logBatches` is on. */
 export interface BatchReport {
@@ -43,6 +44,8 @@ export interface AsyncWriterDeps {
   readonly verdicts?: ClaimVerdicts
   /** Per-stage counts and times in shared memory. */
   readonly stageMetrics?: StageMetrics
+  /** The write lock of the store's file, shared with the other writers (SQLite); each store call is made holding it. */
+  readonly storeLock?: StoreLock
   readonly onBatch?: (report: BatchReport) => void
   /** Told of every batch's dead letters once they are stored. */
   readonly onQuarantine?: (items: readonly DeadLetterInput[]) => void
@@ -304,13 +307,14 @@ export class AsyncWriter {
       attempts++
       this.#busy()
       try {
-        const r = await this.#timed(this.#d.store.storeEvents(batch), 'storeEvents')
+        const r = await this.#locked(() => this.#timed(this.#d.store.storeEvents(batch), 'storeEvents'))
         this.#d.breaker?.record(true, this.#d.consumer.id)
         return { stored: r.inserted, duplicates: r.duplicates, poisoned: [] }
       } catch (err) {
         this.#d.metrics.add('errors')
-        // Only a failing store trips the breaker; a permanent error is about the data (poison).
-        if (isTransient(err)) this.#d.breaker?.record(false, this.#d.consumer.id)
+        // Only a failing store trips the breaker; a permanent error is about the data (poison). A
+        // lock held too long is another writer's fault (the supervisor replaces a hung one).
+        if (isTransient(err) && !(err instanceof StoreLockTimeoutError)) this.#d.breaker?.record(false, this.#d.consumer.id)
         if (this.#stopping) throw new WriterError('store_failed_while_stopping', `${this.#d.writerId}: store failed while stopping; the claim stays for an heir`, { cause: err })
         if (isTransient(err) || ++permanent < this.#config.permanentAttempts) {
           await this.#backoff(attempts)
@@ -331,7 +335,7 @@ export class AsyncWriter {
       await this.#gate()
       this.#busy()
       try {
-        const r = await this.#timed(op(), what)
+        const r = await this.#locked(() => this.#timed(op(), what))
         this.#d.breaker?.record(true, this.#d.consumer.id)
         return r
       } catch (err) {
@@ -356,6 +360,27 @@ export class AsyncWriter {
       timer = setTimeout(() => reject(new StoreTimeoutError(what, ms)), ms)
     })
     return Promise.race([call, timeout]).finally(() => clearTimeout(timer))
+  }
+
+  /**
+   * Runs a store call holding the store's write lock, if the store has one. The wait for the lock
+   * is not a step of work (another writer is storing): no batch deadline runs while it lasts, and
+   * the heartbeat goes on; it is bounded by batchTimeoutMs, by when the supervisor has replaced a
+   * holder that hung. The deadline of the call itself starts once the lock is held.
+   */
+  async #locked<T>(call: () => Promise<T>): Promise<T> {
+    const lock = this.#d.storeLock
+    if (lock === undefined) return call()
+    if (!lock.tryAcquire()) {
+      this.#idleWait()
+      await lock.acquire(this.#config.batchTimeoutMs, () => this.#d.metrics.set('heartbeatAt', now()))
+      this.#busy()
+    }
+    try {
+      return await call()
+    } finally {
+      lock.release()
+    }
   }
 
   /** Waits while the breaker is open (another writer may be probing); keeps the heartbeat going. */

@@ -84,6 +84,19 @@ export interface PipelineOptions {
   poolSize?: number
   /** Upper bound of poolSize (and of scalePool); sizes shared memory. 1 .. ring.maxConsumers. Defaults to 16. */
   maxPoolSize?: number
+  /**
+   * Warm spare writers, 0 .. 4: started and ready (store open, stages loaded) but claiming nothing.
+   * When a writer dies, a spare takes its claims at once instead of a new thread starting after the
+   * restart backoff, and another spare starts in the background. It counts as a restart (budget,
+   * `writer_restarted`). `one_for_one` only; poolSize + spares must fit in maxPoolSize. Fixed at start. Defaults to 0.
+   */
+  spares?: number
+  /**
+   * Writers of a SQLite file take turns through a lock in shared memory around each store
+   * transaction (handoff instead of SQLite's sleeping busy handler); other stores ignore it. Fixed
+   * at start. Defaults to true.
+   */
+  storeWriteLock?: boolean
   /** Most events per stored batch, 1 .. 100000. */
   batchSize?: number
   /** About this many encoded bytes per batch, 1 KiB .. 256 MiB. Defaults to 4 MiB. */
@@ -170,6 +183,8 @@ export interface ResolvedConfig extends WriterConfig {
   readonly preset: Preset
   readonly poolSize: number
   readonly maxPoolSize: number
+  readonly spares: number
+  readonly storeWriteLock: boolean
   readonly breaker: Readonly<BreakerConfig>
   readonly stages: readonly StageSpec[]
   readonly strategy: Strategy
@@ -193,7 +208,7 @@ export interface ResolvedConfig extends WriterConfig {
 /** Preset values; anything not named here comes from DEFAULTS. */
 export const PRESET_VALUES: Readonly<Record<Preset, Readonly<Partial<ResolvedConfig>>>> = Object.freeze({
   throughput: { poolSize: 2, batchSize: 2000, lingerMs: 50, pollIntervalMs: 50, logBatches: false },
-  balanced: { poolSize: 2, batchSize: 500, lingerMs: 10, pollIntervalMs: 20, logBatches: false },
+  balanced: { poolSize: 2, batchSize: 500, lingerMs: 5, pollIntervalMs: 20, logBatches: false },
   debug: { poolSize: 1, batchSize: 50, lingerMs: 5, pollIntervalMs: 10, logBatches: true },
 })
 
@@ -201,6 +216,8 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   preset: 'balanced',
   ...PRESET_VALUES.balanced,
   maxPoolSize: 16,
+  spares: 0,
+  storeWriteLock: true,
   maxBatchBytes: 4 << 20,
   retryBaseMs: 50,
   retryMaxMs: 5_000,
@@ -249,6 +266,7 @@ export const JOURNAL_KEYS = keyList<{ path: string }>()(['path'])
 export const START_ONLY_KEYS = [
   'ring', 'store', 'logger', 'preset', 'maxPoolSize', 'stages', 'strategy', 'restart', 'shutdown',
   'managerMaxRestarts', 'managerMaxSeconds', 'abandonAfterMs', 'journal', 'http', 'writerMaxHeapMb', 'otel',
+  'spares', 'storeWriteLock',
 ] as const satisfies readonly (keyof PipelineOptions)[]
 /** Keys updateConfig applies to a running pipeline. */
 export const LIVE_KEYS: ReadonlySet<string> = new Set<string>(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs'])
@@ -269,6 +287,8 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('maxPoolSize')) out.maxPoolSize = maxPool
   if (has('preset')) out.preset = oneOf('preset', o.preset, PRESETS)
   if (has('poolSize')) out.poolSize = integer('poolSize', o.poolSize, 1, maxPool)
+  if (has('spares')) out.spares = integer('spares', o.spares, 0, 4)
+  if (has('storeWriteLock')) out.storeWriteLock = boolean('storeWriteLock', o.storeWriteLock)
   if (has('batchSize')) out.batchSize = integer('batchSize', o.batchSize, 1, 100_000)
   if (has('maxBatchBytes')) out.maxBatchBytes = integer('maxBatchBytes', o.maxBatchBytes, 1024, 256 << 20)
   if (has('lingerMs')) out.lingerMs = integer('lingerMs', o.lingerMs, 0, 60_000)
@@ -362,6 +382,7 @@ export function resolveOptions(options: unknown): { config: ResolvedConfig; ring
   const fields = checkFields(o, base)
   const config = Object.freeze({ ...base, ...fields }) as ResolvedConfig
   if (config.poolSize > config.maxPoolSize) bad('poolSize', `at most maxPoolSize (${config.maxPoolSize})`, config.poolSize)
+  if (config.poolSize + config.spares > config.maxPoolSize) bad('spares', `at most maxPoolSize - poolSize (${config.maxPoolSize - config.poolSize})`, config.spares)
   if (config.maxPoolSize > ring.options.maxConsumers) {
     bad('maxPoolSize', `at most the ring's maxConsumers (${ring.options.maxConsumers})`, config.maxPoolSize)
   }
@@ -377,6 +398,7 @@ export function applyPatch(current: ResolvedConfig, patch: unknown): ResolvedCon
     if (!LIVE_KEYS.has(key)) throw new PipelineConfigError('not_live', key, `option '${key}' is fixed at start and cannot be changed on a running pipeline`)
   }
   const next = Object.freeze({ ...current, ...checkFields(p, current) }) as ResolvedConfig
+  if (next.poolSize + next.spares > next.maxPoolSize) bad('poolSize', `at most maxPoolSize - spares (${next.maxPoolSize - next.spares})`, next.poolSize)
   if (next.retryMaxMs < next.retryBaseMs) bad('retryMaxMs', `at least retryBaseMs (${next.retryBaseMs})`, next.retryMaxMs)
   return next
 }

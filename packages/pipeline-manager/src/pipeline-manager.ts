@@ -24,12 +24,13 @@ import { AsyncWriterPool, type WriterIntrospection } from './writer-pool.js'
 import { StatsLog } from './stats-log.js'
 import { History, type HistoryMarker, type HistorySample, type RecentDeadLetter } from './history.js'
 import { OtelPublisher } from './otel.js'
+import { storeLockFor } from './supervisor/store-locks.js'
 
 /** How long a pipeline whose application left without stop() gets to drain when the event loop empties. */
 export const LOOP_EMPTY_STOP_MS = 5_000
 
 
-const POOL_EVENTS = ['writer_started', 'writer_exited', 'writer_restarted', 'writer_hung', 'writer_killer_found', 'claims_handed_over', 'pool_scaled', 'batch'] as const
+const POOL_EVENTS = ['writer_started', 'spare_started', 'writer_exited', 'writer_restarted', 'writer_hung', 'writer_killer_found', 'claims_handed_over', 'pool_scaled', 'batch'] as const
 /** Reported as the OpenTelemetry meter's version. */
 const VERSION = '0.1.0'
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -46,6 +47,11 @@ function writerConfigOf(c: ResolvedConfig): WriterConfig {
     permanentAttempts: c.permanentAttempts,
     batchTimeoutMs: c.batchTimeoutMs,
   }
+}
+
+const storeLockOption = (spec: StoreSpec): { storeLock?: SharedArrayBuffer } => {
+  const lock = storeLockFor(spec)
+  return lock ? { storeLock: lock } : {}
 }
 
 export class PipelineManager extends EventEmitter<PipelineEvents> {
@@ -146,6 +152,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       breakerBuffer,
       maxPoolSize: config.maxPoolSize,
       abandonAfterMs: config.abandonAfterMs,
+      spares: config.spares,
+      ...(config.storeWriteLock && !hosted ? storeLockOption(store) : {}),
       logger,
     })
     const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
@@ -312,6 +320,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       status: this.#status,
       config: { ...this.#config, version: this.#version },
       members: this.#pool.members(),
+      spares: this.#pool.spares(),
       restarts: { total: this.#pool.totalRestarts, inWindow: this.#pool.restartsInWindow(), poolRestarts: this.#poolRestartCount },
       startedAt: this.#startedAt,
       uptimeMs: Date.now() - this.#startedAt,

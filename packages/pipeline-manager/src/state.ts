@@ -13,6 +13,8 @@ export interface PipelineState {
   readonly status: PipelineStatus
   readonly config: ResolvedConfig & { readonly version: number }
   readonly members: readonly MemberInfo[]
+  /** Warm spares (the `spares` option): ready writers that claim nothing until one takes a dead writer's place. */
+  readonly spares: readonly MemberInfo[]
   readonly restarts: { readonly total: number; readonly inWindow: number; readonly poolRestarts: number }
   readonly startedAt: number
   readonly uptimeMs: number

@@ -3,6 +3,8 @@
 // by OTP's rules with a jittered backoff, hands a dead writer's claims to its replacement (or to a
 // live writer), records which claims kill writers (so a poison event is isolated instead of
 // crash-looping the pool), scales at runtime, and escalates when restart intensity is exceeded.
+// With `spares`, warm spare writers wait ready (claiming nothing) and take a dead writer's claims
+// at once; with a store write lock (SQLite), it frees the lock of a writer that died holding it.
 
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import { EventEmitter } from 'eventemitter3'
@@ -28,6 +30,7 @@ import {
   type WriterEntry,
   type WriterMessage,
   describeSerialized,
+  releaseStoreLockOf,
   writerEntry,
 } from '@ringside/async-writer/protocol'
 import { ControlCalls } from './control-calls.js'
@@ -71,6 +74,10 @@ export interface PoolOptions {
   readonly stageMetricsBuffer?: SharedArrayBuffer
   /** V8 old-generation limit of each writer thread, MB (a stage out of memory kills its writer, not the app). */
   readonly writerMaxHeapMb: number
+  /** The write lock of the store's file (SQLite), passed to every writer; undefined: writers do not take turns. */
+  readonly storeLock?: SharedArrayBuffer
+  /** Warm spare writers kept ready beside the pool (one_for_one only); slots count against maxPoolSize. Defaults to 0. */
+  readonly spares?: number
   readonly logger: Logger
 }
 
@@ -89,7 +96,10 @@ export interface MemberInfo {
 export interface PoolEvents {
   writer_started: [{ id: string; slot: number; threadId: number }]
   writer_exited: [{ id: string; slot: number; reason: ExitReason; code: number; detail?: string }]
-  writer_restarted: [{ id: string; slot: number; restarts: number; delayMs: number }]
+  /** A writer took a dead writer's place: after `delayMs` of backoff, or at once (`spare`) when a warm spare took over. */
+  writer_restarted: [{ id: string; slot: number; restarts: number; delayMs: number; spare?: boolean }]
+  /** A warm spare is ready (it claims nothing until a writer dies). */
+  spare_started: [{ id: string; slot: number; threadId: number }]
   writer_hung: [{ id: string; slot: number; busyMs: number; heldEvents: number }]
   /** An event that killed (or hung) its writer when processed alone; its heir quarantines it. */
   writer_killer_found: [{ id: string; slot: number; seq: number; reason: 'crashed_writer' | 'timeout' }]
@@ -106,6 +116,8 @@ interface Member {
   readonly id: string
   readonly slot: number
   readonly worker: Worker
+  /** The thread's id, kept: it owns the store lock while storing, and `worker.threadId` is -1 after exit. */
+  readonly threadId: number
   readonly api: Remote<WriterApi>
   readonly control: MessagePort
   readonly served: ServedPort | undefined
@@ -116,6 +128,8 @@ interface Member {
   readonly calls: ControlCalls
   /** The writer config this writer was started with or last given. */
   config: WriterConfig
+  /** A warm spare: ready, claiming nothing, not counted as a member until it takes a dead writer's place. */
+  spare: boolean
   state: MemberState
   expectedExit: boolean
   hung: boolean
@@ -126,6 +140,12 @@ interface Member {
 
 const idOf = writerId
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+/**
+ * Young generation of each writer thread, MB. V8's default (up to 3 x 16 MB semi-spaces) let each
+ * writer's heap grow to about 44 MB while 11-17 MB were in use; at 8 MB it stays near 20 MB
+ * (BENCHMARKS.md, memory). A writer's garbage is short-lived per batch, so scavenges stay cheap.
+ */
+const WRITER_YOUNG_GENERATION_MB = 8
 /** How often batch deadlines are checked; a hung writer is caught within this much of its deadline. */
 const MONITOR_EVERY_MS = 100
 /** Longest wait for a control call (configure, introspect) to a live writer. */
@@ -138,11 +158,14 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   #sup: PoolSupervision
   #writerConfig: WriterConfig
   readonly #members = new Map<number, Member>()
+  /** Warm spares by slot: started, claiming nothing, not members. */
+  readonly #spares = new Map<number, Member>()
   /** Slots whose writer is dead and whose claims wait for an heir. */
   readonly #orphans = new Set<number>()
   /** Slots scheduled for a restart. */
   readonly #restarting = new Set<number>()
   readonly #restartsBySlot = new Map<number, number>()
+  #restartTotal = 0
   #history: number[] = []
   #target = 0
   #stopping = false
@@ -167,6 +190,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     this.#escalated = false
     this.#stopping = false
     const spawned = Array.from({ length: n }, (_, slot) => this.#spawn(slot))
+    spawned.push(...this.#spawnSpares())
     const results = await Promise.allSettled(spawned.map((m) => m.ready))
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) {
@@ -204,11 +228,16 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     return this.#stageNames
   }
 
-  /** Total restarts since start. */
+  /** Total restarts since start (a spare taking a dead writer's place is one). */
   get totalRestarts(): number {
-    let n = 0
-    for (const r of this.#restartsBySlot.values()) n += r
-    return n
+    return this.#restartTotal
+  }
+
+  /** The warm spares (ready ones are `running`). */
+  spares(): MemberInfo[] {
+    return [...this.#spares.values()]
+      .sort((a, b) => a.slot - b.slot)
+      .map((m) => ({ id: m.id, slot: m.slot, state: m.state, threadId: m.threadId, restarts: 0, startedAt: m.startedAt }))
   }
 
   setSupervision(patch: Partial<PoolSupervision>): void {
@@ -224,7 +253,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
    */
   async configure(patch: Partial<WriterConfig>): Promise<void> {
     this.#writerConfig = Object.freeze({ ...this.#writerConfig, ...patch })
-    await Promise.all([...this.#members.values()].filter((m) => m.state === 'running').map((m) => this.#push(m)))
+    await Promise.all([...this.#members.values(), ...this.#spares.values()].filter((m) => m.state === 'running').map((m) => this.#push(m)))
   }
 
   /** Gives `m` the writer config in force, unless it already runs it. */
@@ -252,7 +281,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
 
   /** Terminates the writer thread in `slot` as a crash would (worker.terminate). */
   async kill(slot: number): Promise<void> {
-    const m = this.#members.get(slot)
+    const m = this.#members.get(slot) ?? this.#spares.get(slot)
     if (!m) throw new PipelineError('no_such_writer', `no writer in slot ${slot}`)
     m.drilled = true
     await m.worker.terminate()
@@ -276,7 +305,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     const live = [...this.#members.values()].filter((m) => m.state === 'running' || m.state === 'starting')
     if (n > live.length) {
       const free: number[] = []
-      for (let s = 0; free.length < n - live.length && s < this.#o.maxPoolSize; s++) if (!this.#members.has(s) && !this.#restarting.has(s)) free.push(s)
+      for (let s = 0; free.length < n - live.length && s < this.#o.maxPoolSize; s++) if (this.#isFree(s)) free.push(s)
       const started = free.map((s) => this.#spawn(s, { forCaller: true }))
       const failed = (await Promise.allSettled(started.map((m) => m.ready))).find((r): r is PromiseRejectedResult => r.status === 'rejected')
       if (failed) {
@@ -307,7 +336,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     this.#stopping = true
     if (this.#monitor) clearInterval(this.#monitor)
     const shutdown = this.#sup.shutdown === 'brutal_kill' ? 'brutal_kill' : Math.min(this.#sup.shutdown, timeoutMs)
-    await Promise.all([...this.#members.values()].map((m) => this.#stopMember(m, shutdown)))
+    await Promise.all([...this.#members.values(), ...this.#spares.values()].map((m) => this.#stopMember(m, shutdown)))
   }
 
   /** After an escalation: starts a fresh set of writers (the manager's restart of its child). */
@@ -324,7 +353,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   }
 
   /** `forCaller`: the writer is started for a caller that gets its start failure (scale): it is not restarted if it fails before ready. */
-  #spawn(slot: number, opts: { forCaller?: boolean } = {}): Member {
+  #spawn(slot: number, opts: { forCaller?: boolean; spare?: boolean } = {}): Member {
     const o = this.#o
     const id = idOf(slot)
     const { port1: control, port2: controlRemote } = new MessageChannel()
@@ -354,8 +383,10 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       ...(o.stageMetricsBuffer ? { stageMetrics: o.stageMetricsBuffer } : {}),
       control: controlRemote,
       abandonAfterMs: o.abandonAfterMs,
+      ...(o.storeLock ? { storeLock: o.storeLock } : {}),
+      ...(opts.spare ? { spare: true } : {}),
     }
-    const worker = new Worker(entry.script, { workerData: init, transferList: transfer, resourceLimits: { maxOldGenerationSizeMb: o.writerMaxHeapMb } })
+    const worker = new Worker(entry.script, { workerData: init, transferList: transfer, resourceLimits: { maxOldGenerationSizeMb: o.writerMaxHeapMb, maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB } })
     let onReady!: () => void
     let onStartFailed!: (e: Error) => void
     const ready = new Promise<void>((resolve, reject) => {
@@ -368,6 +399,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       id,
       slot,
       worker,
+      threadId: worker.threadId,
       api: Comlink.wrap<WriterApi>(nodeEndpoint(control)),
       control,
       served,
@@ -376,17 +408,23 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       exited,
       calls: new ControlCalls(),
       config: this.#writerConfig,
+      spare: opts.spare === true,
       state: 'starting',
       expectedExit: false,
       hung: false,
       drilled: false,
       lastError: undefined,
     }
-    this.#members.set(slot, member)
     control.unref()
-    // A replacement takes its predecessor's claims first; it also adopts claims of dead slots nobody took.
-    this.#handOver(slot, slot)
-    for (const orphan of this.#orphans) this.#handOver(orphan, slot)
+    if (opts.spare) {
+      // A spare claims nothing: it takes no claims until it takes a dead writer's place.
+      this.#spares.set(slot, member)
+    } else {
+      this.#members.set(slot, member)
+      // A replacement takes its predecessor's claims first; it also adopts claims of dead slots nobody took.
+      this.#handOver(slot, slot)
+      for (const orphan of this.#orphans) this.#handOver(orphan, slot)
+    }
 
     worker.on('message', (m: WriterMessage) => {
       switch (m.kind) {
@@ -396,7 +434,8 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
           // Started before the last configure reached the running writers: give it the config in force.
           void this.#push(member).catch((err: unknown) => o.logger.error({ writer: id, err }, 'writer refused the config in force'))
           onReady()
-          this.emit('writer_started', { id, slot, threadId: worker.threadId })
+          if (member.spare) this.emit('spare_started', { id, slot, threadId: worker.threadId })
+          else this.emit('writer_started', { id, slot, threadId: worker.threadId })
           break
         case 'start_failed':
           member.lastError = describeSerialized(m.error)
@@ -440,6 +479,14 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     m.served?.close()
     // A writer that died while probing the store must not hold the breaker half-open.
     new SharedBreaker(this.#o.breakerBuffer).releaseProbe(m.slot)
+    // Nor the store's write lock: a thread terminated inside a transaction cannot release it (SQLite
+    // rolled that transaction back when the thread's connection closed, before this exit).
+    if (this.#o.storeLock && releaseStoreLockOf(this.#o.storeLock, m.threadId)) this.#o.logger.warn({ writer: m.id }, 'writer died holding the store write lock; released')
+    if (this.#spares.get(m.slot) === m) {
+      this.#spares.delete(m.slot)
+      this.#onSpareExit(m, code, wasStarting)
+      return
+    }
     if (this.#members.get(m.slot) === m) this.#members.delete(m.slot)
     const reason: ExitReason = m.expectedExit ? 'shutdown' : m.hung || code !== 0 ? 'crash' : 'normal'
     const detail = m.hung ? `a step of its work outlived batchTimeoutMs (${this.#writerConfig.batchTimeoutMs} ms)` : m.lastError
@@ -459,7 +506,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     if (isolating) {
       // The death that names a killer event is the event's fault, found on purpose: it does not
       // spend the restart budget, or k poison events in one claim would escalate the pool.
-      void this.#restart(m.slot, this.restartsInWindow())
+      if (!this.#promoteSpare(m.slot)) void this.#restart(m.slot, this.restartsInWindow())
       return
     }
     const { history, exceeded } = registerRestart(this.#history, Date.now(), this.#sup.maxRestarts, this.#sup.maxSeconds)
@@ -468,7 +515,75 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       void this.#escalate(`restart intensity exceeded: ${history.length} restarts within ${this.#sup.maxSeconds}s (maxRestarts ${this.#sup.maxRestarts})`)
       return
     }
-    void this.#restart(m.slot, history.length)
+    if (!this.#promoteSpare(m.slot)) void this.#restart(m.slot, history.length)
+  }
+
+  /** Whether slot `s` holds nobody: no member, no spare, no restart pending. */
+  #isFree(s: number): boolean {
+    return !this.#members.has(s) && !this.#spares.has(s) && !this.#restarting.has(s)
+  }
+
+  /** Starts spares in free slots until `spares` are kept (or no slot is free). */
+  #spawnSpares(): Member[] {
+    const started: Member[] = []
+    const want = this.#o.spares ?? 0
+    for (let s = 0; this.#spares.size < want && s < this.#o.maxPoolSize; s++) {
+      if (!this.#isFree(s)) continue
+      const m = this.#spawn(s, { spare: true })
+      m.ready.catch((err: unknown) => this.#o.logger.warn({ writer: m.id, err }, 'spare writer failed to start'))
+      started.push(m)
+    }
+    return started
+  }
+
+  /**
+   * A writer in `deadSlot` died and is to be restarted: a ready spare takes its place at once. It
+   * gets the dead writer's claims (and any orphans) and starts claiming; the restart is counted
+   * (budget already registered by the caller, totals, the slot's restarts) as if the writer had been
+   * restarted, and a new spare is started in the background. Only under one_for_one: the other
+   * strategies restart siblings too, which the usual path does. Returns false when no spare is ready.
+   */
+  #promoteSpare(deadSlot: number): boolean {
+    if (this.#sup.strategy !== 'one_for_one') return false
+    const spare = [...this.#spares.values()].find((m) => m.state === 'running')
+    if (!spare) return false
+    this.#spares.delete(spare.slot)
+    spare.spare = false
+    this.#members.set(spare.slot, spare)
+    this.#handOver(deadSlot, spare.slot)
+    for (const orphan of this.#orphans) this.#handOver(orphan, spare.slot)
+    const restarts = (this.#restartsBySlot.get(deadSlot) ?? 0) + 1
+    this.#restartsBySlot.delete(deadSlot)
+    this.#restartsBySlot.set(spare.slot, restarts)
+    this.#restartTotal++
+    void this.#call(spare, () => spare.api.activate())
+    this.#o.logger.info({ from: idOf(deadSlot), to: spare.id }, 'spare writer took a dead writer\'s place')
+    this.emit('writer_restarted', { id: spare.id, slot: spare.slot, restarts, delayMs: 0, spare: true })
+    this.#spawnSpares()
+    return true
+  }
+
+  /**
+   * A spare exited. Asked to (a shutdown): nothing. Crashed once ready: it is a child like the
+   * writers, so it spends the restart budget and is replaced after the same jittered backoff.
+   * Failed before ready: given up (logged) until the next promotion starts another.
+   */
+  #onSpareExit(m: Member, code: number, wasStarting: boolean): void {
+    const reason: ExitReason = m.expectedExit ? 'shutdown' : code !== 0 ? 'crash' : 'normal'
+    this.emit('writer_exited', { id: m.id, slot: m.slot, reason, code, ...(m.lastError ? { detail: m.lastError } : {}) })
+    this.#o.logger.info({ writer: m.id, reason, code, spare: true }, 'spare writer exited')
+    if (m.expectedExit || wasStarting || this.#stopping || this.#escalated) return
+    const { history, exceeded } = registerRestart(this.#history, Date.now(), this.#sup.maxRestarts, this.#sup.maxSeconds)
+    this.#history = history
+    if (exceeded) {
+      void this.#escalate(`restart intensity exceeded: ${history.length} restarts within ${this.#sup.maxSeconds}s (maxRestarts ${this.#sup.maxRestarts})`)
+      return
+    }
+    this.#restartTotal++
+    const wait = restartDelay(history.length, this.#sup.restartBackoffMs, this.#sup.restartBackoffMaxMs, Math.random())
+    void delay(wait).then(() => {
+      if (!this.#stopping && !this.#escalated) this.#spawnSpares()
+    })
   }
 
   /**
@@ -504,6 +619,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       if (this.#stopping || this.#escalated || this.#members.has(s)) continue
       const restarts = (this.#restartsBySlot.get(s) ?? 0) + 1
       this.#restartsBySlot.set(s, restarts)
+      this.#restartTotal++
       const m = this.#spawn(s)
       m.ready.then(
         () => this.emit('writer_restarted', { id: m.id, slot: s, restarts, delayMs: wait }),
@@ -516,7 +632,7 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     this.#escalated = true
     if (this.#monitor) clearInterval(this.#monitor)
     this.#o.logger.error({ reason }, 'writer pool escalates')
-    await Promise.all([...this.#members.values()].map((m) => this.#stopMember(m, 'brutal_kill')))
+    await Promise.all([...this.#members.values(), ...this.#spares.values()].map((m) => this.#stopMember(m, 'brutal_kill')))
     this.emit('escalated', { reason, restartsInWindow: this.#history.length })
   }
 
