@@ -4,6 +4,7 @@
 export type { BatchReport } from './writer.js'
 export { BREAKER_DEFAULTS, type BreakerConfig, type BreakerState } from './circuit-breaker.js'
 export { WRITER_DEFAULTS, type WriterConfig } from './config.js'
+export { backoffCapMs, backoffDelayMs, retryDecision, type RetryDecision, type RetryFilter, type RetryPolicy } from './retry-policy.js'
 export {
   RemoteWriterError,
   StageLoadError,

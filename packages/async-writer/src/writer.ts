@@ -14,6 +14,7 @@ import { processEvents, toStoreRecord, type ProcessedBatch, type Stage } from '.
 import { StoreTimeoutError } from './errors.js'
 import { ISOLATE_AFTER_DEATHS, type ClaimVerdicts } from './verdicts.js'
 import type { StageMetrics } from './stage-metrics.js'
+import { backoffDelayMs, effectiveRetry, retryDecision } from './retry-policy.js'
 
 /** What the manager hears about each batch when `logBatches` is on. */
 export interface BatchReport {
@@ -27,6 +28,8 @@ export interface BatchReport {
   /** Events the supervisor found to kill or hang a writer (dead letters `crashed_writer` / `timeout`). */
   readonly killers: number
   readonly poisoned: number
+  /** Events given up after the retry policy's attempts (dead letters `retries_exhausted`). */
+  readonly retriesExhausted?: number
   readonly writeMs: number
 }
 
@@ -46,6 +49,14 @@ export interface AsyncWriterDeps {
   readonly onBatch?: (report: BatchReport) => void
   /** Told of every batch's dead letters once they are stored. */
   readonly onQuarantine?: (items: readonly DeadLetterInput[]) => void
+}
+
+/** What storing one batch came to. */
+interface StoreOutcome {
+  readonly stored: number
+  readonly duplicates: number
+  readonly poisoned: DeadLetterInput[]
+  readonly exhausted: DeadLetterInput[]
 }
 
 /** An adapter says an error is permanent with `transient: false`; anything else is retried. */
@@ -246,7 +257,7 @@ export class AsyncWriter {
     maybeFault(this.#fault, this.#batchesThisIncarnation, 'before_store')
     const t0 = performance.now()
     const outcome = await this.#store(batch)
-    const quarantine = [...quarantined, ...deadLetters, ...outcome.poisoned]
+    const quarantine = [...quarantined, ...deadLetters, ...outcome.poisoned, ...outcome.exhausted]
     if (quarantine.length > 0) {
       await this.#retryTransient(() => store.storeDeadLetters(quarantine), 'dead letters')
       this.#d.onQuarantine?.(quarantine)
@@ -263,10 +274,11 @@ export class AsyncWriter {
     metrics.add('stageErrors', stageErrors)
     metrics.add('killers', quarantined.length)
     metrics.add('poisoned', poisoned)
+    metrics.add('retriesExhausted', outcome.exhausted.length)
     metrics.add('batches')
     this.#batchesThisIncarnation++
     const invalid = deadLetters.length - stageErrors
-    this.#d.onBatch?.({ events: records.length + quarantined.length, stored, duplicates, filtered, invalid, stageErrors, killers: quarantined.length, poisoned, writeMs })
+    this.#d.onBatch?.({ events: records.length + quarantined.length, stored, duplicates, filtered, invalid, stageErrors, killers: quarantined.length, poisoned, retriesExhausted: outcome.exhausted.length, writeMs })
   }
 
   /** After the whole claim is committed: latencies, and nothing held any more. */
@@ -294,9 +306,11 @@ export class AsyncWriter {
   /**
    * Stores a batch: transient errors are retried with exponential backoff and full jitter while the
    * claim stays held; a batch that keeps failing with a permanent error is split in halves until the
-   * failing events are isolated, and those come back as `poisoned` dead letters.
+   * failing events are isolated, and those come back as `poisoned` dead letters. A transient error
+   * the retry policy gives up on (its filter, its attempts) sends the batch to the dead letters as
+   * `exhausted` (see retry-policy.ts; the order of decisions is in the README).
    */
-  async #store(batch: EventRecord[]): Promise<{ stored: number; duplicates: number; poisoned: DeadLetterInput[] }> {
+  async #store(batch: EventRecord[]): Promise<StoreOutcome> {
     let attempts = 0
     let permanent = 0
     for (;;) {
@@ -306,21 +320,25 @@ export class AsyncWriter {
       try {
         const r = await this.#timed(this.#d.store.storeEvents(batch), 'storeEvents')
         this.#d.breaker?.record(true, this.#d.consumer.id)
-        return { stored: r.inserted, duplicates: r.duplicates, poisoned: [] }
+        return { stored: r.inserted, duplicates: r.duplicates, poisoned: [], exhausted: [] }
       } catch (err) {
         this.#d.metrics.add('errors')
         // Only a failing store trips the breaker; a permanent error is about the data (poison).
         if (isTransient(err)) this.#d.breaker?.record(false, this.#d.consumer.id)
         if (this.#stopping) throw new WriterError('store_failed_while_stopping', `${this.#d.writerId}: store failed while stopping; the claim stays for an heir`, { cause: err })
+        if (isTransient(err)) {
+          const d = retryDecision(err, attempts, effectiveRetry(this.#config))
+          if (!d.retry) return { stored: 0, duplicates: 0, poisoned: [], exhausted: batch.map((record) => ({ record, error: `${d.why}: ${describeError(err)}`, attempts, reason: 'retries_exhausted' })) }
+        }
         if (isTransient(err) || ++permanent < this.#config.permanentAttempts) {
           await this.#backoff(attempts)
           continue
         }
-        if (batch.length === 1) return { stored: 0, duplicates: 0, poisoned: [{ record: batch[0]!, error: describeError(err), attempts, reason: 'permanent_error' }] }
+        if (batch.length === 1) return { stored: 0, duplicates: 0, poisoned: [{ record: batch[0]!, error: describeError(err), attempts, reason: 'permanent_error' }], exhausted: [] }
         const mid = batch.length >> 1
         const a = await this.#store(batch.slice(0, mid))
         const b = await this.#store(batch.slice(mid))
-        return { stored: a.stored + b.stored, duplicates: a.duplicates + b.duplicates, poisoned: [...a.poisoned, ...b.poisoned] }
+        return { stored: a.stored + b.stored, duplicates: a.duplicates + b.duplicates, poisoned: [...a.poisoned, ...b.poisoned], exhausted: [...a.exhausted, ...b.exhausted] }
       }
     }
   }
@@ -370,8 +388,7 @@ export class AsyncWriter {
 
   async #backoff(attempt: number): Promise<void> {
     this.#idleWait()
-    const cap = Math.min(this.#config.retryMaxMs, this.#config.retryBaseMs * 2 ** Math.min(attempt - 1, 20))
-    await sleep(Math.random() * cap) // exponential backoff with full jitter
+    await sleep(backoffDelayMs(attempt, effectiveRetry(this.#config))) // exponential backoff with full jitter
     this.#d.metrics.set('heartbeatAt', now())
   }
 

@@ -8,6 +8,7 @@ import { BREAKER_DEFAULTS, type BreakerConfig, type StageSpec, type WriterConfig
 import type { Logger } from 'pino'
 import { PipelineConfigError } from './errors.js'
 import { resolveHttpOptions } from './http/options.js'
+import { resolveRetry, type RetryOption } from './retry-option.js'
 import { bad, boolean, fraction, given, integer, oneOf, onlyKnownKeys, record } from './option-checks.js'
 import { RESTART_TYPES, STRATEGIES, type RestartType, type Strategy } from './supervisor/restart-policy.js'
 
@@ -100,6 +101,12 @@ export interface PipelineOptions {
   retryMaxMs?: number
   /** Attempts of a batch failing with a permanent store error before it is split to isolate the poison. Defaults to 2. */
   permanentAttempts?: number
+  /**
+   * The store retry policy: `{ maxAttempts?, baseMs?, maxMs?, multiplier?, shouldRetry? }` (see the
+   * README's "Retry policy"); `null` in updateConfig turns it off. Defaults to none: transient store
+   * errors are retried without limit (retryBaseMs doubling to retryMaxMs) while the ring absorbs.
+   */
+  retry?: RetryOption | null
   /** The pool's store circuit breaker. Defaults: failureRateThreshold 0.5, minRequests 10, windowMs 10000, coolDownMs 1000, probeLeaseMs 5000. */
   breaker?: Partial<BreakerConfig>
   /** The user's stage modules, run in order after validation and enrichment. Defaults to none. */
@@ -234,7 +241,7 @@ const keyList = <T>() => <const K extends readonly (keyof T)[]>(keys: K & NoneMi
 // which finds inherited names such as `constructor`); the compiler checks them against the types.
 
 /** The writer's own keys (async-writer's WriterConfig), sent to every writer when they change. Live. */
-export const WRITER_KEYS = keyList<WriterConfig>()(['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs'])
+export const WRITER_KEYS = keyList<WriterConfig>()(['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs', 'retry'])
 /** The pool supervisor's restart settings, applied with setSupervision. Live. */
 export const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs'] as const satisfies readonly (keyof PipelineOptions)[]
 /** Keys of the `breaker` option. */
@@ -276,6 +283,7 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('logBatches')) out.logBatches = boolean('logBatches', o.logBatches)
   if (has('retryBaseMs')) out.retryBaseMs = integer('retryBaseMs', o.retryBaseMs, 1, 600_000)
   if (has('retryMaxMs')) out.retryMaxMs = integer('retryMaxMs', o.retryMaxMs, 1, 600_000)
+  if (Object.hasOwn(o, 'retry') && o.retry !== undefined) out.retry = resolveRetry(o.retry, { retryBaseMs: (out.retryBaseMs as number | undefined) ?? base.retryBaseMs, retryMaxMs: (out.retryMaxMs as number | undefined) ?? base.retryMaxMs })
   if (has('permanentAttempts')) out.permanentAttempts = integer('permanentAttempts', o.permanentAttempts, 1, 100)
   if (has('breaker')) {
     const bv = record('breaker', o.breaker)

@@ -28,6 +28,12 @@ export interface Totals {
   readonly stageErrors: number
   /** Events that killed or hung their writer when processed alone (dead letters `crashed_writer`, `timeout`). */
   readonly killers: number
+  /** Events the store retry policy gave up on (dead letters `retries_exhausted`). */
+  readonly retriesExhausted: number
+  /** Times a user stage asked to retry an event later (requests, not events: not a bucket). */
+  readonly retriedLater: number
+  /** Events waiting for a retry a stage asked for (a gauge: claimed, not yet committed). */
+  readonly deferred: number
   readonly batchesProcessed: number
   readonly errorCount: number
 }
@@ -118,6 +124,9 @@ function countersOf(r: WriterMetricsSnapshot): Totals {
     poisoned: r.poisoned,
     stageErrors: r.stageErrors,
     killers: r.killers,
+    retriesExhausted: r.retriesExhausted,
+    retriedLater: r.retriedLater,
+    deferred: r.deferred,
     batchesProcessed: r.batches,
     errorCount: r.errors,
   }

@@ -45,6 +45,7 @@ function writerConfigOf(c: ResolvedConfig): WriterConfig {
     retryMaxMs: c.retryMaxMs,
     permanentAttempts: c.permanentAttempts,
     batchTimeoutMs: c.batchTimeoutMs,
+    retry: c.retry,
   }
 }
 
@@ -297,7 +298,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       writers: this.#pool.running,
       ...(recent.p50 !== undefined ? { p50Ms: recent.p50 } : {}),
       ...(recent.p99 !== undefined ? { p99Ms: recent.p99 } : {}),
-      quarantined: totals.invalid + totals.poisoned + totals.stageErrors + totals.killers,
+      quarantined: totals.invalid + totals.poisoned + totals.stageErrors + totals.killers + totals.retriesExhausted,
       restarts: this.#pool.totalRestarts,
     })
     if (this.#lastTrips !== undefined && this.#breaker.trips > this.#lastTrips) this.#history.mark(now, 'breaker', `store breaker opened (trip ${this.#breaker.trips})`)
