@@ -68,5 +68,11 @@ export interface WriterApi {
   /** Finishes and commits the batch in hand, closes the store; the thread then exits with code 0. */
   stop(): Promise<void>
   setFault(fault: FaultSwitch | undefined): void
+  /** Loads `specs` and holds them, not yet in use; rejects (StageLoadError) when they cannot load. Returns their names. */
+  prepareStages(specs: readonly StageSpec[], stageMetrics: SharedArrayBuffer | undefined): Promise<string[]>
+  /** Puts the prepared stages (and their metrics rows) in use from the next batch; false when none were prepared. */
+  commitStages(): boolean
+  /** Forgets prepared stages. */
+  discardStages(): void
   introspect(): { writerId: string; consumerId: number; config: WriterConfig; metrics: WriterMetricsSnapshot; heap: { usedBytes: number; totalBytes: number } }
 }

@@ -15,6 +15,8 @@ import { StoreTimeoutError } from './errors.js'
 import { ISOLATE_AFTER_DEATHS, type ClaimVerdicts } from './verdicts.js'
 import type { StageMetrics } from './stage-metrics.js'
 import { backoffDelayMs, effectiveRetry, retryDecision } from './retry-policy.js'
+import { DeferredQueue } from './retry-later.js'
+import { resumeEvents, type DeferredEvent } from './stages.js'
 
 /** What the manager hears about each batch when `logBatches` is on. */
 export interface BatchReport {
@@ -81,10 +83,23 @@ export class AsyncWriter {
   #batchesThisIncarnation = 0
   #loop: Promise<void> | undefined
   #idle: (() => void) | undefined
+  /** Events a stage put off (retryLater): claimed, uncommitted, back in the loop once due. */
+  readonly #later = new DeferredQueue()
+  /** The stages in force (replaced whole by swapStages). */
+  #stages: readonly Stage[]
+  #stageMetrics: StageMetrics | undefined
 
   constructor(deps: AsyncWriterDeps) {
     this.#d = deps
     this.#config = deps.config
+    this.#stages = deps.stages
+    this.#stageMetrics = deps.stageMetrics
+  }
+
+  /** Replaces the stages; the next batch runs through the new ones (a batch in hand finishes with the old). */
+  swapStages(stages: readonly Stage[], stageMetrics?: StageMetrics): void {
+    this.#stages = stages
+    this.#stageMetrics = stageMetrics
   }
 
   get config(): WriterConfig {
@@ -133,9 +148,10 @@ export class AsyncWriter {
         await sleep(cfg.pollIntervalMs)
         continue
       }
+      if (this.#later.size > 0) await this.#resumeDue()
       const first = consumer.claim(cfg.batchSize, cfg.maxBatchBytes)
       if (first === null) {
-        if (this.#draining && this.#idle && !consumer.hasData()) {
+        if (this.#draining && this.#idle && !consumer.hasData() && this.#later.size === 0) {
           this.#idle()
           this.#idle = undefined
         }
@@ -226,8 +242,9 @@ export class AsyncWriter {
       isolate = work.length > 1 && verdicts.deathsOf(metrics.get('heldFirstSeq'), metrics.get('heldLastSeq')) >= ISOLATE_AFTER_DEATHS
     }
     if (!isolate) {
-      await this.#write(work, killers)
-      for (const c of claims) consumer.commit(c)
+      const deferred = await this.#write(work, killers)
+      if (deferred.length === 0) for (const c of claims) consumer.commit(c)
+      else this.#commitAllBut(records, positions, deferred)
       this.#committed(records)
       return
     }
@@ -240,8 +257,9 @@ export class AsyncWriter {
     for (let k = 0; k < work.length; k++) {
       const r = work[k]!
       metrics.set('currentSeq', r.seq)
-      await this.#write([r], [])
-      consumer.commit(claimOf([r], [workAt[k]!]))
+      const deferred = await this.#write([r], [])
+      if (deferred.length === 0) consumer.commit(claimOf([r], [workAt[k]!]))
+      else this.#commitAllBut([r], [workAt[k]!], deferred)
       metrics.set('currentSeq', -1)
       metrics.set('heldEvents', work.length - k - 1)
     }
@@ -249,11 +267,46 @@ export class AsyncWriter {
     this.#committed(records)
   }
 
-  /** Processes, stores and quarantines one batch (the claim stays held); counts it. */
-  async #write(records: RingRecord[], quarantined: DeadLetterInput[]): Promise<void> {
+  /**
+   * Commits the claimed `records` at `positions` except the put-off ones, which stay claimed and
+   * wait in #later (a crash hands them over with the writer's other claims).
+   */
+  #commitAllBut(records: readonly RingRecord[], positions: readonly number[], putOff: readonly DeferredEvent[]): void {
+    const items = new Map(putOff.map((d) => [d.record.key, d]))
+    const rs: RingRecord[] = []
+    const ps: number[] = []
+    for (let k = 0; k < records.length; k++) {
+      const r = records[k]!
+      const item = items.get(r.key)
+      if (item) this.#later.add(item, positions[k]!)
+      else {
+        rs.push(r)
+        ps.push(positions[k]!)
+      }
+    }
+    if (rs.length > 0) this.#d.consumer.commit({ consumerId: this.#d.consumer.id, records: rs, bytes: 0, handedOver: true, positions: ps })
+    this.#d.metrics.set('deferred', this.#later.size)
+  }
+
+  /** Brings put-off events that are due back through their stages, stores what settles, commits it. */
+  async #resumeDue(): Promise<void> {
+    const due = this.#later.takeDue(Date.now())
+    if (due.length === 0) return
+    this.#busy()
+    const chain = { writerId: this.#d.writerId, stages: this.#stages, onProgress: () => this.#busy(), ...(this.#stageMetrics ? { stageMetrics: this.#stageMetrics } : {}) }
+    const processed = await resumeEvents(due.map((h) => h.item), chain)
+    const records = due.map((h) => h.item.record as RingRecord)
+    const positions = due.map((h) => h.position)
+    const deferred = await this.#write(records, [], processed)
+    this.#commitAllBut(records, positions, deferred)
+    this.#committed([])
+  }
+
+  /** Processes, stores and quarantines one batch (the claim stays held); counts it. Returns the records a stage put off (not stored: keep them claimed). */
+  async #write(records: RingRecord[], quarantined: DeadLetterInput[], resumed?: ProcessedBatch): Promise<DeferredEvent[]> {
     const { metrics, store } = this.#d
     this.#busy()
-    const { batch, deadLetters, filtered, stageErrors } = await this.#process(records)
+    const { batch, deadLetters, filtered, stageErrors, deferred } = resumed ?? (await this.#process(records))
     maybeFault(this.#fault, this.#batchesThisIncarnation, 'before_store')
     const t0 = performance.now()
     const outcome = await this.#store(batch)
@@ -277,8 +330,10 @@ export class AsyncWriter {
     metrics.add('retriesExhausted', outcome.exhausted.length)
     metrics.add('batches')
     this.#batchesThisIncarnation++
+    metrics.add('retriedLater', deferred.length)
     const invalid = deadLetters.length - stageErrors
     this.#d.onBatch?.({ events: records.length + quarantined.length, stored, duplicates, filtered, invalid, stageErrors, killers: quarantined.length, poisoned, retriesExhausted: outcome.exhausted.length, writeMs })
+    return deferred
   }
 
   /** After the whole claim is committed: latencies, and nothing held any more. */
@@ -393,14 +448,14 @@ export class AsyncWriter {
   }
 
   async #process(records: readonly RingRecord[]): Promise<ProcessedBatch> {
-    const { metrics, stages, writerId } = this.#d
+    const { metrics, writerId } = this.#d
     const out = await processEvents(records, {
       writerId,
-      stages,
+      stages: this.#stages,
       enrichedAt: now(),
       firstOrder: metrics.nextOrder(records.length),
       onProgress: () => this.#busy(),
-      ...(this.#d.stageMetrics ? { stageMetrics: this.#d.stageMetrics } : {}),
+      ...(this.#stageMetrics ? { stageMetrics: this.#stageMetrics } : {}),
     })
     metrics.add('eventsProcessed', records.length)
     return out

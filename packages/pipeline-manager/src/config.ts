@@ -4,7 +4,7 @@
 
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { resolveStoreSpec, type StoreSpec } from '@ringside/storage'
-import { BREAKER_DEFAULTS, type BreakerConfig, type StageSpec, type WriterConfig } from '@ringside/async-writer'
+import { BREAKER_DEFAULTS, checkStageSpec, type BreakerConfig, type StageSpec, type WriterConfig } from '@ringside/async-writer'
 import type { Logger } from 'pino'
 import { PipelineConfigError } from './errors.js'
 import { resolveHttpOptions } from './http/options.js'
@@ -254,13 +254,13 @@ export const HTTP_KEYS = keyList<HttpOptions>()(['port', 'host', 'bodyLimitBytes
 export const JOURNAL_KEYS = keyList<{ path: string }>()(['path'])
 /** Options fixed at start: updateConfig refuses them with `not_live`. */
 export const START_ONLY_KEYS = [
-  'ring', 'store', 'logger', 'preset', 'maxPoolSize', 'stages', 'strategy', 'restart', 'shutdown',
+  'ring', 'store', 'logger', 'preset', 'maxPoolSize', 'strategy', 'restart', 'shutdown',
   'managerMaxRestarts', 'managerMaxSeconds', 'abandonAfterMs', 'journal', 'http', 'writerMaxHeapMb', 'otel',
 ] as const satisfies readonly (keyof PipelineOptions)[]
 /** Keys updateConfig applies to a running pipeline. */
-export const LIVE_KEYS: ReadonlySet<string> = new Set<string>(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs'])
+export const LIVE_KEYS: ReadonlySet<string> = new Set<string>(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', 'stages'])
 /** Every key of PipelineOptions: the live ones, then the start-only ones. */
-export const OPTION_KEYS = keyList<PipelineOptions>()(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', ...START_ONLY_KEYS] as const)
+export const OPTION_KEYS = keyList<PipelineOptions>()(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', 'stages', ...START_ONLY_KEYS] as const)
 
 const OPTION_SET: ReadonlySet<string> = new Set(OPTION_KEYS)
 const BREAKER_SET: ReadonlySet<string> = new Set(BREAKER_KEYS)
@@ -317,11 +317,10 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('managerMaxSeconds')) out.managerMaxSeconds = integer('managerMaxSeconds', o.managerMaxSeconds, 1, 86_400)
   if (has('abandonAfterMs')) out.abandonAfterMs = integer('abandonAfterMs', o.abandonAfterMs, 10, 600_000)
   if (has('stages')) {
-    if (!Array.isArray(o.stages)) bad('stages', 'an array of { target, options }', o.stages)
+    if (!Array.isArray(o.stages)) bad('stages', 'an array of stage specs ({ target, options }, { when, stage }, { parallel })', o.stages)
     ;(o.stages as unknown[]).forEach((s, i) => {
-      if (s === null || typeof s !== 'object' || typeof (s as StageSpec).target !== 'string' || (s as StageSpec).target === '') {
-        bad(`stages[${i}].target`, 'a non-empty module specifier or path', (s as StageSpec | null)?.target)
-      }
+      const problem = checkStageSpec(s, `stages[${i}]`)
+      if (problem) bad(problem.path, problem.want, problem.got)
     })
     out.stages = Object.freeze((o.stages as StageSpec[]).map((s) => Object.freeze({ ...s })))
   }

@@ -53,6 +53,8 @@ export interface StageView {
   readonly filtered: number
   /** Threw or rejected (the event went to the dead letters, reason stage_error). */
   readonly failed: number
+  /** Put off by `retryLater()` (each request; the event comes back to the stage later). */
+  readonly deferred: number
   /** failed / in (0 when nothing came in). */
   readonly errorRate: number
   /** Time one event spent in the stage, ms. */
@@ -190,7 +192,7 @@ function stageView(name: string, index: number, rows: readonly StageSnapshot[]):
   const hist = mergeHistograms(rows.map((r) => r.timeHistogram))
   const n = sum('in')
   const failed = sum('failed')
-  return { name, index, in: n, passed: sum('passed'), changed: sum('changed'), filtered: sum('filtered'), failed, errorRate: n === 0 ? 0 : failed / n, timePerEventMs: pct(hist), timeHistogram: hist }
+  return { name, index, in: n, passed: sum('passed'), changed: sum('changed'), filtered: sum('filtered'), failed, deferred: sum('deferred'), errorRate: n === 0 ? 0 : failed / n, timePerEventMs: pct(hist), timeHistogram: hist }
 }
 
 /** Every stage summed over all slots. */
