@@ -128,7 +128,7 @@ describe('runStages', () => {
     expect(store.eventBatches).toHaveLength(1)
     expect(store.events.map((e) => e.key)).toEqual(['harness:0'])
     expect(store.deadLetters.map((d) => d.record.key)).toEqual(['harness:2', 'harness:3'])
-    expect((await store.stats()).events).toBe(1)
+    expect((await store.stats()).totalEvents).toBe(1)
   })
 
   it('enriches as a writer does and leaves the caller\'s events untouched', async () => {
