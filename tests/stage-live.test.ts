@@ -103,4 +103,24 @@ describe('retryLater', () => {
     expect(dead.map((d) => d.reason)).toEqual(new Array(5).fill('stage_error'))
     expect(dead[0]!.error).toContain('asked to retry later more than 3 times (never ready)')
   })
+
+  it('hands put-off events to the heir of a writer that dies while they wait: stored once, nothing lost', async () => {
+    const path = join(dir, 'later-crash.db')
+    const ring = RingBuffer.create({ size: 1024 })
+    const p = await PipelineManager.start({ ring, store: { kind: 'sqlite', path }, poolSize: 1, stages: [later({ delayMs: 2_000, maxTimes: 3 })] })
+    let report
+    try {
+      for (let k = 0; k < 20; k++) ring.write({ type: 'call', k, ...(k < 5 ? { later: 1 } : {}) })
+      await until(() => p.getMetrics().totals.eventsStored === 15 && p.getMetrics().totals.deferred === 5, 30_000, 'plain events stored, five waiting')
+      await p.killWriter(0)
+      // The heir takes the five uncommitted events over and runs them from the first stage again
+      // (the put-off count lived in the dead writer): each is put off once more, then stored.
+      await until(() => p.getMetrics().totals.eventsStored === 20, 30_000, 'put-off events stored by the heir')
+    } finally {
+      report = await p.stop({ timeoutMs: 20_000 })
+    }
+    expect(report).toMatchObject({ accepted: 20, stored: 20, quarantined: 0, inFlight: 0, balanced: true })
+    const { events } = await eventsIn(path)
+    expect(new Set(events.map((e) => e.key)).size).toBe(20)
+  })
 })

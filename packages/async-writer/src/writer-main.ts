@@ -44,7 +44,7 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
   const metrics = new WriterMetrics(init.metrics.buffer, init.metrics.slot)
   metrics.setState('starting')
   // The row outlives its writers: clear what a predecessor was doing when it died.
-  for (const f of ['heldEvents', 'heldSince', 'busySince', 'isolating'] as const) metrics.set(f, 0)
+  for (const f of ['heldEvents', 'heldSince', 'busySince', 'isolating', 'deferred'] as const) metrics.set(f, 0)
   for (const f of ['heldFirstSeq', 'heldLastSeq', 'currentSeq'] as const) metrics.set(f, -1)
   const spec = init.store
   const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await openWithRetries(spec).catch((cause: unknown) => {
