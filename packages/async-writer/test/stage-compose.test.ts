@@ -138,3 +138,15 @@ describe('runStages', () => {
     expect(input).toEqual({ type: 'call' })
   })
 })
+
+describe('the README example', () => {
+  it('runs as the README says', async () => {
+    const geo: Stage = { name: 'geo', process: (e) => ({ ...e, country: 'FI' }) }
+    const user: Stage = { name: 'user', process: (e) => (e.userId ? { ...e, plan: 'pro' } : retryLater({ delayMs: 5, maxTimes: 1 })) }
+    const r = await runStages([when((e) => e.type === 'request', parallel([geo, user]))], [{ type: 'request', userId: 7 }, { type: 'request' }, { type: 'call' }])
+    expect(r.stored.map((s) => s.event.plan)).toEqual(['pro', undefined])
+    expect(r.stored[0]!.event.country).toBe('FI')
+    expect(r.deadLetters[0]?.reason).toBe('stage_error')
+    expect(r.store.events.length).toBe(2)
+  })
+})
