@@ -124,7 +124,12 @@ export async function processEvents(
       continue
     }
     const event = enrichEvent(r, o.writerId, o.enrichedAt, o.firstOrder + k)
-    if (o.stages.length > 0) o.onProgress?.()
+    // Without stages there is nothing to await: no microtask per event on the hot path.
+    if (o.stages.length === 0) {
+      batch.push(toStoreRecord(r, event))
+      continue
+    }
+    o.onProgress?.()
     const verdict = await runStages(r, event, 0, 0, o)
     if (verdict.kind === 'stored') batch.push(verdict.record)
     else if (verdict.kind === 'filtered') filtered++
