@@ -4,12 +4,14 @@
 // go, for the journal's replay and the testing harness.
 
 import type { DeadLetterInput, EventRecord } from '@ringside/storage'
-import { resumeEvents, type ChainOptions, type DeferredEvent } from './stages.js'
+import { resumeEvents, type ChainOptions, type DeferredEvent, type Stage } from './stages.js'
 
-/** A put-off event and its ring position (kept claimed until the event is settled). */
+/** A put-off event, its ring position (kept claimed until the event is settled) and the stage list that put it off. */
 export interface HeldDeferred {
   readonly item: DeferredEvent
   readonly position: number
+  /** A live swap does not move it to the new list: it finishes where it began. */
+  readonly stages: readonly Stage[]
 }
 
 /** The writer's put-off events, by due time. */
@@ -20,8 +22,8 @@ export class DeferredQueue {
     return this.#items.length
   }
 
-  add(item: DeferredEvent, position: number): void {
-    this.#items.push({ item, position })
+  add(item: DeferredEvent, position: number, stages: readonly Stage[]): void {
+    this.#items.push({ item, position, stages })
   }
 
   /** Removes and returns the events due at `now`, in the order they were put off. */

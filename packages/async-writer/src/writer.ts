@@ -88,6 +88,8 @@ export class AsyncWriter {
   /** The stages in force (replaced whole by swapStages). */
   #stages: readonly Stage[]
   #stageMetrics: StageMetrics | undefined
+  /** The list the last batch went through (a swap may land while it is in hand). */
+  #processedWith: readonly Stage[] = []
 
   constructor(deps: AsyncWriterDeps) {
     this.#d = deps
@@ -271,14 +273,14 @@ export class AsyncWriter {
    * Commits the claimed `records` at `positions` except the put-off ones, which stay claimed and
    * wait in #later (a crash hands them over with the writer's other claims).
    */
-  #commitAllBut(records: readonly RingRecord[], positions: readonly number[], putOff: readonly DeferredEvent[]): void {
+  #commitAllBut(records: readonly RingRecord[], positions: readonly number[], putOff: readonly DeferredEvent[], stages = this.#processedWith): void {
     const items = new Map(putOff.map((d) => [d.record.key, d]))
     const rs: RingRecord[] = []
     const ps: number[] = []
     for (let k = 0; k < records.length; k++) {
       const r = records[k]!
       const item = items.get(r.key)
-      if (item) this.#later.add(item, positions[k]!)
+      if (item) this.#later.add(item, positions[k]!, stages)
       else {
         rs.push(r)
         ps.push(positions[k]!)
@@ -292,13 +294,18 @@ export class AsyncWriter {
   async #resumeDue(): Promise<void> {
     const due = this.#later.takeDue(Date.now())
     if (due.length === 0) return
-    this.#busy()
-    const chain = { writerId: this.#d.writerId, stages: this.#stages, onProgress: () => this.#busy(), ...(this.#stageMetrics ? { stageMetrics: this.#stageMetrics } : {}) }
-    const processed = await resumeEvents(due.map((h) => h.item), chain)
-    const records = due.map((h) => h.item.record as RingRecord)
-    const positions = due.map((h) => h.position)
-    const deferred = await this.#write(records, [], processed)
-    this.#commitAllBut(records, positions, deferred)
+    // Grouped by the stage list that put them off: one swapped out meanwhile still finishes them
+    // (its metrics rows are gone, so those passes are not counted per stage).
+    const lists = new Map<readonly Stage[], typeof due>()
+    for (const h of due) lists.set(h.stages, [...(lists.get(h.stages) ?? []), h])
+    for (const [stages, group] of lists) {
+      this.#busy()
+      const metricsRows = stages === this.#stages && this.#stageMetrics ? { stageMetrics: this.#stageMetrics } : {}
+      const processed = await resumeEvents(group.map((h) => h.item), { writerId: this.#d.writerId, stages, onProgress: () => this.#busy(), ...metricsRows })
+      const records = group.map((h) => h.item.record as RingRecord)
+      const deferred = await this.#write(records, [], processed)
+      this.#commitAllBut(records, group.map((h) => h.position), deferred, stages)
+    }
     this.#committed([])
   }
 
@@ -449,9 +456,10 @@ export class AsyncWriter {
 
   async #process(records: readonly RingRecord[]): Promise<ProcessedBatch> {
     const { metrics, writerId } = this.#d
+    this.#processedWith = this.#stages
     const out = await processEvents(records, {
       writerId,
-      stages: this.#stages,
+      stages: this.#processedWith,
       enrichedAt: now(),
       firstOrder: metrics.nextOrder(records.length),
       onProgress: () => this.#busy(),
