@@ -34,6 +34,24 @@ export class RecordingStore extends MemoryStore {
   }
 }
 
+/** A stage for tests that keeps a copy of every event it is given (`seen`) and answers with `answer` (the event unchanged by default). */
+export interface RecordingStage extends Stage {
+  readonly seen: Record<string, unknown>[]
+}
+
+/** Makes a RecordingStage: a stand-in for a real stage beside the ones under test, or a spy between them. */
+export function recordingStage(name: string, answer: Stage['process'] = (event) => event): RecordingStage {
+  const seen: Record<string, unknown>[] = []
+  return {
+    name,
+    seen,
+    process(event, context) {
+      seen.push(structuredClone(event))
+      return answer(event, context)
+    },
+  }
+}
+
 /** Options of runStages. */
 export interface RunStagesOptions {
   /** Where the outcome is stored (one storeEvents, one storeDeadLetters when there are any). Defaults to a new RecordingStore. */

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parallel, retryLater, when, withTimeout, type Stage, type StageSpec } from '../src/index.js'
-import { RecordingStore, runStages } from '../src/testing.js'
+import { RecordingStore, recordingStage, runStages } from '../src/testing.js'
 
 // The stage combinators, in code and in spec form, through the harness (the writer's own chain).
 
@@ -148,5 +148,17 @@ describe('the README example', () => {
     expect(r.stored[0]!.event.country).toBe('FI')
     expect(r.deadLetters[0]?.reason).toBe('stage_error')
     expect(r.store.events.length).toBe(2)
+  })
+})
+
+describe('recordingStage', () => {
+  it('keeps a copy of each event it is given and answers as told', async () => {
+    const spy = recordingStage('spy')
+    const dropCalls = recordingStage('drop-calls', (e) => (e.type === 'call' ? null : e))
+    const r = await runStages([spy, dropCalls], [{ type: 'call' }, { type: 'msg' }])
+    expect(spy.seen.map((e) => e.type)).toEqual(['call', 'msg'])
+    expect(dropCalls.seen).toHaveLength(2)
+    expect(r).toMatchObject({ filtered: 1 })
+    expect(r.stored.map((s) => s.event.type)).toEqual(['msg'])
   })
 })
