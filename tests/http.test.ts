@@ -265,6 +265,7 @@ describe('POST /config', () => {
     [{ health: { ringFillDegraded: 3 } }, 'invalid_option', 'health.ringFillDegraded'],
     [{ strategy: 'one_for_all' }, 'not_live', 'strategy'],
     [{ nonsense: true }, 'invalid_option', 'nonsense'],
+    [{ stages: [{ target: '/tmp/anything.js' }] }, 'not_live', 'stages'],
   ])('refuses the patch %j with 422, the code and the option', async (patch, error, option) => {
     const before = main.getState().config.version
     const res = await post(base, '/config', patch, auth)

@@ -2,6 +2,7 @@
 // input first (with option paths); this is the writer's own guard against a malformed message.
 
 import { WriterConfigError } from './errors.js'
+import { checkRetryPolicy, type RetryPolicy } from './retry-policy.js'
 
 /** Settings a writer applies live. */
 export interface WriterConfig {
@@ -27,6 +28,11 @@ export interface WriterConfig {
    * transient error at 90 % of it. Waits (linger, retry backoff, an open breaker) do not count.
    */
   readonly batchTimeoutMs: number
+  /**
+   * The store retry policy (see RetryPolicy). Absent: transient errors are retried without limit,
+   * backoff from `retryBaseMs` doubling up to `retryMaxMs`, while the ring absorbs new events.
+   */
+  readonly retry?: RetryPolicy | undefined
 }
 
 export const WRITER_DEFAULTS: WriterConfig = Object.freeze({
@@ -49,6 +55,9 @@ export function applyWriterPatch(base: WriterConfig, patch: Partial<WriterConfig
   for (const [key, value] of Object.entries(patch)) {
     if ((NUMERIC as readonly string[]).includes(key)) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new WriterConfigError(key, `writer config '${key}' must be a number >= 0`)
+    } else if (key === 'retry') {
+      const problem = value === undefined ? undefined : checkRetryPolicy(value)
+      if (problem !== undefined) throw new WriterConfigError(key, `writer config: ${problem}`)
     } else if (key === 'logBatches') {
       if (typeof value !== 'boolean') throw new WriterConfigError(key, `writer config 'logBatches' must be a boolean`)
     } else {

@@ -14,6 +14,7 @@ export type WriterErrorCode =
   | 'store_timeout'
   | 'store_lock_timeout'
   | 'typescript_loader_missing'
+  | 'stage_timeout'
 
 /** Base class of the writer's errors. */
 export class WriterError extends Error {
@@ -64,6 +65,18 @@ export class StageLoadError extends WriterError {
     this.name = 'StageLoadError'
     this.stage = stage
     this.target = target
+  }
+}
+
+/** A stage did not settle on an event within its spec's `timeoutMs`: that event is a `stage_error` dead letter. */
+export class StageTimeoutError extends WriterError {
+  readonly stage: string
+  readonly timeoutMs: number
+  constructor(stage: string, timeoutMs: number) {
+    super('stage_timeout', `stage ${stage} did not settle within ${timeoutMs} ms`)
+    this.name = 'StageTimeoutError'
+    this.stage = stage
+    this.timeoutMs = timeoutMs
   }
 }
 

@@ -74,5 +74,11 @@ export interface WriterApi {
   setFault(fault: FaultSwitch | undefined): void
   /** A spare starts claiming (its slot's claims, handed over by the pool, come first). No-op on a writer already claiming. */
   activate(): void
+  /** Loads `specs` and holds them, not yet in use; rejects (StageLoadError) when they cannot load. Returns their names. */
+  prepareStages(specs: readonly StageSpec[], stageMetrics: SharedArrayBuffer | undefined): Promise<string[]>
+  /** Puts the prepared stages (and their metrics rows) in use from the next batch; false when none were prepared. */
+  commitStages(): boolean
+  /** Forgets prepared stages. */
+  discardStages(): void
   introspect(): { writerId: string; consumerId: number; config: WriterConfig; metrics: WriterMetricsSnapshot; heap: { usedBytes: number; totalBytes: number } }
 }

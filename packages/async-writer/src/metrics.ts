@@ -12,6 +12,9 @@ export const METRIC_FIELDS = [
   'invalid', // events refused by validation (sent to dead letters)
   'poisoned', // events isolated after permanent store errors (sent to dead letters)
   'stageErrors', // events a user stage threw on or rejected (sent to dead letters, reason stage_error)
+  'retriesExhausted', // events given up by the store retry policy (dead letters retries_exhausted)
+  'retriedLater', // times a stage asked to retry an event later (each request; not a bucket)
+  'deferred', // events waiting for a retry a stage asked for (claimed, not committed)
   'killers', // events that killed or hung their writer when processed alone (dead letters crashed_writer / timeout)
   'batches', // batches stored and committed
   'errors', // store errors (each failed attempt)

@@ -1,17 +1,17 @@
 // Per-stage metrics in shared memory: for each writer slot and each user stage, how many events
-// went in, passed unchanged, came out changed, were filtered or failed, and a histogram of the time
+// went in, passed unchanged, came out changed, were filtered, failed or were put off (retryLater), and a histogram of the time
 // each event spent in the stage. Written only by the slot's writer, read by the pool without asking,
 // so the counts outlive a writer and a replacement keeps adding to them (like the writer's own row).
 
 import { BUCKETS, bucketOf } from './metrics.js'
 
 /** What a stage did with one event. */
-export type StageOutcome = 'passed' | 'changed' | 'filtered' | 'failed'
+export type StageOutcome = 'passed' | 'changed' | 'filtered' | 'failed' | 'deferred'
 
 /** Counter fields of a stage's row, in order. */
-export const STAGE_FIELDS = ['in', 'passed', 'changed', 'filtered', 'failed'] as const
+export const STAGE_FIELDS = ['in', 'passed', 'changed', 'filtered', 'failed', 'deferred'] as const
 export type StageField = (typeof STAGE_FIELDS)[number]
-const FIELD: Readonly<Record<StageField, number>> = { in: 0, passed: 1, changed: 2, filtered: 3, failed: 4 }
+const FIELD: Readonly<Record<StageField, number>> = { in: 0, passed: 1, changed: 2, filtered: 3, failed: 4, deferred: 5 }
 const HIST = STAGE_FIELDS.length
 /** Float64 words per (slot, stage). */
 const STAGE_WORDS = HIST + BUCKETS
@@ -57,6 +57,7 @@ export function readStageMetrics(buffer: SharedArrayBuffer, slot: number, stages
       changed: w[at + FIELD.changed]!,
       filtered: w[at + FIELD.filtered]!,
       failed: w[at + FIELD.failed]!,
+      deferred: w[at + FIELD.deferred]!,
       timeHistogram: Array.from(w.subarray(at + HIST, at + HIST + BUCKETS)),
     }
   })

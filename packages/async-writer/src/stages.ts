@@ -2,24 +2,21 @@
 // user's stage modules in order. Validation failures and stage errors are per event (quarantined
 // as dead letters), never per batch: one event a stage cannot handle must not stop the others.
 
-import { pathToFileURL } from 'node:url'
-import { isAbsolute } from 'node:path'
 import type { RingRecord } from '@ringside/core-ringbuffer'
 import type { DeadLetterInput, EventRecord } from '@ringside/storage'
 import type { StageOutcome } from './stage-metrics.js'
-import { StageLoadError } from './errors.js'
+import { isRetryLater, type RetryLater } from './stage-compose.js'
+import { loadStageSpec, type StageSpec } from './stage-specs.js'
 
-/** A user stage named by a serializable spec, loaded inside the writer thread. */
-export interface StageSpec {
-  /** Module specifier, absolute path or file URL. Its `createStage` (or default) export is called with `options`. */
-  readonly target: string
-  readonly options?: unknown
-}
+export type { StageSpec } from './stage-specs.js'
 
-/** What a stage's factory returns. `process` returns the event (changed or not) or null/undefined to drop it. */
+/** What a stage's `process` may return: the event (changed or not), null/undefined to drop it, or `retryLater()`. */
+export type StageResult = Record<string, unknown> | null | undefined | RetryLater
+
+/** What a stage's factory returns. */
 export interface Stage {
   readonly name?: string
-  process(event: Record<string, unknown>, context: StageContext): Record<string, unknown> | null | undefined | Promise<Record<string, unknown> | null | undefined>
+  process(event: Record<string, unknown>, context: StageContext): StageResult | Promise<StageResult>
 }
 
 export interface StageContext {
@@ -71,6 +68,18 @@ export interface ProcessedBatch {
   readonly filtered: number
   /** Of the dead letters, those a stage threw on or rejected. */
   readonly stageErrors: number
+  /** Events a stage asked to retry later (see `retryLater`): neither stored nor quarantined yet. */
+  readonly deferred: DeferredEvent[]
+}
+
+/** An event a stage put off: it goes through stage `fromStage` again, as that stage received it, at `dueAt`. */
+export interface DeferredEvent {
+  readonly record: EventRecord
+  readonly event: Record<string, unknown>
+  readonly fromStage: number
+  /** Put-offs so far, this one included. */
+  readonly times: number
+  readonly dueAt: number
 }
 
 const describeError = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err))
@@ -98,6 +107,7 @@ export async function processEvents(
 ): Promise<ProcessedBatch> {
   const batch: EventRecord[] = []
   const deadLetters: DeadLetterInput[] = []
+  const deferred: DeferredEvent[] = []
   let filtered = 0
   let stageErrors = 0
   for (let k = 0; k < records.length; k++) {
@@ -113,32 +123,91 @@ export async function processEvents(
       deadLetters.push({ record: toStoreRecord(r, r.event), error: problem, attempts: 1, reason: 'invalid_event' })
       continue
     }
-    let event: Record<string, unknown> | null | undefined = enrichEvent(r, o.writerId, o.enrichedAt, o.firstOrder + k)
-    if (o.stages.length > 0) o.onProgress?.()
-    let failed = false
-    for (let s = 0; s < o.stages.length; s++) {
-      const stage = o.stages[s]!
-      const input: Record<string, unknown> = event
-      const t0 = o.stageMetrics ? performance.now() : 0
-      try {
-        const out = stage.process(input, { key: r.key, writerId: o.writerId })
-        event = out instanceof Promise ? await out : out
-        o.stageMetrics?.record(s, event === null || event === undefined ? 'filtered' : event === input ? 'passed' : 'changed', performance.now() - t0)
-      } catch (err) {
-        o.stageMetrics?.record(s, 'failed', performance.now() - t0)
-        // The event as the failing stage received it, so the dead letter shows what it choked on.
-        deadLetters.push({ record: toStoreRecord(r, input), error: `stage ${stageName(stage, s)}: ${describeError(err)}`, attempts: 1, reason: 'stage_error' })
-        stageErrors++
-        failed = true
-        break
-      }
-      if (event === null || event === undefined) break
+    const event = enrichEvent(r, o.writerId, o.enrichedAt, o.firstOrder + k)
+    // Without stages there is nothing to await: no microtask per event on the hot path.
+    if (o.stages.length === 0) {
+      batch.push(toStoreRecord(r, event))
+      continue
     }
-    if (failed) continue
-    if (event === null || event === undefined) filtered++
-    else batch.push(toStoreRecord(r, event))
+    o.onProgress?.()
+    const verdict = await runStages(r, event, 0, 0, o)
+    if (verdict.kind === 'stored') batch.push(verdict.record)
+    else if (verdict.kind === 'filtered') filtered++
+    else if (verdict.kind === 'deferred') deferred.push(verdict.item)
+    else {
+      deadLetters.push(verdict.deadLetter)
+      stageErrors++
+    }
   }
-  return { batch, deadLetters, filtered, stageErrors }
+  return { batch, deadLetters, filtered, stageErrors, deferred }
+}
+
+/** What the stages made of one event. */
+export type StageVerdict =
+  | { readonly kind: 'stored'; readonly record: EventRecord }
+  | { readonly kind: 'filtered' }
+  | { readonly kind: 'failed'; readonly deadLetter: DeadLetterInput }
+  | { readonly kind: 'deferred'; readonly item: DeferredEvent }
+
+/** Options of the stage chain (a subset of processEvents'). */
+export interface ChainOptions {
+  readonly writerId: string
+  readonly stages: readonly Stage[]
+  readonly stageMetrics?: { record(index: number, outcome: StageOutcome, ms: number): void }
+  /** Clock for `dueAt`, ms; defaults to Date.now. */
+  readonly now?: () => number
+}
+
+/**
+ * Runs `event` through the stages from index `from`; `times` counts the put-offs it already had.
+ * A stage that throws fails it (`stage_error`, the event as that stage received it); one that
+ * returns `retryLater()` puts it off, unless it was put off `maxTimes` already (then `stage_error`).
+ */
+export async function runStages(r: EventRecord, start: Record<string, unknown>, from: number, times: number, o: ChainOptions): Promise<StageVerdict> {
+  let event: Record<string, unknown> = start
+  for (let s = from; s < o.stages.length; s++) {
+    const stage = o.stages[s]!
+    const input = event
+    const t0 = o.stageMetrics ? performance.now() : 0
+    let out: StageResult
+    try {
+      const p = stage.process(input, { key: r.key, writerId: o.writerId })
+      out = p instanceof Promise ? await p : p
+    } catch (err) {
+      o.stageMetrics?.record(s, 'failed', performance.now() - t0)
+      return { kind: 'failed', deadLetter: { record: toStoreRecord(r, input), error: `stage ${stageName(stage, s)}: ${describeError(err)}`, attempts: times + 1, reason: 'stage_error' } }
+    }
+    if (isRetryLater(out)) {
+      if (times >= out.maxTimes) {
+        o.stageMetrics?.record(s, 'failed', performance.now() - t0)
+        const why = `stage ${stageName(stage, s)}: asked to retry later more than ${out.maxTimes} time${out.maxTimes === 1 ? '' : 's'}${out.reason === undefined ? '' : ` (${out.reason})`}`
+        return { kind: 'failed', deadLetter: { record: toStoreRecord(r, input), error: why, attempts: times + 1, reason: 'stage_error' } }
+      }
+      o.stageMetrics?.record(s, 'deferred', performance.now() - t0)
+      return { kind: 'deferred', item: { record: r, event: input, fromStage: s, times: times + 1, dueAt: (o.now ?? Date.now)() + out.delayMs } }
+    }
+    o.stageMetrics?.record(s, out === null || out === undefined ? 'filtered' : out === input ? 'passed' : 'changed', performance.now() - t0)
+    if (out === null || out === undefined) return { kind: 'filtered' }
+    event = out
+  }
+  return { kind: 'stored', record: toStoreRecord(r, event) }
+}
+
+/** Runs put-off events through their stages again (from the stage that put them off). */
+export async function resumeEvents(items: readonly DeferredEvent[], o: ChainOptions & { readonly onProgress?: () => void }): Promise<ProcessedBatch> {
+  const out: { batch: EventRecord[]; deadLetters: DeadLetterInput[]; deferred: DeferredEvent[]; filtered: number; stageErrors: number } = { batch: [], deadLetters: [], deferred: [], filtered: 0, stageErrors: 0 }
+  for (const d of items) {
+    o.onProgress?.()
+    const v = await runStages(d.record, d.event, d.fromStage, d.times, o)
+    if (v.kind === 'stored') out.batch.push(v.record)
+    else if (v.kind === 'filtered') out.filtered++
+    else if (v.kind === 'deferred') out.deferred.push(v.item)
+    else {
+      out.deadLetters.push(v.deadLetter)
+      out.stageErrors++
+    }
+  }
+  return out
 }
 
 /** The store's record for an event (a ring record carries more fields than a store keeps). */
@@ -146,30 +215,9 @@ export function toStoreRecord(r: EventRecord, event: Record<string, unknown>): E
   return { key: r.key, ringId: r.ringId, seq: r.seq, capturedAt: r.capturedAt, event }
 }
 
-/** Loads the user's stage modules in order. Throws StageLoadError (`stage_load_failed`) naming the stage that cannot be loaded. */
+/** Loads the user's stages in order (module stages and their `when` / `parallel` compositions). Throws StageLoadError (`stage_load_failed`) naming the stage that cannot be loaded. */
 export async function loadStages(specs: readonly StageSpec[]): Promise<Stage[]> {
   const out: Stage[] = []
-  for (const [i, spec] of specs.entries()) {
-    const where = `stages[${i}] (${spec.target})`
-    const url = spec.target.startsWith('file:') || !isAbsolute(spec.target) ? spec.target : pathToFileURL(spec.target).href
-    let mod: Record<string, unknown>
-    try {
-      mod = (await import(url)) as Record<string, unknown>
-    } catch (cause) {
-      throw new StageLoadError(i, spec.target, `${where}: cannot load the module`, { cause })
-    }
-    const factory = (typeof mod.createStage === 'function' ? mod.createStage : mod.default) as StageFactory | undefined
-    if (typeof factory !== 'function') throw new StageLoadError(i, spec.target, `${where}: exports no 'createStage' or default function`)
-    let stage: Stage
-    try {
-      stage = await factory(spec.options)
-    } catch (cause) {
-      throw new StageLoadError(i, spec.target, `${where}: the factory threw`, { cause })
-    }
-    if (stage === null || typeof stage !== 'object' || typeof stage.process !== 'function') {
-      throw new StageLoadError(i, spec.target, `${where}: the factory did not return an object with a process(event) method`)
-    }
-    out.push(stage)
-  }
+  for (const [i, spec] of specs.entries()) out.push(await loadStageSpec(spec, i, `stages[${i}]`))
   return out
 }

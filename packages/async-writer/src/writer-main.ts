@@ -11,7 +11,8 @@ import { WriterError, serializeError } from './errors.js'
 import { QUARANTINE_REPORT_MAX, type PortStoreSpec, type WriterApi, type WriterInit, type WriterMessage } from './messages.js'
 import { SharedBreaker } from './circuit-breaker.js'
 import { readWriterMetrics, WriterMetrics } from './metrics.js'
-import { loadStages, stageName } from './stages.js'
+import { loadStages, stageName, type Stage } from './stages.js'
+import { stageTargets } from './stage-specs.js'
 import { StageMetrics } from './stage-metrics.js'
 import { loaderForTargets } from './ts-loader.js'
 import { ClaimVerdicts } from './verdicts.js'
@@ -40,11 +41,11 @@ async function openWithRetries(spec: unknown): Promise<EventStore> {
 }
 
 async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics: WriterMetrics; stageNames: string[] }> {
-  await loaderForTargets([...init.stages.map((s) => s.target), (init.store as { target?: string }).target ?? ''])
+  await loaderForTargets([...stageTargets(init.stages), (init.store as { target?: string }).target ?? ''])
   const metrics = new WriterMetrics(init.metrics.buffer, init.metrics.slot)
   metrics.setState('starting')
   // The row outlives its writers: clear what a predecessor was doing when it died.
-  for (const f of ['heldEvents', 'heldSince', 'busySince', 'isolating'] as const) metrics.set(f, 0)
+  for (const f of ['heldEvents', 'heldSince', 'busySince', 'isolating', 'deferred'] as const) metrics.set(f, 0)
   for (const f of ['heldFirstSeq', 'heldLastSeq', 'currentSeq'] as const) metrics.set(f, -1)
   const spec = init.store
   const store = (spec as PortStoreSpec).kind === 'port' ? connectStore((spec as PortStoreSpec).port) : await openWithRetries(spec).catch((cause: unknown) => {
@@ -93,6 +94,7 @@ const { store, writer, metrics, stageNames } = opened
 // Beats while the event loop turns; a stuck loop (an infinite loop holding a claim) stops it.
 const beat = setInterval(() => metrics.set('heartbeatAt', performance.timeOrigin + performance.now()), 100)
 
+let prepared: { stages: Stage[]; stageMetrics: SharedArrayBuffer | undefined } | undefined
 const api: WriterApi = {
   configure: (patch) => writer.configure(patch),
   drain: () => writer.drain(),
@@ -106,6 +108,23 @@ const api: WriterApi = {
   },
   setFault: (fault) => writer.setFault(fault),
   activate: () => run(),
+  // A live swap in two steps, so no writer switches unless every writer could load the new list.
+  async prepareStages(specs, stageMetrics) {
+    await loaderForTargets(stageTargets(specs))
+    const stages = await loadStages(specs)
+    prepared = { stages, stageMetrics }
+    return stages.map(stageName)
+  },
+  commitStages() {
+    if (!prepared) return false
+    const { stages, stageMetrics } = prepared
+    prepared = undefined
+    writer.swapStages(stages, stageMetrics && stages.length > 0 ? new StageMetrics(stageMetrics, init.metrics.slot, stages.length) : undefined)
+    return true
+  },
+  discardStages() {
+    prepared = undefined
+  },
   introspect: () => ({
     writerId: init.writerId,
     consumerId: init.consumerId,

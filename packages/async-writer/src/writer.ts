@@ -15,6 +15,9 @@ import { StoreTimeoutError } from './errors.js'
 import { ISOLATE_AFTER_DEATHS, type ClaimVerdicts } from './verdicts.js'
 import type { StageMetrics } from './stage-metrics.js'
 import { StoreLockTimeoutError, type StoreLock } from './store-lock.js'
+import { backoffDelayMs, effectiveRetry, retryDecision } from './retry-policy.js'
+import { DeferredQueue } from './retry-later.js'
+import { resumeEvents, type DeferredEvent } from './stages.js'
 
 /** What the manager hears about each batch when `logBatches` is on. */
 export interface BatchReport {
@@ -28,6 +31,8 @@ export interface BatchReport {
   /** Events the supervisor found to kill or hang a writer (dead letters `crashed_writer` / `timeout`). */
   readonly killers: number
   readonly poisoned: number
+  /** Events given up after the retry policy's attempts (dead letters `retries_exhausted`). */
+  readonly retriesExhausted?: number
   readonly writeMs: number
 }
 
@@ -49,6 +54,14 @@ export interface AsyncWriterDeps {
   readonly onBatch?: (report: BatchReport) => void
   /** Told of every batch's dead letters once they are stored. */
   readonly onQuarantine?: (items: readonly DeadLetterInput[]) => void
+}
+
+/** What storing one batch came to. */
+interface StoreOutcome {
+  readonly stored: number
+  readonly duplicates: number
+  readonly poisoned: DeadLetterInput[]
+  readonly exhausted: DeadLetterInput[]
 }
 
 /** An adapter says an error is permanent with `transient: false`; anything else is retried. */
@@ -73,10 +86,25 @@ export class AsyncWriter {
   #batchesThisIncarnation = 0
   #loop: Promise<void> | undefined
   #idle: (() => void) | undefined
+  /** Events a stage put off (retryLater): claimed, uncommitted, back in the loop once due. */
+  readonly #later = new DeferredQueue()
+  /** The stages in force (replaced whole by swapStages). */
+  #stages: readonly Stage[]
+  #stageMetrics: StageMetrics | undefined
+  /** The list the last batch went through (a swap may land while it is in hand). */
+  #processedWith: readonly Stage[] = []
 
   constructor(deps: AsyncWriterDeps) {
     this.#d = deps
     this.#config = deps.config
+    this.#stages = deps.stages
+    this.#stageMetrics = deps.stageMetrics
+  }
+
+  /** Replaces the stages; the next batch runs through the new ones (a batch in hand finishes with the old). */
+  swapStages(stages: readonly Stage[], stageMetrics?: StageMetrics): void {
+    this.#stages = stages
+    this.#stageMetrics = stageMetrics
   }
 
   get config(): WriterConfig {
@@ -125,9 +153,10 @@ export class AsyncWriter {
         await sleep(cfg.pollIntervalMs)
         continue
       }
+      if (this.#later.size > 0) await this.#resumeDue()
       const first = consumer.claim(cfg.batchSize, cfg.maxBatchBytes)
       if (first === null) {
-        if (this.#draining && this.#idle && !consumer.hasData()) {
+        if (this.#draining && this.#idle && !consumer.hasData() && this.#later.size === 0) {
           this.#idle()
           this.#idle = undefined
         }
@@ -218,8 +247,9 @@ export class AsyncWriter {
       isolate = work.length > 1 && verdicts.deathsOf(metrics.get('heldFirstSeq'), metrics.get('heldLastSeq')) >= ISOLATE_AFTER_DEATHS
     }
     if (!isolate) {
-      await this.#write(work, killers)
-      for (const c of claims) consumer.commit(c)
+      const deferred = await this.#write(work, killers)
+      if (deferred.length === 0) for (const c of claims) consumer.commit(c)
+      else this.#commitAllBut(records, positions, deferred)
       this.#committed(records)
       return
     }
@@ -232,8 +262,9 @@ export class AsyncWriter {
     for (let k = 0; k < work.length; k++) {
       const r = work[k]!
       metrics.set('currentSeq', r.seq)
-      await this.#write([r], [])
-      consumer.commit(claimOf([r], [workAt[k]!]))
+      const deferred = await this.#write([r], [])
+      if (deferred.length === 0) consumer.commit(claimOf([r], [workAt[k]!]))
+      else this.#commitAllBut([r], [workAt[k]!], deferred)
       metrics.set('currentSeq', -1)
       metrics.set('heldEvents', work.length - k - 1)
     }
@@ -241,15 +272,55 @@ export class AsyncWriter {
     this.#committed(records)
   }
 
-  /** Processes, stores and quarantines one batch (the claim stays held); counts it. */
-  async #write(records: RingRecord[], quarantined: DeadLetterInput[]): Promise<void> {
+  /**
+   * Commits the claimed `records` at `positions` except the put-off ones, which stay claimed and
+   * wait in #later (a crash hands them over with the writer's other claims).
+   */
+  #commitAllBut(records: readonly RingRecord[], positions: readonly number[], putOff: readonly DeferredEvent[], stages = this.#processedWith): void {
+    const items = new Map(putOff.map((d) => [d.record.key, d]))
+    const rs: RingRecord[] = []
+    const ps: number[] = []
+    for (let k = 0; k < records.length; k++) {
+      const r = records[k]!
+      const item = items.get(r.key)
+      if (item) this.#later.add(item, positions[k]!, stages)
+      else {
+        rs.push(r)
+        ps.push(positions[k]!)
+      }
+    }
+    if (rs.length > 0) this.#d.consumer.commit({ consumerId: this.#d.consumer.id, records: rs, bytes: 0, handedOver: true, positions: ps })
+    this.#d.metrics.set('deferred', this.#later.size)
+  }
+
+  /** Brings put-off events that are due back through their stages, stores what settles, commits it. */
+  async #resumeDue(): Promise<void> {
+    const due = this.#later.takeDue(Date.now())
+    if (due.length === 0) return
+    // Grouped by the stage list that put them off: one swapped out meanwhile still finishes them
+    // (its metrics rows are gone, so those passes are not counted per stage).
+    const lists = new Map<readonly Stage[], typeof due>()
+    for (const h of due) lists.set(h.stages, [...(lists.get(h.stages) ?? []), h])
+    for (const [stages, group] of lists) {
+      this.#busy()
+      const metricsRows = stages === this.#stages && this.#stageMetrics ? { stageMetrics: this.#stageMetrics } : {}
+      const processed = await resumeEvents(group.map((h) => h.item), { writerId: this.#d.writerId, stages, onProgress: () => this.#busy(), ...metricsRows })
+      const records = group.map((h) => h.item.record as RingRecord)
+      const deferred = await this.#write(records, [], processed)
+      this.#commitAllBut(records, group.map((h) => h.position), deferred, stages)
+    }
+    this.#committed([])
+  }
+
+  /** Processes, stores and quarantines one batch (the claim stays held); counts it. Returns the records a stage put off (not stored: keep them claimed). */
+  async #write(records: RingRecord[], quarantined: DeadLetterInput[], resumed?: ProcessedBatch): Promise<DeferredEvent[]> {
     const { metrics, store } = this.#d
     this.#busy()
-    const { batch, deadLetters, filtered, stageErrors } = await this.#process(records)
+    const { batch, deadLetters, filtered, stageErrors, deferred } = resumed ?? (await this.#process(records))
     maybeFault(this.#fault, this.#batchesThisIncarnation, 'before_store')
     const t0 = performance.now()
     const outcome = await this.#store(batch)
-    const quarantine = [...quarantined, ...deadLetters, ...outcome.poisoned]
+    const quarantine = [...quarantined, ...deadLetters, ...outcome.poisoned, ...outcome.exhausted]
     if (quarantine.length > 0) {
       await this.#retryTransient(() => store.storeDeadLetters(quarantine), 'dead letters')
       this.#d.onQuarantine?.(quarantine)
@@ -266,10 +337,13 @@ export class AsyncWriter {
     metrics.add('stageErrors', stageErrors)
     metrics.add('killers', quarantined.length)
     metrics.add('poisoned', poisoned)
+    metrics.add('retriesExhausted', outcome.exhausted.length)
     metrics.add('batches')
     this.#batchesThisIncarnation++
+    metrics.add('retriedLater', deferred.length)
     const invalid = deadLetters.length - stageErrors
-    this.#d.onBatch?.({ events: records.length + quarantined.length, stored, duplicates, filtered, invalid, stageErrors, killers: quarantined.length, poisoned, writeMs })
+    this.#d.onBatch?.({ events: records.length + quarantined.length, stored, duplicates, filtered, invalid, stageErrors, killers: quarantined.length, poisoned, retriesExhausted: outcome.exhausted.length, writeMs })
+    return deferred
   }
 
   /** After the whole claim is committed: latencies, and nothing held any more. */
@@ -297,9 +371,11 @@ export class AsyncWriter {
   /**
    * Stores a batch: transient errors are retried with exponential backoff and full jitter while the
    * claim stays held; a batch that keeps failing with a permanent error is split in halves until the
-   * failing events are isolated, and those come back as `poisoned` dead letters.
+   * failing events are isolated, and those come back as `poisoned` dead letters. A transient error
+   * the retry policy gives up on (its filter, its attempts) sends the batch to the dead letters as
+   * `exhausted` (see retry-policy.ts; the order of decisions is in the README).
    */
-  async #store(batch: EventRecord[]): Promise<{ stored: number; duplicates: number; poisoned: DeadLetterInput[] }> {
+  async #store(batch: EventRecord[]): Promise<StoreOutcome> {
     let attempts = 0
     let permanent = 0
     for (;;) {
@@ -309,22 +385,26 @@ export class AsyncWriter {
       try {
         const r = await this.#locked(() => this.#timed(this.#d.store.storeEvents(batch), 'storeEvents'))
         this.#d.breaker?.record(true, this.#d.consumer.id)
-        return { stored: r.inserted, duplicates: r.duplicates, poisoned: [] }
+        return { stored: r.inserted, duplicates: r.duplicates, poisoned: [], exhausted: [] }
       } catch (err) {
         this.#d.metrics.add('errors')
         // Only a failing store trips the breaker; a permanent error is about the data (poison). A
         // lock held too long is another writer's fault (the supervisor replaces a hung one).
         if (isTransient(err) && !(err instanceof StoreLockTimeoutError)) this.#d.breaker?.record(false, this.#d.consumer.id)
         if (this.#stopping) throw new WriterError('store_failed_while_stopping', `${this.#d.writerId}: store failed while stopping; the claim stays for an heir`, { cause: err })
+        if (isTransient(err)) {
+          const d = retryDecision(err, attempts, effectiveRetry(this.#config))
+          if (!d.retry) return { stored: 0, duplicates: 0, poisoned: [], exhausted: batch.map((record) => ({ record, error: `${d.why}: ${describeError(err)}`, attempts, reason: 'retries_exhausted' })) }
+        }
         if (isTransient(err) || ++permanent < this.#config.permanentAttempts) {
           await this.#backoff(attempts)
           continue
         }
-        if (batch.length === 1) return { stored: 0, duplicates: 0, poisoned: [{ record: batch[0]!, error: describeError(err), attempts, reason: 'permanent_error' }] }
+        if (batch.length === 1) return { stored: 0, duplicates: 0, poisoned: [{ record: batch[0]!, error: describeError(err), attempts, reason: 'permanent_error' }], exhausted: [] }
         const mid = batch.length >> 1
         const a = await this.#store(batch.slice(0, mid))
         const b = await this.#store(batch.slice(mid))
-        return { stored: a.stored + b.stored, duplicates: a.duplicates + b.duplicates, poisoned: [...a.poisoned, ...b.poisoned] }
+        return { stored: a.stored + b.stored, duplicates: a.duplicates + b.duplicates, poisoned: [...a.poisoned, ...b.poisoned], exhausted: [...a.exhausted, ...b.exhausted] }
       }
     }
   }
@@ -395,20 +475,20 @@ export class AsyncWriter {
 
   async #backoff(attempt: number): Promise<void> {
     this.#idleWait()
-    const cap = Math.min(this.#config.retryMaxMs, this.#config.retryBaseMs * 2 ** Math.min(attempt - 1, 20))
-    await sleep(Math.random() * cap) // exponential backoff with full jitter
+    await sleep(backoffDelayMs(attempt, effectiveRetry(this.#config))) // exponential backoff with full jitter
     this.#d.metrics.set('heartbeatAt', now())
   }
 
   async #process(records: readonly RingRecord[]): Promise<ProcessedBatch> {
-    const { metrics, stages, writerId } = this.#d
+    const { metrics, writerId } = this.#d
+    this.#processedWith = this.#stages
     const out = await processEvents(records, {
       writerId,
-      stages,
+      stages: this.#processedWith,
       enrichedAt: now(),
       firstOrder: metrics.nextOrder(records.length),
       onProgress: () => this.#busy(),
-      ...(this.#d.stageMetrics ? { stageMetrics: this.#d.stageMetrics } : {}),
+      ...(this.#stageMetrics ? { stageMetrics: this.#stageMetrics } : {}),
     })
     metrics.add('eventsProcessed', records.length)
     return out

@@ -175,3 +175,22 @@ describe('loadStages', () => {
     await expect(loadStages([{ target: '/nope/missing-stage.js' }])).rejects.toThrow(/stages\[0\].*cannot load/)
   })
 })
+
+describe('AsyncWriter.swapStages', () => {
+  it('runs the next batch through the new list, and finishes an event put off under the old list with the old list', async () => {
+    const { retryLater } = await import('../src/index.js')
+    let once = true
+    const oldList: Stage[] = [{ name: 'old', process: (e) => (e.wait && once ? ((once = false), retryLater({ delayMs: 100 })) : { ...e, by: 'old' }) }]
+    const newList: Stage[] = [{ name: 'new', process: (e) => ({ ...e, by: 'new' }) }]
+    const { ring, store, writer, metrics } = setup({ stages: oldList })
+    ring.write({ type: 'call', wait: true })
+    await until(() => metrics().deferred === 1)
+    writer.swapStages(newList)
+    ring.write({ type: 'call', n: 2 })
+    await until(async () => (await store.stats()).totalEvents === 2)
+    const events = await store.query({ limit: 10 })
+    expect(events.map((e) => [e.event.wait ?? false, e.event.by]).sort()).toEqual([[false, 'new'], [true, 'old']])
+    expect(metrics()).toMatchObject({ deferred: 0, retriedLater: 1, eventsStored: 2 })
+    expect(ring.stats()).toMatchObject({ ready: 0, claimed: 0 })
+  })
+})

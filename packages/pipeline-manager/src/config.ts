@@ -4,10 +4,11 @@
 
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { resolveStoreSpec, type StoreSpec } from '@ringside/storage'
-import { BREAKER_DEFAULTS, type BreakerConfig, type StageSpec, type WriterConfig } from '@ringside/async-writer'
+import { BREAKER_DEFAULTS, checkStageSpec, type BreakerConfig, type StageSpec, type WriterConfig } from '@ringside/async-writer'
 import type { Logger } from 'pino'
 import { PipelineConfigError } from './errors.js'
 import { resolveHttpOptions } from './http/options.js'
+import { resolveRetry, type RetryOption } from './retry-option.js'
 import { bad, boolean, fraction, given, integer, oneOf, onlyKnownKeys, record } from './option-checks.js'
 import { RESTART_TYPES, STRATEGIES, type RestartType, type Strategy } from './supervisor/restart-policy.js'
 
@@ -113,6 +114,12 @@ export interface PipelineOptions {
   retryMaxMs?: number
   /** Attempts of a batch failing with a permanent store error before it is split to isolate the poison. Defaults to 2. */
   permanentAttempts?: number
+  /**
+   * The store retry policy: `{ maxAttempts?, baseMs?, maxMs?, multiplier?, shouldRetry? }` (see the
+   * README's "Retry policy"); `null` in updateConfig turns it off. Defaults to none: transient store
+   * errors are retried without limit (retryBaseMs doubling to retryMaxMs) while the ring absorbs.
+   */
+  retry?: RetryOption | null
   /** The pool's store circuit breaker. Defaults: failureRateThreshold 0.5, minRequests 10, windowMs 10000, coolDownMs 1000, probeLeaseMs 5000. */
   breaker?: Partial<BreakerConfig>
   /** The user's stage modules, run in order after validation and enrichment. Defaults to none. */
@@ -251,7 +258,7 @@ const keyList = <T>() => <const K extends readonly (keyof T)[]>(keys: K & NoneMi
 // which finds inherited names such as `constructor`); the compiler checks them against the types.
 
 /** The writer's own keys (async-writer's WriterConfig), sent to every writer when they change. Live. */
-export const WRITER_KEYS = keyList<WriterConfig>()(['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs'])
+export const WRITER_KEYS = keyList<WriterConfig>()(['batchSize', 'maxBatchBytes', 'lingerMs', 'pollIntervalMs', 'logBatches', 'retryBaseMs', 'retryMaxMs', 'permanentAttempts', 'batchTimeoutMs', 'retry'])
 /** The pool supervisor's restart settings, applied with setSupervision. Live. */
 export const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs', 'restartBackoffMaxMs'] as const satisfies readonly (keyof PipelineOptions)[]
 /** Keys of the `breaker` option. */
@@ -264,14 +271,14 @@ export const HTTP_KEYS = keyList<HttpOptions>()(['port', 'host', 'bodyLimitBytes
 export const JOURNAL_KEYS = keyList<{ path: string }>()(['path'])
 /** Options fixed at start: updateConfig refuses them with `not_live`. */
 export const START_ONLY_KEYS = [
-  'ring', 'store', 'logger', 'preset', 'maxPoolSize', 'stages', 'strategy', 'restart', 'shutdown',
+  'ring', 'store', 'logger', 'preset', 'maxPoolSize', 'strategy', 'restart', 'shutdown',
   'managerMaxRestarts', 'managerMaxSeconds', 'abandonAfterMs', 'journal', 'http', 'writerMaxHeapMb', 'otel',
   'spares', 'storeWriteLock',
 ] as const satisfies readonly (keyof PipelineOptions)[]
 /** Keys updateConfig applies to a running pipeline. */
-export const LIVE_KEYS: ReadonlySet<string> = new Set<string>(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs'])
+export const LIVE_KEYS: ReadonlySet<string> = new Set<string>(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', 'stages'])
 /** Every key of PipelineOptions: the live ones, then the start-only ones. */
-export const OPTION_KEYS = keyList<PipelineOptions>()(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', ...START_ONLY_KEYS] as const)
+export const OPTION_KEYS = keyList<PipelineOptions>()(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', 'stages', ...START_ONLY_KEYS] as const)
 
 const OPTION_SET: ReadonlySet<string> = new Set(OPTION_KEYS)
 const BREAKER_SET: ReadonlySet<string> = new Set(BREAKER_KEYS)
@@ -296,6 +303,7 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('logBatches')) out.logBatches = boolean('logBatches', o.logBatches)
   if (has('retryBaseMs')) out.retryBaseMs = integer('retryBaseMs', o.retryBaseMs, 1, 600_000)
   if (has('retryMaxMs')) out.retryMaxMs = integer('retryMaxMs', o.retryMaxMs, 1, 600_000)
+  if (Object.hasOwn(o, 'retry') && o.retry !== undefined) out.retry = resolveRetry(o.retry, { retryBaseMs: (out.retryBaseMs as number | undefined) ?? base.retryBaseMs, retryMaxMs: (out.retryMaxMs as number | undefined) ?? base.retryMaxMs })
   if (has('permanentAttempts')) out.permanentAttempts = integer('permanentAttempts', o.permanentAttempts, 1, 100)
   if (has('breaker')) {
     const bv = record('breaker', o.breaker)
@@ -329,11 +337,10 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
   if (has('managerMaxSeconds')) out.managerMaxSeconds = integer('managerMaxSeconds', o.managerMaxSeconds, 1, 86_400)
   if (has('abandonAfterMs')) out.abandonAfterMs = integer('abandonAfterMs', o.abandonAfterMs, 10, 600_000)
   if (has('stages')) {
-    if (!Array.isArray(o.stages)) bad('stages', 'an array of { target, options }', o.stages)
+    if (!Array.isArray(o.stages)) bad('stages', 'an array of stage specs ({ target, options }, { when, stage }, { parallel })', o.stages)
     ;(o.stages as unknown[]).forEach((s, i) => {
-      if (s === null || typeof s !== 'object' || typeof (s as StageSpec).target !== 'string' || (s as StageSpec).target === '') {
-        bad(`stages[${i}].target`, 'a non-empty module specifier or path', (s as StageSpec | null)?.target)
-      }
+      const problem = checkStageSpec(s, `stages[${i}]`)
+      if (problem) bad(problem.path, problem.want, problem.got)
     })
     out.stages = Object.freeze((o.stages as StageSpec[]).map((s) => Object.freeze({ ...s })))
   }

@@ -2,7 +2,7 @@
 // user stages as in a writer, then into the store, before any writer starts. Keys are the original
 // ring's, so a journal replayed twice (a crash during replay) is stored once.
 
-import { loadStages, processEvents } from '@ringside/async-writer'
+import { loadStages, processEvents, settleDeferred } from '@ringside/async-writer'
 import type { EventStore } from '@ringside/storage'
 import type { StageSpec } from '@ringside/async-writer'
 import type { JournalContents } from './journal.js'
@@ -36,8 +36,15 @@ export async function replayJournal(path: string, contents: JournalContents, sto
   const enrichedAt = Date.now()
   for (let from = 0; from < contents.records.length; from += CHUNK) {
     const chunk = contents.records.slice(from, from + CHUNK)
-    const { batch, deadLetters: dead, filtered: dropped } = await processEvents(chunk, { writerId: 'journal-replay', stages, enrichedAt, firstOrder: from })
+    const { batch, deadLetters: dead, filtered: dropped, deferred } = await processEvents(chunk, { writerId: 'journal-replay', stages, enrichedAt, firstOrder: from })
     filtered += dropped
+    // Events a stage put off (retryLater) are waited for here: the replay has no ring to hold them in.
+    if (deferred.length > 0) {
+      const later = await settleDeferred(deferred, { writerId: 'journal-replay', stages })
+      batch.push(...later.batch)
+      dead.push(...later.deadLetters)
+      filtered += later.filtered
+    }
     const res = await store.storeEvents(batch)
     stored += res.inserted
     duplicates += res.duplicates

@@ -28,6 +28,12 @@ export interface Totals {
   readonly stageErrors: number
   /** Events that killed or hung their writer when processed alone (dead letters `crashed_writer`, `timeout`). */
   readonly killers: number
+  /** Events the store retry policy gave up on (dead letters `retries_exhausted`). */
+  readonly retriesExhausted: number
+  /** Times a user stage asked to retry an event later (requests, not events: not a bucket). */
+  readonly retriedLater: number
+  /** Events waiting for a retry a stage asked for (a gauge: claimed, not yet committed). */
+  readonly deferred: number
   readonly batchesProcessed: number
   readonly errorCount: number
 }
@@ -47,6 +53,8 @@ export interface StageView {
   readonly filtered: number
   /** Threw or rejected (the event went to the dead letters, reason stage_error). */
   readonly failed: number
+  /** Put off by `retryLater()` (each request; the event comes back to the stage later). */
+  readonly deferred: number
   /** failed / in (0 when nothing came in). */
   readonly errorRate: number
   /** Time one event spent in the stage, ms. */
@@ -118,6 +126,9 @@ function countersOf(r: WriterMetricsSnapshot): Totals {
     poisoned: r.poisoned,
     stageErrors: r.stageErrors,
     killers: r.killers,
+    retriesExhausted: r.retriesExhausted,
+    retriedLater: r.retriedLater,
+    deferred: r.deferred,
     batchesProcessed: r.batches,
     errorCount: r.errors,
   }
@@ -181,7 +192,7 @@ function stageView(name: string, index: number, rows: readonly StageSnapshot[]):
   const hist = mergeHistograms(rows.map((r) => r.timeHistogram))
   const n = sum('in')
   const failed = sum('failed')
-  return { name, index, in: n, passed: sum('passed'), changed: sum('changed'), filtered: sum('filtered'), failed, errorRate: n === 0 ? 0 : failed / n, timePerEventMs: pct(hist), timeHistogram: hist }
+  return { name, index, in: n, passed: sum('passed'), changed: sum('changed'), filtered: sum('filtered'), failed, deferred: sum('deferred'), errorRate: n === 0 ? 0 : failed / n, timePerEventMs: pct(hist), timeHistogram: hist }
 }
 
 /** Every stage summed over all slots. */

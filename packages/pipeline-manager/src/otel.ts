@@ -62,6 +62,7 @@ export class OtelPublisher {
       result.observe(quarantined, t.invalid, { reason: 'invalid_event' })
       result.observe(quarantined, t.stageErrors, { reason: 'stage_error' })
       result.observe(quarantined, t.poisoned, { reason: 'permanent_error' })
+      result.observe(quarantined, t.retriesExhausted, { reason: 'retries_exhausted' })
       result.observe(quarantined, t.killers, { reason: 'killer' })
       result.observe(batches, t.batchesProcessed)
       result.observe(storeErrors, t.errorCount)

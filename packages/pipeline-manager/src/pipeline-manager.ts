@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
 import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, createStageMetricsBuffer, readStageMetrics, type FaultSwitch, type WriterConfig } from '@ringside/async-writer/protocol'
+import type { StageSpec } from '@ringside/async-writer'
 import { SUPERVISION_KEYS, applyPatch, resolveOptions, type PipelineOptions, type ResolvedConfig } from './config.js'
 import { ConfigUpdateError, PipelineError } from './errors.js'
 import { ExitJournal } from './exit-journal.js'
@@ -46,6 +47,7 @@ function writerConfigOf(c: ResolvedConfig): WriterConfig {
     retryMaxMs: c.retryMaxMs,
     permanentAttempts: c.permanentAttempts,
     batchTimeoutMs: c.batchTimeoutMs,
+    retry: c.retry,
   }
 }
 
@@ -69,6 +71,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   readonly #history = new History()
   #lastTrips: number | undefined
   #stageMetricsBuffer: SharedArrayBuffer | undefined
+  /** Stages the rows of #stageMetricsBuffer are laid out for (the list in force once a swap is done). */
+  #stageCount = 0
   readonly #statsLog: StatsLog
   #otel: OtelPublisher | undefined
   #config: ResolvedConfig
@@ -158,6 +162,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     })
     const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
     manager.#stageMetricsBuffer = stageMetricsBuffer
+    manager.#stageCount = config.stages.length
     // Refused here, typed, before any writer starts: a file that is not a Ringside store, a
     // read-only one; then the journal's checks and replay.
     const file = await checkStoreAtStart(store)
@@ -305,7 +310,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       writers: this.#pool.running,
       ...(recent.p50 !== undefined ? { p50Ms: recent.p50 } : {}),
       ...(recent.p99 !== undefined ? { p99Ms: recent.p99 } : {}),
-      quarantined: totals.invalid + totals.poisoned + totals.stageErrors + totals.killers,
+      quarantined: totals.invalid + totals.poisoned + totals.stageErrors + totals.killers + totals.retriesExhausted,
       restarts: this.#pool.totalRestarts,
     })
     if (this.#lastTrips !== undefined && this.#breaker.trips > this.#lastTrips) this.#history.mark(now, 'breaker', `store breaker opened (trip ${this.#breaker.trips})`)
@@ -372,7 +377,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
 
   /** Every slot's per-stage rows, with the stages' names. */
   #stageRows(): StageRows {
-    const n = this.#config.stages.length
+    const n = this.#stageCount
     const names = this.#pool.stageNames ?? Array.from({ length: n }, (_, i) => `stages[${i}]`)
     const buffer = this.#stageMetricsBuffer
     const slots = n === 0 || !buffer ? [] : Array.from({ length: this.#config.maxPoolSize }, (_, slot) => readStageMetrics(buffer, slot, n))
@@ -422,6 +427,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     try {
       await this.#applyConfig(prev, next)
       if (patch.poolSize !== undefined) await this.#pool.scale(next.poolSize)
+      // Last, so nothing after it can fail: the pool's swap is all or nothing by itself.
+      if (patch.stages !== undefined) await this.#swapStages(next.stages)
     } catch (err) {
       // The pool restores its own size; everything else goes back here.
       await this.#applyConfig(next, prev).catch((e: unknown) => this.#logger.error({ err: e }, 'could not roll a config change back'))
@@ -433,6 +440,14 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.emit('config_changed', { version: this.#version, changed })
     this.#logger.info({ version: this.#version, changed }, 'config changed')
     return { ...this.#config, version: this.#version }
+  }
+
+  /** Puts a new stage list in every writer (validated by loading it in each first); per-stage metrics start again. */
+  async #swapStages(stages: readonly StageSpec[]): Promise<void> {
+    const buffer = createStageMetricsBuffer(this.#config.maxPoolSize, stages.length)
+    await this.#pool.swapStages(stages, buffer)
+    this.#stageMetricsBuffer = buffer
+    this.#stageCount = stages.length
   }
 
   /** Moves the config in force from `from` to `to`: supervision, breaker, store probe, writers. */

@@ -24,7 +24,8 @@ export interface AccountingReport {
   /**
    * Kept as dead letters: refused by validation (`invalid_event`), thrown on by a user stage
    * (`stage_error`), isolated after permanent store errors (`permanent_error`), or found to kill or
-   * hang their writer (`crashed_writer`, `timeout`).
+   * hang their writer (`crashed_writer`, `timeout`), or given up by the store retry policy
+   * (`retries_exhausted`).
    */
   readonly quarantined: number
   /** Accepted, then discarded by drop_oldest before any writer claimed them. */
@@ -98,7 +99,7 @@ export function accountFor(ring: Pick<RingStats, 'totalWrites' | 'ready' | 'clai
   const evicted = ring.dropped.evicted
   const inRing = ring.ready + ring.claimed
   const stored = inStore ? inStore.events : totals.eventsStored + totals.duplicates
-  const quarantined = inStore ? inStore.deadLetters : totals.invalid + totals.poisoned + totals.stageErrors + totals.killers
+  const quarantined = inStore ? inStore.deadLetters : totals.invalid + totals.poisoned + totals.stageErrors + totals.killers + totals.retriesExhausted
   const inFlight = inStore ? inRing - inStore.pendingHeld : inRing
   return {
     accepted,

@@ -39,7 +39,7 @@ export class StatsLog {
         offeredPerSec: m.rates.offeredPerSec,
         storedPerSec: m.rates.storedPerSec,
         stored: m.totals.eventsStored,
-        quarantined: m.totals.invalid + m.totals.poisoned + m.totals.stageErrors + m.totals.killers,
+        quarantined: m.totals.invalid + m.totals.poisoned + m.totals.stageErrors + m.totals.killers + m.totals.retriesExhausted,
         dropped: Object.values(m.dropped).reduce((a, b) => a + b, 0),
         ringFill: Math.round(m.ring.utilization * 1000) / 1000,
         writers: `${m.healthyWorkers}/${s.config.poolSize}`,

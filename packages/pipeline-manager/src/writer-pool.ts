@@ -173,6 +173,9 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
   #monitor: NodeJS.Timeout | undefined
   #entry: WriterEntry | undefined
   #stageNames: readonly string[] | undefined
+  /** The stage list in force and its metrics rows (replaced whole by swapStages). */
+  #stages: readonly StageSpec[]
+  #stageMetricsBuffer: SharedArrayBuffer | undefined
   readonly #verdictBuffer = createVerdictBuffer()
   readonly #verdicts = new ClaimVerdicts(this.#verdictBuffer)
 
@@ -181,6 +184,31 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
     this.#o = options
     this.#sup = { ...options.supervision }
     this.#writerConfig = options.writerConfig
+    this.#stages = options.stages
+    this.#stageMetricsBuffer = options.stageMetricsBuffer
+  }
+
+  /**
+   * Replaces every writer's stages, all or nothing: each running writer loads `specs` first
+   * (prepareStages); if any cannot, every writer forgets them and this rejects with that writer's
+   * error (a RemoteWriterError, code `stage_load_failed`), the old stages running on. Otherwise
+   * every writer switches from its next batch, and writers started from now on load `specs`.
+   */
+  async swapStages(specs: readonly StageSpec[], stageMetricsBuffer: SharedArrayBuffer | undefined): Promise<void> {
+    this.#assertSupervising()
+    // Ready spares switch too: one that took over later would otherwise run the old list.
+    const running = [...this.#members.values(), ...this.#spares.values()].filter((m) => m.state === 'running')
+    if (running.length === 0) throw new PipelineError('no_such_writer', 'no running writer to load the new stages in')
+    const loaded = await Promise.allSettled(running.map((m) => m.api.prepareStages(specs, stageMetricsBuffer)))
+    const failed = loaded.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) {
+      await Promise.allSettled(running.map((m) => m.api.discardStages()))
+      throw failed.reason
+    }
+    this.#stages = specs
+    this.#stageMetricsBuffer = stageMetricsBuffer
+    this.#stageNames = (loaded[0] as PromiseFulfilledResult<string[]>).value
+    await Promise.all(running.map((m) => this.#call(m, () => m.api.commitStages())))
   }
 
   /** Starts `n` writers; rejects with WriterStartError (and stops the rest) if one fails before ready. */
@@ -375,12 +403,12 @@ export class AsyncWriterPool extends EventEmitter<PoolEvents> {
       consumerId: slot,
       ring: o.ring.handle,
       store,
-      stages: o.stages,
+      stages: this.#stages,
       config: this.#writerConfig,
       metrics: { buffer: o.metricsBuffer, slot },
       breaker: o.breakerBuffer,
       verdicts: this.#verdictBuffer,
-      ...(o.stageMetricsBuffer ? { stageMetrics: o.stageMetricsBuffer } : {}),
+      ...(this.#stageMetricsBuffer ? { stageMetrics: this.#stageMetricsBuffer } : {}),
       control: controlRemote,
       abandonAfterMs: o.abandonAfterMs,
       ...(o.storeLock ? { storeLock: o.storeLock } : {}),

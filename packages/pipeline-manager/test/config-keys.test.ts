@@ -30,7 +30,7 @@ describe('option key lists', () => {
   it('name every option once, each either live or start-only', () => {
     expect(new Set(OPTION_KEYS).size).toBe(OPTION_KEYS.length)
     for (const k of OPTION_KEYS) expect(LIVE_KEYS.has(k) !== (START_ONLY_KEYS as readonly string[]).includes(k), k).toBe(true)
-    for (const k of [...WRITER_KEYS, 'breaker', 'health', 'poolSize']) expect(LIVE_KEYS.has(k), k).toBe(true)
+    for (const k of [...WRITER_KEYS, 'breaker', 'health', 'poolSize', 'stages', 'retry']) expect(LIVE_KEYS.has(k), k).toBe(true)
     for (const k of ['ring', 'store', 'logger', 'http', 'journal', 'preset', 'strategy']) expect(START_ONLY_KEYS, k).toContain(k)
     expect(BREAKER_KEYS).toEqual(['failureRateThreshold', 'minRequests', 'windowMs', 'coolDownMs', 'probeLeaseMs'])
     expect(HEALTH_KEYS).toHaveLength(6)
@@ -64,7 +64,7 @@ describe('applyPatch', () => {
     expect(await refusal(() => applyPatch(config, own('health', own(key, 0.5))))).toBe(`invalid_option:health.${key}`)
   })
 
-  it.each(['ring', 'store', 'logger', 'http', 'journal', 'preset', 'stages', 'strategy', 'maxPoolSize', 'abandonAfterMs'])(
+  it.each(['ring', 'store', 'logger', 'http', 'journal', 'preset', 'strategy', 'maxPoolSize', 'abandonAfterMs'])(
     'refuses the start-only option %s as not_live',
     async (key) => {
       expect(await refusal(() => applyPatch(config, { [key]: {} }))).toBe(`not_live:${key}`)

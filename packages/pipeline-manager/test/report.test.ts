@@ -9,7 +9,7 @@ const dropped = { full: 2, too_large: 0, not_serializable: 0, invalid_event: 0, 
 const ring = (over: Partial<RingStats> = {}): RingStats =>
   ({ ready: 0, claimed: 0, totalWrites: 1_000, dropped, ...over }) as unknown as RingStats
 const totals = (over: Partial<Totals> = {}): Totals => ({
-  eventsRead: 1_000, eventsProcessed: 1_000, eventsStored: 1_000, duplicates: 0, filtered: 0, invalid: 0, poisoned: 0, stageErrors: 0, killers: 0, batchesProcessed: 4, errorCount: 0, ...over,
+  eventsRead: 1_000, eventsProcessed: 1_000, eventsStored: 1_000, duplicates: 0, filtered: 0, invalid: 0, poisoned: 0, stageErrors: 0, killers: 0, retriesExhausted: 0, retriedLater: 0, deferred: 0, batchesProcessed: 4, errorCount: 0, ...over,
 })
 const store = (events: number, deadLetters = 0, pendingHeld = 0): StoreCount => ({ events, deadLetters, pendingHeld })
 

@@ -37,6 +37,14 @@ export interface StoreStats {
   readonly deadLetters: number
 }
 
+/**
+ * Why the writer quarantines an event, as `DeadLetterInput.reason`: refused by validation, bytes
+ * that did not decode, a user stage failed on it, the store refused it for good, the store retry
+ * policy gave it up, it killed or hung its writer when processed alone. A store keeps any string.
+ */
+export const DEAD_LETTER_REASONS = ['invalid_event', 'undecodable', 'stage_error', 'permanent_error', 'retries_exhausted', 'crashed_writer', 'timeout'] as const
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number]
+
 /** An event the writer could not store, handed to `storeDeadLetters`. */
 export interface DeadLetterInput {
   readonly record: EventRecord
@@ -44,7 +52,7 @@ export interface DeadLetterInput {
   readonly error: string
   /** How many times the writer tried to store it. */
   readonly attempts: number
-  /** Why it was quarantined (for example `permanent_error`, `retries_exhausted`). */
+  /** Why it was quarantined: one of DEAD_LETTER_REASONS from the writer (stores keep any string). */
   readonly reason?: string
 }
 

@@ -4,9 +4,11 @@
 export type { EventRecord, IndexedFields } from './event-record.js'
 export { indexedFields } from './event-record.js'
 export {
+  DEAD_LETTER_REASONS,
   STORE_METHODS,
   isEventStore,
   type DeadLetter,
+  type DeadLetterReason,
   type DeadLetterInput,
   type EventStore,
   type ListDeadLettersOptions,

@@ -70,12 +70,13 @@ const FAMILIES: readonly Family[] = [
   {
     kind: 'counter',
     name: 'ringside_writer_events_quarantined_total',
-    help: 'Events sent to dead letters, by reason: invalid_event, stage_error, permanent_error, and killer (dead letters crashed_writer or timeout).',
+    help: 'Events sent to dead letters, by reason: invalid_event, stage_error, permanent_error, retries_exhausted, and killer (dead letters crashed_writer or timeout).',
     labels: ['writer', 'reason'],
     values: (s) => used(s).flatMap(([writer, r]): [Labels, number][] => [
         [{ writer, reason: 'invalid_event' }, r.invalid],
         [{ writer, reason: 'stage_error' }, r.stageErrors],
         [{ writer, reason: 'permanent_error' }, r.poisoned],
+        [{ writer, reason: 'retries_exhausted' }, r.retriesExhausted],
         [{ writer, reason: 'killer' }, r.killers],
       ]),
   },

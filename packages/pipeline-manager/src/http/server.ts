@@ -207,6 +207,11 @@ export class HttpServer {
     this.#authorize(req, token)
     if (req.method !== 'POST') return sendJson(res, 200, { config: this.#sources.pipeline.getState().config })
     const patch = await readJson(req, this.#options.bodyLimitBytes)
+    // A stage list names modules the writers import: code to run, which a network caller must not
+    // choose. Stages change only from within the process (updateConfig).
+    if (patch !== null && typeof patch === 'object' && Object.hasOwn(patch, 'stages')) {
+      throw new HttpError(422, 'not_live', "option 'stages' cannot be changed over HTTP (it names modules to import); call updateConfig in the process", { details: { option: 'stages' } })
+    }
     try {
       sendJson(res, 200, { config: await this.#sources.pipeline.updateConfig(patch as Partial<PipelineOptions>) })
     } catch (e) {
