@@ -340,7 +340,7 @@ function reserve(v: Views): number {
  * drop_oldest: discards the event at TAIL if no consumer has claimed it, then frees its slot.
  * Returns false when the oldest slot is claimed or still being written (nothing can be freed).
  */
-function evictOldest(v: Views): boolean {
+export function evictOldest(v: Views): boolean {
   const t = Atomics.load(v.hdr, H_TAIL)
   const i = t & v.mask
   const tv = Atomics.load(v.turn, i)
