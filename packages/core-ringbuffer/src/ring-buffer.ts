@@ -1,5 +1,6 @@
 // RingBuffer: the producer side of a multi-producer, multi-consumer SharedArrayBuffer ring, plus
-// create/attach and the facade of stats, exportPending (snapshot.ts) and takeOver (takeover.ts).
+// create/attach and the facade of stats, exportPending (snapshot.ts), takeOver (takeover.ts),
+// pressure (pressure.ts) and the sampling policy (sampling.ts).
 // Producers encode into a thread-local buffer, reserve a slot with one compare-and-swap, copy the
 // bytes in and publish; they never take a lock and never make a system call unless a consumer sleeps.
 
