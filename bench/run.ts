@@ -29,7 +29,6 @@ const pipelineArgs = quick ? ['--seconds', '4', '--runs', '1', '--sustained', '1
 
 const sections = [
   ['The ring', run('ring.ts', ringArgs)],
-  ['Sampling on the producer side', run('sampling.ts', quick ? ['--reps', '10'] : ['--reps', '40'])],
   ['The SQLite store', run('store.ts', storeArgs)],
   ['End to end', run('pipeline.ts', pipelineArgs)],
   ['End to end into PostgreSQL and JetStream, beside SQLite', run('servers.ts', quick ? ['--seconds', '4', '--runs', '1'] : ['--seconds', '10', '--runs', '3'])],
