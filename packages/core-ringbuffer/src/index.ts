@@ -5,3 +5,5 @@ export { RingConsumer, type Claim, type ConsumerOptions, type RingRecord } from 
 export { RingDecodeError, RingError, RingOptionError, type RingErrorCode } from './errors.js'
 export { RING_DEFAULTS, type RingBufferOptions, type ResolvedRingOptions } from './options.js'
 export { DROP_REASONS, type DropReason, type OverflowStrategy } from './layout.js'
+export { type ResolvedSamplingPolicy, type SamplingPolicy } from './sampling.js'
+export { PRIORITIES, PriorityRing, claimByPriority, victimOf, type Priority, type PriorityClaim, type PriorityOverflow, type PriorityRingHandle, type PriorityRingOptions } from './priority-ring.js'

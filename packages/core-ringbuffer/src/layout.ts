@@ -3,7 +3,7 @@
 // test/layout.test.ts pins these numbers so a change to them is a deliberate one.
 
 /** Layout version written into the header; `attach` refuses a buffer of another version. */
-export const LAYOUT_VERSION = 2
+export const LAYOUT_VERSION = 3
 /** First header word of every ring: "RSRB" in ASCII, to reject a foreign SharedArrayBuffer. */
 export const MAGIC = 0x52535242
 
@@ -66,15 +66,30 @@ export const DROP_REASONS = [
   'timeout',
   'evicted',
   'abandoned',
+  'sampled', // refused by the sampling policy (sampling.ts); appended in layout version 3
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
+// 64-bit counters (BigInt64Array indices): the first eight drop reasons, then consumer-side
+// totals, then counters appended later (so no earlier index moved).
+export const C_CLAIMED = 8
+export const C_COMMITTED = 9
+export const C_SAMPLED = 10
+export const COUNTER_WORDS = 11
 export const DROP_INDEX: Readonly<Record<DropReason, number>> = Object.freeze(
-  Object.fromEntries(DROP_REASONS.map((r, i) => [r, i])) as Record<DropReason, number>,
+  Object.fromEntries(DROP_REASONS.map((r, i) => [r, r === 'sampled' ? C_SAMPLED : i])) as Record<DropReason, number>,
 )
-// 64-bit counters (BigInt64Array indices): drops by reason, then consumer-side totals.
-export const C_CLAIMED = DROP_REASONS.length
-export const C_COMMITTED = DROP_REASONS.length + 1
-export const COUNTER_WORDS = DROP_REASONS.length + 2
+
+// The sampling policy (sampling.ts), in its own region after the slots' bytes: Int32 words, then
+// the UTF-8 JSON list of always-kept types. Any thread may change it (setSampling); P_SEQ is a
+// sequence lock (odd while a change is being written) and tells readers to refresh their copy.
+export const P_SEQ = 0
+export const P_EVERY = 1 // keep 1 in this many events of a type; 0 or 1: the policy is off
+export const P_ABOVE = 2 // sample only while this many slots or more are in use
+export const P_KEEP_LEN = 3 // bytes of the always-kept list
+export const P_ABOVE_PPM = 4 // the level as given, in millionths (what `ring.sampling` reports)
+export const POLICY_WORDS = 16
+/** Room for the JSON list of always-kept types, bytes. */
+export const MAX_KEEP_BYTES = 1024
 
 export const OVERFLOW_CODES = { drop_newest: 0, drop_oldest: 1, block: 2 } as const
 export type OverflowStrategy = keyof typeof OVERFLOW_CODES
@@ -92,6 +107,8 @@ export interface Regions {
   readonly seqs: number
   readonly times: number
   readonly data: number
+  readonly policy: number
+  readonly keep: number
   readonly totalBytes: number
 }
 
@@ -114,5 +131,7 @@ export function regionsFor(size: number, maxEventBytes: number, maxConsumers: nu
   const lens = take(size * 4) // encoded length in bytes
   const pending = take(maxConsumers * 4) // events handed to each consumer, not yet delivered
   const data = take(size * maxEventBytes)
-  return { header, counters, turn, owner, ownerPos, lens, pending, seqs, times, data, totalBytes: at }
+  const policy = take(POLICY_WORDS * 4) // sampling policy words (layout version 3)
+  const keep = take(MAX_KEEP_BYTES) // its always-kept types, UTF-8 JSON
+  return { header, counters, turn, owner, ownerPos, lens, pending, seqs, times, data, policy, keep, totalBytes: at }
 }

@@ -3,6 +3,7 @@
 
 import { RingOptionError } from './errors.js'
 import { MAX_SIZE, OVERFLOW_NAMES, type OverflowStrategy } from './layout.js'
+import { resolveSampling, type SamplingPolicy } from './sampling.js'
 
 /** Options of `RingBuffer.create`. */
 export interface RingBufferOptions {
@@ -24,6 +25,12 @@ export interface RingBufferOptions {
   blockTimeoutMs?: number
   /** Number of consumer ids (0 .. maxConsumers-1) the ring can track claims for; 1 to 1024. Defaults to 64. */
   maxConsumers?: number
+  /**
+   * A sampling policy in force from the start (see `setSampling`): above a fill level, keep 1 in N
+   * events of each type. It lives in shared memory, not in `options`: read it with `ring.sampling`.
+   * Defaults to none.
+   */
+  sampling?: SamplingPolicy
 }
 
 /** Options after defaults and validation. */
@@ -44,7 +51,7 @@ export const RING_DEFAULTS: ResolvedRingOptions = Object.freeze({
   maxConsumers: 64,
 })
 
-const KNOWN = new Set(Object.keys(RING_DEFAULTS))
+const KNOWN = new Set([...Object.keys(RING_DEFAULTS), 'sampling'])
 
 function integerIn(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -105,6 +112,7 @@ export function resolveRingOptions(options: unknown): ResolvedRingOptions {
   const maxEventBytes = pick('maxEventBytes', 64, 1 << 20)
   const blockTimeoutMs = pick('blockTimeoutMs', 0, 10_000)
   const maxConsumers = pick('maxConsumers', 1, 1024)
+  if (o.sampling !== undefined) resolveSampling(o.sampling) // checked here, in option order; create stores it
   const totalData = size * maxEventBytes
   if (totalData > 2 ** 30) {
     throw new RingOptionError(

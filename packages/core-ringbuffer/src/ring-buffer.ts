@@ -1,5 +1,6 @@
 // RingBuffer: the producer side of a multi-producer, multi-consumer SharedArrayBuffer ring, plus
-// create/attach and the facade of stats, exportPending (snapshot.ts) and takeOver (takeover.ts).
+// create/attach and the facade of stats, exportPending (snapshot.ts), takeOver (takeover.ts),
+// pressure (pressure.ts) and the sampling policy (sampling.ts).
 // Producers encode into a thread-local buffer, reserve a slot with one compare-and-swap, copy the
 // bytes in and publish; they never take a lock and never make a system call unless a consumer sleeps.
 
@@ -35,6 +36,8 @@ import {
   type OverflowStrategy,
 } from './layout.js'
 import { resolveRingOptions, type ResolvedRingOptions, type RingBufferOptions } from './options.js'
+import { pressureOf } from './pressure.js'
+import { resolveSampling, Sampler, storeSampling, type ResolvedSamplingPolicy, type SamplingPolicy } from './sampling.js'
 import { exportPending, statsOf, type PendingRecord, type RingStats } from './snapshot.js'
 import { takeOver } from './takeover.js'
 import { countDrop, stateAt, sweep, turnOf, viewsOf, wakeConsumers, type Views } from './internal/views.js'
@@ -42,7 +45,7 @@ import { countDrop, stateAt, sweep, turnOf, viewsOf, wakeConsumers, type Views }
 export type { PendingRecord, RingStats } from './snapshot.js'
 
 /** Why a write did not enter the ring. */
-export type WriteDropReason = 'full' | 'too_large' | 'not_serializable' | 'invalid_event' | 'closed' | 'timeout'
+export type WriteDropReason = 'full' | 'too_large' | 'not_serializable' | 'invalid_event' | 'closed' | 'timeout' | 'sampled'
 
 /** The outcome of one write: accepted with its sequence number, or dropped with the reason. */
 export type WriteResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: WriteDropReason }
@@ -60,6 +63,7 @@ const DROPS: { readonly [K in WriteDropReason]: WriteResult } = Object.freeze({
   invalid_event: Object.freeze({ ok: false, reason: 'invalid_event' }),
   closed: Object.freeze({ ok: false, reason: 'closed' }),
   timeout: Object.freeze({ ok: false, reason: 'timeout' }),
+  sampled: Object.freeze({ ok: false, reason: 'sampled' }),
 })
 
 const FULL = 0.5 // not an integer: never a position
@@ -83,9 +87,11 @@ const EPOCH_OFFSET = performance.timeOrigin
 export class RingBuffer {
   readonly #v: Views
   readonly #options: ResolvedRingOptions
+  readonly #sampler: Sampler
 
   private constructor(v: Views) {
     this.#v = v
+    this.#sampler = new Sampler(v)
     this.#options = Object.freeze({
       size: v.size,
       maxEventBytes: v.maxEventBytes,
@@ -115,6 +121,8 @@ export class RingBuffer {
     hdr[H_MAX_CONSUMERS] = o.maxConsumers
     randomFillSync(hdr.subarray(H_RING_ID, H_RING_ID + 4))
     const v = viewsOf(sab)
+    const sampling = options?.sampling
+    if (sampling !== undefined) storeSampling(v, resolveSampling(sampling))
     for (let i = 0; i < o.size; i++) {
       v.turn[i] = turnOf(i, 0)
       v.seqs[i] = i - o.size // the producer of position i writes seqs[i] + size
@@ -167,6 +175,7 @@ export class RingBuffer {
     const v = this.#v
     if (Atomics.load(v.hdr, H_CLOSED) !== 0) return this.#refuse('closed')
     if (event === null || typeof event !== 'object' || Array.isArray(event)) return this.#refuse('invalid_event')
+    if (this.#sampler.skips(event)) return this.#refuse('sampled') // before encoding: a sampled-out event costs no encode
     // Encode first, into this thread's scratch: a bad event is refused with its own reason, and no
     // slot is held while the application's toJSON or getters run.
     const level = encoding
@@ -203,6 +212,28 @@ export class RingBuffer {
     }
     if (Atomics.load(v.hdr, H_DATA_WAITERS) !== 0) wakeConsumers(v)
     return { ok: true, seq }
+  }
+
+  /**
+   * How full the ring is, 0..1: slots reserved and not yet freed (ready, claimed, committed but not
+   * yet swept) / size. Two Atomics loads, no allocation; from any thread holding the ring.
+   */
+  pressure(): number {
+    return pressureOf(this.#v)
+  }
+
+  /** The sampling policy in force (shared by every thread of the ring), or null when off. */
+  get sampling(): ResolvedSamplingPolicy | null {
+    return this.#sampler.policy
+  }
+
+  /**
+   * Sets (or, with null, turns off) the sampling policy for every thread's next write: above
+   * `above` fill, keep 1 in `keepOneIn` events of each type, always keeping `alwaysKeep`. Sampled
+   * out events are refused with `sampled` and counted. Throws RingOptionError for a bad policy.
+   */
+  setSampling(policy: SamplingPolicy | null): void {
+    storeSampling(this.#v, policy === null ? null : resolveSampling(policy))
   }
 
   /** Writes several events in order; one result per event. */
@@ -310,7 +341,7 @@ function reserve(v: Views): number {
  * drop_oldest: discards the event at TAIL if no consumer has claimed it, then frees its slot.
  * Returns false when the oldest slot is claimed or still being written (nothing can be freed).
  */
-function evictOldest(v: Views): boolean {
+export function evictOldest(v: Views): boolean {
   const t = Atomics.load(v.hdr, H_TAIL)
   const i = t & v.mask
   const tv = Atomics.load(v.turn, i)

@@ -30,7 +30,7 @@ describe('layout', () => {
       closed: L.H_CLOSED,
       headerWords: L.HEADER_WORDS,
     }).toEqual({
-      version: 2,
+      version: 3,
       magic: 0x52535242,
       head: 16,
       wraps: 17,
@@ -59,7 +59,7 @@ describe('layout', () => {
   it('aligns every region to 8 bytes so Float64 and BigInt64 views are valid', () => {
     for (const [size, bytes, consumers] of [[1, 64, 1], [8, 100, 3], [1024, 512, 64], [1 << 16, 513, 7]] as const) {
       const r = L.regionsFor(size, bytes, consumers)
-      const starts = [r.header, r.counters, r.seqs, r.times, r.turn, r.owner, r.ownerPos, r.lens, r.pending, r.data]
+      const starts = [r.header, r.counters, r.seqs, r.times, r.turn, r.owner, r.ownerPos, r.lens, r.pending, r.data, r.policy, r.keep]
       for (const s of starts) expect(s % 8).toBe(0)
       expect([...starts].sort((a, b) => a - b)).toEqual(starts)
       expect(r.totalBytes).toBeGreaterThanOrEqual(r.data + size * bytes)
@@ -67,8 +67,22 @@ describe('layout', () => {
   })
 
   it('pins the drop reasons and their counter slots', () => {
-    expect(L.DROP_REASONS).toEqual(['full', 'too_large', 'not_serializable', 'invalid_event', 'closed', 'timeout', 'evicted', 'abandoned'])
+    expect(L.DROP_REASONS).toEqual(['full', 'too_large', 'not_serializable', 'invalid_event', 'closed', 'timeout', 'evicted', 'abandoned', 'sampled'])
     expect(L.C_CLAIMED).toBe(8)
     expect(L.C_COMMITTED).toBe(9)
+    expect(L.C_SAMPLED).toBe(10)
+    expect(L.COUNTER_WORDS).toBe(11)
+    // every reason has its own counter, none shared with the consumer totals
+    const slots = L.DROP_REASONS.map((r) => L.DROP_INDEX[r])
+    expect(new Set([...slots, L.C_CLAIMED, L.C_COMMITTED]).size).toBe(slots.length + 2)
+    for (const s of slots) expect(s).toBeLessThan(L.COUNTER_WORDS)
+  })
+
+  it('pins the sampling policy words, appended after the slots so no earlier region moved', () => {
+    expect([L.P_SEQ, L.P_EVERY, L.P_ABOVE, L.P_KEEP_LEN, L.P_ABOVE_PPM, L.POLICY_WORDS, L.MAX_KEEP_BYTES]).toEqual([0, 1, 2, 3, 4, 16, 1024])
+    const r = L.regionsFor(1024, 512, 64)
+    expect(r.policy).toBeGreaterThanOrEqual(r.data + 1024 * 512)
+    expect(r.keep).toBe(r.policy + L.POLICY_WORDS * 4)
+    expect(r.totalBytes).toBeGreaterThanOrEqual(r.keep + L.MAX_KEEP_BYTES)
   })
 })

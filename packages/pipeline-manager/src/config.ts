@@ -10,6 +10,7 @@ import { PipelineConfigError } from './errors.js'
 import { resolveHttpOptions } from './http/options.js'
 import { resolveRetry, type RetryOption } from './retry-option.js'
 import { bad, boolean, fraction, given, integer, oneOf, onlyKnownKeys, record } from './option-checks.js'
+import { PRESSURE_DEFAULTS, type PressureConfig } from './pressure.js'
 import { RESTART_TYPES, STRATEGIES, type RestartType, type Strategy } from './supervisor/restart-policy.js'
 
 export type Preset = 'throughput' | 'balanced' | 'debug'
@@ -155,6 +156,12 @@ export interface PipelineOptions {
   abandonAfterMs?: number
   health?: Partial<HealthThresholds>
   /**
+   * 'pressure' events: the ring's fill, an open store breaker or writers down, reported when they
+   * cross `levels` (with `hysteresis` on the way down), sampled every `intervalMs`. Live.
+   * Defaults: levels [0.5, 0.8, 0.95], hysteresis 0.05, intervalMs 250.
+   */
+  pressure?: Partial<PressureConfig>
+  /**
    * Publish the pipeline's metrics as OpenTelemetry instruments: `true` on the global MeterProvider
    * (registered before start), or `{ meterProvider }`. Fixed at start. Defaults to off.
    */
@@ -206,6 +213,7 @@ export interface ResolvedConfig extends WriterConfig {
   readonly managerMaxSeconds: number
   readonly abandonAfterMs: number
   readonly health: Readonly<HealthThresholds>
+  readonly pressure: Readonly<PressureConfig>
   readonly statsLogIntervalMs: number
   readonly otel: false | true | { readonly meterProvider: OtelMeterProvider }
   readonly journal: { readonly path: string } | undefined
@@ -247,6 +255,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   otel: false,
   journal: undefined,
   http: undefined,
+  pressure: PRESSURE_DEFAULTS,
   health: Object.freeze({ ringFillDegraded: 0.8, ringFillUnhealthy: 0.98, oldestUnstoredMs: 5_000, restartBudgetDegraded: 0.66, storeProbeMs: 2_000, stageErrorsDegraded: 0.5 }),
 } as ResolvedConfig)
 
@@ -265,6 +274,8 @@ export const SUPERVISION_KEYS = ['maxRestarts', 'maxSeconds', 'restartBackoffMs'
 export const BREAKER_KEYS = keyList<BreakerConfig>()(['failureRateThreshold', 'minRequests', 'windowMs', 'coolDownMs', 'probeLeaseMs'])
 /** Keys of the `health` option. */
 export const HEALTH_KEYS = keyList<HealthThresholds>()(['ringFillDegraded', 'ringFillUnhealthy', 'oldestUnstoredMs', 'restartBudgetDegraded', 'storeProbeMs', 'stageErrorsDegraded'])
+/** Keys of the `pressure` option. */
+export const PRESSURE_KEYS = keyList<PressureConfig>()(['levels', 'hysteresis', 'intervalMs'])
 /** Keys of the `http` option. */
 export const HTTP_KEYS = keyList<HttpOptions>()(['port', 'host', 'bodyLimitBytes', 'maxEventsPerRequest', 'configToken', 'ingestToken', 'allowedHosts', 'allowUnauthenticated'])
 /** Keys of the `journal` option. */
@@ -276,14 +287,15 @@ export const START_ONLY_KEYS = [
   'spares', 'storeWriteLock',
 ] as const satisfies readonly (keyof PipelineOptions)[]
 /** Keys updateConfig applies to a running pipeline. */
-export const LIVE_KEYS: ReadonlySet<string> = new Set<string>(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', 'stages'])
+export const LIVE_KEYS: ReadonlySet<string> = new Set<string>(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', 'stages', 'pressure'])
 /** Every key of PipelineOptions: the live ones, then the start-only ones. */
-export const OPTION_KEYS = keyList<PipelineOptions>()(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', 'stages', ...START_ONLY_KEYS] as const)
+export const OPTION_KEYS = keyList<PipelineOptions>()(['poolSize', ...WRITER_KEYS, 'breaker', ...SUPERVISION_KEYS, 'health', 'statsLogIntervalMs', 'stages', 'pressure', ...START_ONLY_KEYS] as const)
 
 const OPTION_SET: ReadonlySet<string> = new Set(OPTION_KEYS)
 const BREAKER_SET: ReadonlySet<string> = new Set(BREAKER_KEYS)
 const HEALTH_SET: ReadonlySet<string> = new Set(HEALTH_KEYS)
 const HTTP_SET: ReadonlySet<string> = new Set(HTTP_KEYS)
+const PRESSURE_SET: ReadonlySet<string> = new Set(PRESSURE_KEYS)
 const JOURNAL_SET: ReadonlySet<string> = new Set(JOURNAL_KEYS)
 
 /** Checks the fields of `o` that are present and returns them resolved (no defaults applied). */
@@ -367,7 +379,33 @@ function checkFields(o: Record<string, unknown>, base: ResolvedConfig): Partial<
     }
     out.health = Object.freeze(health)
   }
+  if (has('pressure')) out.pressure = pressureOf(record('pressure', o.pressure), base.pressure)
   return out
+}
+
+/** The `pressure` option over `base`: levels increasing in (0, 1], hysteresis below the lowest level. */
+function pressureOf(pv: Record<string, unknown>, base: Readonly<PressureConfig>): Readonly<PressureConfig> {
+  onlyKnownKeys(pv, PRESSURE_SET, 'pressure.')
+  let levels = base.levels
+  if (given(pv, 'levels')) {
+    const lv = pv.levels
+    if (!Array.isArray(lv) || lv.length < 1 || lv.length > 8) bad('pressure.levels', 'an array of 1 to 8 levels', lv)
+    ;(lv as unknown[]).forEach((l, i) => {
+      fraction(`pressure.levels[${i}]`, l)
+      if (i > 0 && (l as number) <= (lv as number[])[i - 1]!) bad(`pressure.levels[${i}]`, `above the level before it (${(lv as number[])[i - 1]})`, l)
+    })
+    levels = Object.freeze([...(lv as number[])])
+  }
+  let hysteresis = base.hysteresis
+  if (given(pv, 'hysteresis')) {
+    hysteresis = pv.hysteresis as number
+    if (typeof hysteresis !== 'number' || !(hysteresis >= 0 && hysteresis < 1)) bad('pressure.hysteresis', 'a number from 0 to below 1', pv.hysteresis)
+  }
+  // Else the lowest level could never be left: the value cannot fall below 0.
+  if (hysteresis >= levels[0]!) bad('pressure.hysteresis', `below the lowest level (${levels[0]})`, hysteresis)
+  const intervalMs = given(pv, 'intervalMs') ? integer('pressure.intervalMs', pv.intervalMs, 0, 60_000) : base.intervalMs
+  if (intervalMs > 0 && intervalMs < 10) bad('pressure.intervalMs', '0 (off) or an integer from 10 to 60000', intervalMs)
+  return Object.freeze({ levels, hysteresis, intervalMs })
 }
 
 /** Resolves start options; throws PipelineConfigError naming the first bad option. */

@@ -16,6 +16,7 @@ export {
   JOURNAL_KEYS,
   LIVE_KEYS,
   OPTION_KEYS,
+  PRESSURE_KEYS,
   PRESETS,
   PRESET_VALUES,
   START_ONLY_KEYS,
@@ -32,6 +33,7 @@ export { ConfigUpdateError, JournalError, PipelineConfigError, PipelineError, Wr
 export { evaluateHealth, type HealthCheck, type HealthReport, type HealthStatus } from './health.js'
 export type { PipelineMetrics, Percentiles, Totals, WriterView } from './metrics.js'
 export type { AccountingReport } from './report.js'
+export { PRESSURE_DEFAULTS, nextLevel, stepPressure, strongest, type PressureConfig, type PressureEvent, type PressureReason, type PressureSample } from './pressure.js'
 export type { HttpAddress } from './http/server.js'
 export { callTree, type CallNode, type TraceEvent, type TraceItem } from './http/call-tree.js'
 export type { MemberInfo, PoolEvents, WriterIntrospection } from './writer-pool.js'

@@ -144,10 +144,10 @@ export function sumRows(buffer: SharedArrayBuffer): { totals: Totals; rows: Writ
   return { rows, totals }
 }
 
-/** Offered = accepted + refused at the door; the rate sampler and the report share this. */
+/** Offered = accepted + refused at the door (sampled out among them); the rate sampler and the report share this. */
 export function offeredOf(ring: RingStats): number {
   const d = ring.dropped
-  return ring.totalWrites + d.full + d.too_large + d.not_serializable + d.invalid_event + d.closed + d.timeout
+  return ring.totalWrites + d.full + d.too_large + d.not_serializable + d.invalid_event + d.closed + d.timeout + d.sampled
 }
 
 interface Sample {

@@ -26,6 +26,7 @@ import { StatsLog } from './stats-log.js'
 import { History, type HistoryMarker, type HistorySample, type RecentDeadLetter } from './history.js'
 import { OtelPublisher } from './otel.js'
 import { storeLockFor } from './supervisor/store-locks.js'
+import { PressureWatch, type PressureReason } from './pressure.js'
 
 /** How long a pipeline whose application left without stop() gets to drain when the event loop empties. */
 export const LOOP_EMPTY_STOP_MS = 5_000
@@ -74,6 +75,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   /** Stages the rows of #stageMetricsBuffer are laid out for (the list in force once a swap is done). */
   #stageCount = 0
   readonly #statsLog: StatsLog
+  readonly #pressure: PressureWatch
   #otel: OtelPublisher | undefined
   #config: ResolvedConfig
   #version = 1
@@ -111,6 +113,14 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.#logger = logger
     this.#store = store
     this.#statsLog = new StatsLog(logger, this)
+    this.#pressure = new PressureWatch(
+      () => ({ ringFill: ring.pressure(), breakerOpen: breaker.state === 'open', writersTarget: pool.size, writersRunning: pool.running }),
+      (e) => {
+        this.#logger[e.rising ? 'warn' : 'info'](e, 'pipeline pressure')
+        this.emit('pressure', e)
+      },
+      config.pressure,
+    )
   }
 
   /**
@@ -194,6 +204,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       }
     }
     manager.#statsLog.every(config.statsLogIntervalMs)
+    manager.#pressure.start()
     if (config.otel) manager.#otel = new OtelPublisher(manager, config.otel === true ? undefined : config.otel.meterProvider, VERSION)
     manager.#sampler = setInterval(() => manager.#sample(), 1_000)
     manager.#sampler.unref()
@@ -243,6 +254,14 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   /** Where the HTTP server listens (`http` option), with the dashboard's URL; undefined without it. */
   get httpAddress(): HttpAddress | undefined {
     return this.#http?.address
+  }
+
+  /**
+   * The pressure level in force (0: below every level; see the `pressure` option and event) and
+   * the latest reading: its strongest signal and value.
+   */
+  get pressure(): { level: number; reason: PressureReason; value: number } {
+    return this.#pressure.state
   }
 
   /** The memory store held by this thread (`store: { kind: 'memory' }` only); it stays readable after stop. */
@@ -456,6 +475,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     this.#pool.setSupervision(Object.fromEntries(SUPERVISION_KEYS.map((k) => [k, to[k]])))
     if (to.breaker !== from.breaker) this.#breaker.configure(to.breaker)
     if (to.statsLogIntervalMs !== from.statsLogIntervalMs) this.#statsLog.every(to.statsLogIntervalMs)
+    if (to.pressure !== from.pressure) this.#pressure.configure(to.pressure)
     if (to.health.storeProbeMs !== from.health.storeProbeMs) this.#local?.intervalChanged()
     await this.#pool.configure(writerConfigOf(to))
   }
@@ -526,6 +546,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     await this.#pool.stopAll(Math.max(100, deadline - Date.now()))
     if (this.#sampler) clearInterval(this.#sampler)
     this.#statsLog.stop()
+    this.#pressure.stop()
     this.#otel?.sample()
     this.#otel?.stop()
     this.#local?.end()

@@ -10,8 +10,11 @@ export interface AccountingReport {
   readonly offered: number
   /** Events the ring accepted (each has a key). */
   readonly accepted: number
-  /** Refused at the door, by reason. */
-  readonly rejected: { readonly full: number; readonly too_large: number; readonly not_serializable: number; readonly invalid_event: number; readonly closed: number; readonly timeout: number }
+  /**
+   * Refused at the door, by reason. `sampled`: left out by the ring's sampling policy, before
+   * encoding; never accepted, so it has no key and is a reason at the door like `full`.
+   */
+  readonly rejected: { readonly full: number; readonly too_large: number; readonly not_serializable: number; readonly invalid_event: number; readonly closed: number; readonly timeout: number; readonly sampled: number }
   /** Events of this ring in the store: counted there, or from the writers (new rows + duplicates). */
   readonly stored: number
   /**
@@ -135,7 +138,7 @@ export function buildReport(
   return {
     offered: offeredOf(ring),
     accepted: b.accepted,
-    rejected: { full: d.full, too_large: d.too_large, not_serializable: d.not_serializable, invalid_event: d.invalid_event, closed: d.closed, timeout: d.timeout },
+    rejected: { full: d.full, too_large: d.too_large, not_serializable: d.not_serializable, invalid_event: d.invalid_event, closed: d.closed, timeout: d.timeout, sampled: d.sampled },
     stored: b.stored,
     duplicates: b.duplicates,
     filtered: b.filtered,

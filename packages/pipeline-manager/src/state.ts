@@ -4,6 +4,7 @@
 
 import type { ResolvedConfig } from './config.js'
 import type { JournalState } from './exit-journal.js'
+import type { PressureEvent } from './pressure.js'
 import type { AccountingReport } from './report.js'
 import type { MemberInfo, PoolEvents } from './writer-pool.js'
 
@@ -26,4 +27,6 @@ export interface PipelineEvents extends PoolEvents {
   config_changed: [{ version: number; changed: string[] }]
   pool_restarted: [{ restarts: number }]
   stopped: [AccountingReport]
+  /** The pipeline's pressure crossed a level (pressure.ts), up or down. */
+  pressure: [PressureEvent]
 }

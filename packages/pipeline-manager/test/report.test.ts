@@ -5,7 +5,7 @@ import type { Totals } from '../src/metrics.js'
 
 // The accounting report as a pure function of the ring's, the writers' and the store's counts.
 
-const dropped = { full: 2, too_large: 0, not_serializable: 0, invalid_event: 0, closed: 0, timeout: 0, evicted: 0, abandoned: 0 }
+const dropped = { full: 2, too_large: 0, not_serializable: 0, invalid_event: 0, closed: 0, timeout: 0, evicted: 0, abandoned: 0, sampled: 0 }
 const ring = (over: Partial<RingStats> = {}): RingStats =>
   ({ ready: 0, claimed: 0, totalWrites: 1_000, dropped, ...over }) as unknown as RingStats
 const totals = (over: Partial<Totals> = {}): Totals => ({
@@ -93,6 +93,12 @@ describe('buildReport', () => {
   it('counts what the ring still holds as in flight, and what was refused at the door as offered', () => {
     const r = buildReport(ring({ ready: 30, claimed: 20 }), totals({ eventsStored: 950 }), undefined, true, 5)
     expect(r).toMatchObject({ inFlight: 50, timedOut: true, balanced: true, offered: 1_002 })
+  })
+
+  it('counts sampled-out events as offered and refused at the door, never as accepted', () => {
+    const r = buildReport(ring({ dropped: { ...dropped, sampled: 400 } }), totals(), store(1_000), false, 5)
+    expect(r).toMatchObject({ offered: 1_402, accepted: 1_000, rejected: { full: 2, sampled: 400 }, stored: 1_000, balanced: true })
+    expect(r.offered).toBe(r.accepted + Object.values(r.rejected).reduce((a, b) => a + b, 0))
   })
 
   it('counts as journaled only events in flight: the journal may hold events the store already has', () => {

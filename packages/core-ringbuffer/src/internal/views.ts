@@ -19,6 +19,8 @@ import {
   H_SPACE_WAITERS,
   H_TAIL,
   HEADER_WORDS,
+  MAX_KEEP_BYTES,
+  POLICY_WORDS,
   S_ABANDONED,
   S_DONE,
   S_EVICTED,
@@ -41,6 +43,9 @@ export interface Views {
   readonly seqs: Float64Array
   readonly times: Float64Array
   readonly data: Uint8Array
+  /** The sampling policy's words (P_* in layout.ts) and its always-kept list. */
+  readonly policy: Int32Array
+  readonly keep: Uint8Array
   readonly size: number
   readonly mask: number
   readonly maxEventBytes: number
@@ -68,6 +73,8 @@ export function viewsOf(sab: SharedArrayBuffer): Views {
     seqs: new Float64Array(sab, r.seqs, size),
     times: new Float64Array(sab, r.times, size),
     data: new Uint8Array(sab, r.data, size * maxEventBytes),
+    policy: new Int32Array(sab, r.policy, POLICY_WORDS),
+    keep: new Uint8Array(sab, r.keep, MAX_KEEP_BYTES),
     size,
     mask: size - 1,
     maxEventBytes,

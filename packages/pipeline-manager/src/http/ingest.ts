@@ -11,7 +11,7 @@ import { HttpError } from './request.js'
 /** Why one event of a request was not accepted. */
 export interface EventError {
   readonly index: number
-  /** `invalid_event`, or the ring's refusal: `too_large`, `not_serializable`, `full`, `timeout`, `closed`. */
+  /** `invalid_event`, or the ring's refusal: `too_large`, `not_serializable`, `full`, `timeout`, `closed`, `sampled`. */
   readonly error: string
   readonly message: string
 }
@@ -46,6 +46,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
   timeout: 'the ring stayed full for its blockTimeoutMs; retry later',
   closed: 'the pipeline is stopping and takes no more events',
   invalid_event: 'the event is not a JSON object',
+  sampled: "left out by the ring's sampling policy (the pipeline is under pressure); do not retry it",
 }
 
 /**
@@ -128,14 +129,16 @@ export function ingest(ring: RingBuffer, events: readonly unknown[]): IngestOutc
 }
 
 /**
- * 200: all accepted. 207: some accepted, some not (the body says which). With none accepted: 503
+ * 200: all accepted. 207: some accepted, some not (the body says which), or every refusal was
+ * `sampled`. With none accepted: 503
  * when the ring closed, 429 (Retry-After: 1) when it was full, 422 when every event was refused
  * for itself (invalid, too large, not serializable).
  */
 export function statusOf(r: IngestReply): { status: number; headers: Record<string, string> } {
   if (r.rejected === 0) return { status: 200, headers: {} }
-  if (r.accepted > 0) return { status: 207, headers: {} }
   const reasons = Object.keys(r.rejectedByReason)
+  // Sampled-out events were dropped on purpose: not the event's fault (422), and a retry (429) would defeat the sampling.
+  if (r.accepted > 0 || reasons.every((e) => e === 'sampled')) return { status: 207, headers: {} }
   if (reasons.includes('closed')) return { status: 503, headers: {} }
   if (reasons.some((e) => BACKPRESSURE.has(e))) return { status: 429, headers: { 'retry-after': '1' } }
   return { status: 422, headers: {} }
