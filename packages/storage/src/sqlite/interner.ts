@@ -6,6 +6,7 @@
 // so a committed id means the same string forever and the caches need no invalidation.
 
 import type Database from 'better-sqlite3'
+import { shapeOf, type Shape } from './row-codec.js'
 
 type Statement = Database.Statement<unknown[], unknown>
 
@@ -18,15 +19,17 @@ export class StringInterner {
   readonly #ids = new Map<string, number>()
   readonly #fresh = new Map<string, number>()
   readonly #names = new Map<number, string>()
-  readonly #shapes = new Map<number, readonly string[]>()
+  readonly #shapes = new Map<number, Shape>()
   readonly #insert: Statement
   readonly #select: Statement
   readonly #name: Statement
+  readonly #namesOf: Statement
 
   constructor(db: Database.Database) {
     this.#insert = db.prepare('INSERT INTO strings (s) VALUES (?) ON CONFLICT (s) DO NOTHING RETURNING id').pluck()
     this.#select = db.prepare('SELECT id FROM strings WHERE s = ?').pluck()
     this.#name = db.prepare('SELECT s FROM strings WHERE id = ?').pluck()
+    this.#namesOf = db.prepare('SELECT id, s FROM strings WHERE id IN (SELECT value FROM json_each(?))').raw()
   }
 
   /** The id of `s`, interning it; only inside a write transaction, followed by commit() or rollback(). */
@@ -51,6 +54,23 @@ export class StringInterner {
     this.#fresh.clear()
   }
 
+  /**
+   * Loads into the cache, in one statement, the names of every id in `columns` of `rows` that it
+   * lacks, so reading many rows costs no lookup per row.
+   */
+  prefetch(rows: readonly (readonly unknown[])[], columns: readonly number[]): void {
+    const missing = new Set<number>()
+    for (const row of rows) {
+      for (const c of columns) {
+        const id = row[c]
+        if (typeof id === 'number' && id > 0 && !this.#names.has(id)) missing.add(id)
+      }
+    }
+    if (missing.size === 0) return
+    if (this.#names.size + missing.size > CACHE_LIMIT) this.#names.clear()
+    for (const [id, s] of this.#namesOf.all(JSON.stringify([...missing])) as [number, string][]) this.#names.set(id, s)
+  }
+
   /** The string of a committed id (reads see committed rows only). */
   nameOf(id: number): string {
     let s = this.#names.get(id)
@@ -63,14 +83,14 @@ export class StringInterner {
     return s
   }
 
-  /** The key list of a shape id. */
-  shapeOf(id: number): readonly string[] {
-    let keys = this.#shapes.get(id)
-    if (keys === undefined) {
-      keys = JSON.parse(this.nameOf(id)) as string[]
+  /** The shape (key list and read plan) of a shape id. */
+  shapeOf(id: number): Shape {
+    let shape = this.#shapes.get(id)
+    if (shape === undefined) {
+      shape = shapeOf(JSON.parse(this.nameOf(id)) as string[])
       if (this.#shapes.size >= CACHE_LIMIT) this.#shapes.clear()
-      this.#shapes.set(id, keys)
+      this.#shapes.set(id, shape)
     }
-    return keys
+    return shape
   }
 }

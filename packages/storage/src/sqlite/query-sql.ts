@@ -25,12 +25,11 @@ const ID_OF = '(SELECT id FROM strings WHERE s = ?)'
 
 /**
  * The events table first, then its ring (CROSS JOIN keeps that order: SQLite never reorders
- * it), so the planner always starts from an events index and `rings` is a primary-key lookup;
- * correlation and AST node ids, the fields with many distinct values, come back as text from the
- * dictionary's primary key instead of filling a cache.
+ * it), so the planner always starts from an events index and `rings` is a primary-key lookup.
+ * Strings come back as ids, named from the connection's cache: joining `strings` per field cost
+ * more than twice the whole query without it (bench/store-query.ts).
  */
-export const FROM_EVENTS =
-  'FROM events AS e CROSS JOIN rings AS r ON r.ring_no = e.ring_no LEFT JOIN strings AS c ON c.id = e.correlation LEFT JOIN strings AS a ON a.id = e.ast_node'
+export const FROM_EVENTS = 'FROM events AS e CROSS JOIN rings AS r ON r.ring_no = e.ring_no'
 
 /** Columns every read selects (raw rows in row-codec's Row order). */
 export const RECORD_COLUMNS = ROW_COLUMNS

@@ -35,6 +35,8 @@ export const OWN_KEY = Symbol('own key')
 export const OWN_KEY_ID = 0
 
 interface Splitting {
+  shape: string | null
+  body: string | null
   type: string | null
   pid: string | null
   module: string | null
@@ -49,7 +51,26 @@ interface Splitting {
 
 // A string with a lone surrogate cannot be stored as TEXT unchanged (SQLite keeps UTF-8, and the
 // driver replaces it with U+FFFD), so such a value is indexed as today and also kept in the body.
-const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+// The regex (no surrogate at all, the common case) is several times cheaper than isWellFormed.
+const SURROGATE = /[\ud800-\udfff]/
+const wellFormed = (s: string): boolean => !SURROGATE.test(s) || (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+
+// Shapes seen by this thread: key list joined by NUL -> [the keys, their JSON]. The keys are
+// compared on a hit, so keys that themselves hold NUL can never be mistaken for another shape.
+const SHAPE_LIMIT = 10_000
+const shapes = new Map<string, { readonly keys: readonly string[]; readonly json: string }>()
+
+function shapeJson(keys: readonly string[]): string {
+  const joined = keys.join('\u0000')
+  const known = shapes.get(joined)
+  if (known !== undefined && known.keys.length === keys.length && known.keys.every((k, i) => k === keys[i])) return known.json
+  const json = JSON.stringify(keys)
+  if (known === undefined) {
+    if (shapes.size >= SHAPE_LIMIT) shapes.clear()
+    shapes.set(joined, { keys, json })
+  }
+  return json
+}
 
 /**
  * Splits an event into columns and a body. Reading the row back gives what JSON.parse(JSON.stringify
@@ -58,7 +79,7 @@ const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): bo
  * Throws what JSON.stringify throws (cycles, bigints).
  */
 export function splitEvent(key: string, event: Record<string, unknown>): SplitEvent {
-  const s: Splitting = { type: null, pid: null, module: null, function: null, arity: null, correlationId: null, astNodeId: null, writerId: null, enrichedAt: null, processingOrder: null }
+  const s: Splitting = { shape: null, body: null, type: null, pid: null, module: null, function: null, arity: null, correlationId: null, astNodeId: null, writerId: null, enrichedAt: null, processingOrder: null }
   if (typeof event.toJSON === 'function') return whole(key, event, s)
   const keys = Object.keys(event)
   const shape: string[] = []
@@ -74,14 +95,20 @@ export function splitEvent(key: string, event: Record<string, unknown>): SplitEv
     rest[k] = v
     restCount++
   }
-  return { ...s, shape: JSON.stringify(shape), body: restCount === 0 ? null : JSON.stringify(rest) }
+  s.shape = shapeJson(shape)
+  s.body = restCount === 0 ? null : JSON.stringify(rest)
+  return s
 }
 
 function whole(key: string, event: Record<string, unknown>, s: Splitting): SplitEvent {
-  const body = JSON.stringify(event)
+  s.body = JSON.stringify(event)
   // The indexed fields as the columns of a split row would hold them, so queries find it alike.
   for (const k of ['type', 'pid', 'module', 'function', 'arity', 'correlationId', 'astNodeId'] as const) take(s, key, k, event[k])
-  return { ...s, writerId: null, enrichedAt: null, processingOrder: null, shape: null, body }
+  s.writerId = null
+  s.enrichedAt = null
+  s.processingOrder = null
+  s.shape = null
+  return s
 }
 
 /** Puts a column field's value into `s`; true when the column alone holds it exactly. */
@@ -121,10 +148,13 @@ function take(s: Splitting, key: string, k: string, v: unknown): boolean {
 
 /** A row as the read statements return it (raw arrays, in this column order). */
 export const ROW_COLUMNS =
-  'r.ring_id, e.seq, e.captured_at, e.type, e.pid, e.module, e.function, e.arity, e.correlation, c.s, a.s, e.writer, e.enriched_at, e.processing_order, e.shape, e.body'
+  'e.ring_no, e.seq, e.captured_at, e.type, e.pid, e.module, e.function, e.arity, e.correlation, e.ast_node, e.writer, e.enriched_at, e.processing_order, e.shape, e.body'
+
+/** Indexes in a Row of the columns that hold `strings` ids. */
+export const ID_COLUMNS: readonly number[] = [3, 4, 5, 6, 8, 9, 10, 13]
 
 export type Row = [
-  ringId: string,
+  ringNo: number,
   seq: number,
   capturedAt: number,
   type: number | null,
@@ -133,8 +163,7 @@ export type Row = [
   fn: number | null,
   arity: number | null,
   correlation: number | null,
-  correlationText: string | null,
-  astNodeText: string | null,
+  astNode: number | null,
   writer: number | null,
   enrichedAt: number | null,
   processingOrder: number | null,
@@ -142,60 +171,53 @@ export type Row = [
   body: string | null,
 ]
 
-/** Dictionary lookups a reader needs: id to string, and id to a parsed shape. */
+/** Where each key of a shape is read from: a Row column index, or BODY. */
+export interface Shape {
+  readonly keys: readonly string[]
+  readonly sources: Int8Array
+}
+
+const BODY = -1
+const CORRELATION = 8
+const COLUMN_OF = new Map<string, number>([
+  ['type', 3], ['pid', 4], ['module', 5], ['function', 6], ['arity', 7], ['correlationId', CORRELATION],
+  ['astNodeId', 9], ['writerId', 10], ['enrichedAt', 11], ['processingOrder', 12],
+])
+// Columns holding dictionary ids (correlation aside: 0 there means the event's own key).
+const NAMED = [false, false, false, true, true, true, true, false, false, true, true, false, false]
+
+/** The read plan of a shape's key list, made once per shape and connection. */
+export function shapeOf(keys: readonly string[]): Shape {
+  return { keys, sources: Int8Array.from(keys, (k) => COLUMN_OF.get(k) ?? BODY) }
+}
+
+/** Dictionary lookups a reader needs: id to string, and id to a shape. */
 export interface Names {
   nameOf(id: number): string
-  shapeOf(id: number): readonly string[]
+  shapeOf(id: number): Shape
 }
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
 
-/** Rebuilds the event of a row, key order included. */
-export function joinEvent(row: Row, names: Names): Record<string, unknown> {
-  const body = row[15]
-  if (row[14] === null) return JSON.parse(body as string) as Record<string, unknown>
+/** Rebuilds the event of a row whose key is `key`, key order included. */
+export function joinEvent(row: Row, key: string, names: Names): Record<string, unknown> {
+  const body = row[14]
+  if (row[13] === null) return JSON.parse(body as string) as Record<string, unknown>
   const rest = body === null ? EMPTY : (JSON.parse(body) as Record<string, unknown>)
+  const { keys, sources } = names.shapeOf(row[13])
   const event: Record<string, unknown> = {}
-  for (const k of names.shapeOf(row[14])) {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string
+    const src = sources[i] as number
     // A column field is in the body too when the column could not hold it exactly (or when it
     // is not of the column's type); every other field is only there.
     const inBody = rest[k]
-    if (inBody !== undefined) {
+    if (src === BODY || inBody !== undefined) {
       event[k] = inBody
       continue
     }
-    switch (k) {
-      case 'type':
-        event.type = names.nameOf(row[3] as number)
-        break
-      case 'pid':
-        event.pid = names.nameOf(row[4] as number)
-        break
-      case 'module':
-        event.module = names.nameOf(row[5] as number)
-        break
-      case 'function':
-        event.function = names.nameOf(row[6] as number)
-        break
-      case 'arity':
-        event.arity = row[7]
-        break
-      case 'correlationId':
-        event.correlationId = row[8] === OWN_KEY_ID ? `${row[0]}:${row[1]}` : row[9]
-        break
-      case 'astNodeId':
-        event.astNodeId = row[10]
-        break
-      case 'writerId':
-        event.writerId = names.nameOf(row[11] as number)
-        break
-      case 'enrichedAt':
-        event.enrichedAt = row[12]
-        break
-      case 'processingOrder':
-        event.processingOrder = row[13]
-        break
-    }
+    const v = row[src] as number
+    event[k] = src === CORRELATION ? (v === OWN_KEY_ID ? key : names.nameOf(v)) : NAMED[src] === true ? names.nameOf(v) : v
   }
   return event
 }

@@ -14,7 +14,7 @@ import { checkTime, resolveListLimit, resolveQueryFilter, type QueryFilter } fro
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js'
 import { FROM_EVENTS, RECORD_COLUMNS, querySql } from './query-sql.js'
 import { StringInterner } from './interner.js'
-import { OWN_KEY, OWN_KEY_ID, joinEvent, splitEvent, type Row, type SplitEvent } from './row-codec.js'
+import { ID_COLUMNS, OWN_KEY, OWN_KEY_ID, joinEvent, splitEvent, type Row, type SplitEvent } from './row-codec.js'
 import { StoreFileWatch } from './file-watch.js'
 import { openDatabase } from './open.js'
 import { toStoreError } from './sqlite-errors.js'
@@ -120,9 +120,21 @@ export class SqliteStore implements EventStore {
   }
 
   #recordOf(row: Row): EventRecord {
-    const ringId = row[0]
+    const ringId = this.#ringIdOf(row[0])
     const seq = row[1]
-    return { key: `${ringId}:${seq}`, ringId, seq, capturedAt: row[2], event: joinEvent(row, this.#strings) }
+    const key = `${ringId}:${seq}`
+    return { key, ringId, seq, capturedAt: row[2], event: joinEvent(row, key, this.#strings) }
+  }
+
+  // ring_no -> ring id of committed rows (a committed ring_no never changes its ring).
+  readonly #ringIds = new Map<number, string>()
+  #ringIdOf(no: number): string {
+    let id = this.#ringIds.get(no)
+    if (id === undefined) {
+      id = this.#prepare('SELECT ring_id FROM rings WHERE ring_no = ?').pluck().get(no) as string
+      this.#ringIds.set(no, id)
+    }
+    return id
   }
 
   #open(): Database.Database {
@@ -196,6 +208,7 @@ export class SqliteStore implements EventStore {
     const { sql, params } = querySql(resolveQueryFilter(filter))
     try {
       const rows = this.#prepare(sql).all(...params) as Row[]
+      this.#strings.prefetch(rows, ID_COLUMNS)
       const out = new Array<EventRecord>(rows.length)
       for (let i = 0; i < rows.length; i++) out[i] = this.#recordOf(rows[i] as Row)
       return out
