@@ -15,7 +15,7 @@ import { PipelineManager } from '@ringside/pipeline-manager'
 import type { PipelineOptions } from '@ringside/pipeline-manager'
 import { lineChart, mayWriteChart } from './chart.js'
 import { boot, fmt, median, nullStore, producerEntry, rssSampler, runPipeline, sleep, spread, type RunResult } from './e2e.js'
-import { openRaw } from './raw-sqlite.js'
+import { openRaw } from './store-raw.js'
 import { recordSource } from './store-data.js'
 
 const argOf = (name: string): string | undefined => {
@@ -53,13 +53,13 @@ const ringside = (store: 'sqlite' | 'null', writers: number, seconds: number, ra
   runPipeline(store === 'sqlite' ? { kind: 'sqlite', path: join(dir, `e2e-${++dbNo}.db`) } : nullStore, writers, seconds, ratePerSec, extra)
 
 /**
- * The raw insert loop (bench/raw-sqlite.ts) on a fresh file in this thread for `seconds`: batches
+ * The raw insert loop (bench/store-raw.ts) on a fresh file in this thread for `seconds`: batches
  * of RAW_BATCH enriched reference events; rows/s counts only the time inside the inserts (making
  * the rows is not its cost). Per-second samples for the sustained table.
  */
 async function rawLoop(seconds: number): Promise<{ perSec: number; samples: number[] }> {
   const src = recordSource(++dbNo)
-  const raw = await openRaw(join(dir, `raw-${dbNo}.db`), src.ringId, { schemaDir: dir })
+  const raw = await openRaw(join(dir, `raw-${dbNo}.db`), src.ringId, { scratchPath: join(dir, `raw-schema-${dbNo}.db`) })
   let rows = 0
   let insideMs = 0
   const samples: number[] = []

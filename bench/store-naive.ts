@@ -1,7 +1,9 @@
 // The naive SQLite event store the benchmark compares against, and its one-fix-at-a-time
-// variants: each flag restores one of the adapter's choices so its share of the decay shows.
-// Not a product: a TEXT 'hex:seq' primary key, one index per field, the driver's default cache
-// (16000 KiB in better-sqlite3 12's build) and checkpoint (1000 pages), bodies through json().
+// variants: each flag restores one of the store's earlier choices so its share of the decay shows.
+// Not a product: one table keyed by a TEXT 'hex:seq' primary key, the indexed fields as TEXT
+// columns, six indexes (captured_at; pid; type; module, function, arity; correlation_id;
+// ast_node_id), the whole event as JSON text, one transaction per batch, the driver's default
+// cache (16000 KiB in better-sqlite3 12's build) and checkpoint (1000 pages).
 import Database from 'better-sqlite3'
 import type { EventRecord } from '@ringside/storage'
 
@@ -15,8 +17,10 @@ export interface NaiveFixes {
   readonly cache?: boolean
   /** wal_autocheckpoint of 50000 pages instead of 1000. */
   readonly checkpoint?: boolean
-  /** Bind JSON.stringify text as is instead of passing it through SQLite's json(). */
-  readonly plainJson?: boolean
+  /** Diagnosis only: pass the body through SQLite's json() (as the first naive design did). */
+  readonly sqliteJson?: boolean
+  /** Diagnosis only: one index per field, mfa as three (as the first naive design did). */
+  readonly perFieldIndexes?: boolean
   /** Diagnosis only, not a fix: leave out the correlation_id index. */
   readonly noCorrelationIndex?: boolean
   /** Diagnosis only, not a fix: synchronous=OFF, so checkpoints never fsync. */
@@ -24,11 +28,13 @@ export interface NaiveFixes {
 }
 
 const FIELDS = ['type', 'pid', 'module', 'function', 'arity', 'correlation_id', 'ast_node_id'] as const
+// With events_captured_at, the six indexes of the naive design: [name, columns].
+const FIVE: readonly [string, string][] = [['pid', 'pid'], ['type', 'type'], ['mfa', 'module, function, arity'], ['correlation_id', 'correlation_id'], ['ast_node_id', 'ast_node_id']]
 
 function schema(f: NaiveFixes): string {
   const keyCols = f.intKey === true ? 'ring_no INTEGER NOT NULL, seq INTEGER NOT NULL,' : 'key TEXT PRIMARY KEY, ring_id TEXT NOT NULL, seq INTEGER NOT NULL,'
-  let sql = `CREATE TABLE rings (ring_no INTEGER PRIMARY KEY, ring_id TEXT NOT NULL UNIQUE);
-    CREATE TABLE events (${keyCols} captured_at REAL NOT NULL, type TEXT, pid TEXT, module TEXT, function TEXT,
+  let sql = f.intKey === true ? 'CREATE TABLE rings (ring_no INTEGER PRIMARY KEY, ring_id TEXT NOT NULL UNIQUE);' : ''
+  sql += `CREATE TABLE events (${keyCols} captured_at REAL NOT NULL, type TEXT, pid TEXT, module TEXT, function TEXT,
       arity INTEGER, correlation_id TEXT, ast_node_id TEXT, body TEXT NOT NULL);`
   if (f.intKey === true) sql += 'CREATE UNIQUE INDEX events_key ON events (ring_no, seq);'
   sql += 'CREATE INDEX events_captured_at ON events (captured_at);'
@@ -38,8 +44,10 @@ function schema(f: NaiveFixes): string {
       CREATE INDEX events_mfa ON events (module, function, arity, captured_at) WHERE module IS NOT NULL;
       CREATE INDEX events_ast_node ON events (ast_node_id, captured_at) WHERE ast_node_id IS NOT NULL;`
     if (f.noCorrelationIndex !== true) sql += 'CREATE INDEX events_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL;'
-  } else {
+  } else if (f.perFieldIndexes === true) {
     for (const c of FIELDS) if (c !== 'correlation_id' || f.noCorrelationIndex !== true) sql += `CREATE INDEX events_${c} ON events (${c});`
+  } else {
+    for (const [name, cols] of FIVE) if (name !== 'correlation_id' || f.noCorrelationIndex !== true) sql += `CREATE INDEX events_${name} ON events (${cols});`
   }
   return sql
 }
@@ -52,7 +60,7 @@ export function openNaive(path: string, fixes: NaiveFixes = {}): { storeEvents(b
   if (fixes.cache === true) db.pragma('cache_size = -65536')
   if (fixes.checkpoint === true) db.pragma('wal_autocheckpoint = 50000')
   db.exec(schema(fixes))
-  const body = fixes.plainJson === true ? '?' : 'json(?)'
+  const body = fixes.sqliteJson === true ? 'json(?)' : '?'
   const cols = 'captured_at, type, pid, module, function, arity, correlation_id, ast_node_id, body'
   const insert = fixes.intKey === true
     ? db.prepare(`INSERT OR IGNORE INTO events (ring_no, seq, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${body})`)

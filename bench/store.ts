@@ -13,7 +13,8 @@ import Database from 'better-sqlite3'
 import { SQLITE_DEFAULTS, SqliteStore, type EventRecord } from '@ringside/storage'
 import { recordSource, type Profile } from './store-data.js'
 import { openNaive, type NaiveFixes } from './store-naive.js'
-import { openRaw } from './raw-sqlite.js'
+import { openRaw } from './store-raw.js'
+import { openV2 } from './store-v2.js'
 
 const argv = process.argv.slice(2)
 const opt = (name: string, dflt: string): string => {
@@ -59,9 +60,8 @@ function openAdapter(path: string): Writer {
   return SqliteStore.open({ path, walAutocheckpointPages: CHECKPOINT })
 }
 
-/** Raw better-sqlite3 (bench/raw-sqlite.ts): the adapter's schema and pragmas, a plain INSERT per row. */
-function openRawWriter(path: string, ringId: string): Promise<Writer> {
-  return openRaw(path, ringId, { schemaDir: dir, walAutocheckpointPages: CHECKPOINT })
+async function openRawWriter(path: string, ringId: string): Promise<Writer> {
+  return openRaw(path, ringId, { scratchPath: freshPath(), walAutocheckpointPages: CHECKPOINT })
 }
 
 function openNaiveWriter(path: string, fixes: NaiveFixes = {}): Writer {
@@ -69,9 +69,13 @@ function openNaiveWriter(path: string, fixes: NaiveFixes = {}): Writer {
   return { storeEvents: (b) => n.storeEvents(b), close: () => n.close() }
 }
 
-type Kind = 'adapter' | 'raw' | 'naive'
+type Kind = 'adapter' | 'raw' | 'naive' | 'v2'
 async function open(kind: Kind, path: string, ringId: string): Promise<Writer> {
   if (kind === 'adapter') return openAdapter(path)
+  if (kind === 'v2') {
+    const v2 = openV2(path, CHECKPOINT)
+    return { storeEvents: (b) => v2.storeEvents(b), close: () => v2.close() }
+  }
   if (kind === 'raw') return openRawWriter(path, ringId)
   return openNaiveWriter(path)
 }
@@ -193,6 +197,31 @@ if (SUSTAINED.length > 0 && DURATION_S > 0) {
       runs.set(kind, [...(runs.get(kind) ?? []), ws])
     }
   }
+  // Over the whole run: rows / seconds spent inside storeEvents; and the last 10 s against the first 10 s.
+  const overall = (ws: readonly Window[]): number => {
+    let secs = 0
+    let prev = 0
+    for (const w of ws) {
+      secs += (w.totalRows - prev) / w.rowsPerS
+      prev = w.totalRows
+    }
+    return prev / secs
+  }
+  const tenS = Math.max(1, Math.round(10 / WINDOW_S))
+  const ends = (ws: readonly Window[]): number => {
+    const rates = ws.map((w) => w.rowsPerS)
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+    return mean(rates.slice(-tenS)) / mean(rates.slice(0, tenS))
+  }
+  const naiveRuns = runs.get('naive')
+  console.log(`\n| contender | rows/s over the run, median (min-max) | / naive, median of runs (min-max) | last 10 s / first 10 s, median (min-max) |`)
+  console.log('|---|---:|---:|---:|')
+  const spread = (xs: number[], f: (x: number) => string): string => `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`
+  for (const [kind, all] of runs) {
+    const rates = all.map(overall)
+    const vsNaive = naiveRuns === undefined ? [] : rates.map((r, i) => r / overall(naiveRuns[i] as Window[]))
+    console.log(`| ${kind} | ${spread(rates, fmt)} | ${vsNaive.length === 0 ? '-' : spread(vsNaive, (x) => x.toFixed(2))} | ${spread(all.map(ends), (x) => x.toFixed(2))} |`)
+  }
   for (const [kind, all] of runs) {
     if (all.length === 1) {
       printWindows(kind, all[0] as Window[])
@@ -219,16 +248,16 @@ if (SUSTAINED.length > 0 && DURATION_S > 0) {
 if (flag('variants')) {
   const variants: [string, NaiveFixes][] = [
     ['naive', {}],
-    ['naive + plain JSON text', { plainJson: true }],
+    ['naive as first measured: json() bodies, one index per field', { sqliteJson: true, perFieldIndexes: true }],
     ['naive + 64 MiB cache', { cache: true }],
     ['naive + checkpoint every 50000 pages', { checkpoint: true }],
     ['naive + integer (ring_no, seq) key', { intKey: true }],
     ['naive + composite partial indexes', { indexes: true }],
     ['naive + key + indexes', { intKey: true, indexes: true }],
     ['naive + key + indexes + cache', { intKey: true, indexes: true, cache: true }],
-    ['all fixes', { intKey: true, indexes: true, cache: true, checkpoint: true, plainJson: true }],
-    ['diagnosis: all fixes, no correlation_id index', { intKey: true, indexes: true, cache: true, checkpoint: true, plainJson: true, noCorrelationIndex: true }],
-    ['diagnosis: all fixes, synchronous=OFF', { intKey: true, indexes: true, cache: true, checkpoint: true, plainJson: true, syncOff: true }],
+    ['all fixes', { intKey: true, indexes: true, cache: true, checkpoint: true }],
+    ['diagnosis: all fixes, no correlation_id index', { intKey: true, indexes: true, cache: true, checkpoint: true, noCorrelationIndex: true }],
+    ['diagnosis: all fixes, synchronous=OFF', { intKey: true, indexes: true, cache: true, checkpoint: true, syncOff: true }],
   ]
   console.log(`\n### one fix at a time: batches of 1000 for ${VARIANT_S} s each\n`)
   console.log('| variant | first two windows, rows/s | last two windows, rows/s | last / first | rows in the run | file + WAL (MiB) |')

@@ -52,6 +52,24 @@ export function indexedFields(event: Record<string, unknown>): IndexedFields {
  * (`getEvent`) and the pair (the stores' unique index) can never disagree.
  */
 export function checkRecord(record: unknown, index: number): string {
+  const event = checkRecordFields(record, index)
+  return serializeEvent(() => JSON.stringify(event), index)
+}
+
+/**
+ * Runs `serialize` (which stringifies record `index`'s event, whole or in parts), turning what
+ * JSON.stringify throws (cycles, bigints) into the StoreRecordError checkRecord throws.
+ */
+export function serializeEvent<T>(serialize: () => T, index: number): T {
+  try {
+    return serialize()
+  } catch (cause) {
+    throw new StoreRecordError(index, 'event', `record ${index}: 'event' cannot be serialized as JSON: ${String(cause)}`, { cause })
+  }
+}
+
+/** Every check of checkRecord but serializing the event; returns the event. */
+export function checkRecordFields(record: unknown, index: number): Record<string, unknown> {
   if (record === null || typeof record !== 'object') {
     throw new StoreRecordError(index, 'record', `record ${index} must be an object, got ${describeValue(record)}`)
   }
@@ -72,13 +90,7 @@ export function checkRecord(record: unknown, index: number): string {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) {
     throw new StoreRecordError(index, 'event', `record ${index}: 'event' must be an object, got ${describeValue(event)}`)
   }
-  let body: string
-  try {
-    body = JSON.stringify(event)
-  } catch (cause) {
-    throw new StoreRecordError(index, 'event', `record ${index}: 'event' cannot be serialized as JSON: ${String(cause)}`, { cause })
-  }
-  return body
+  return event as Record<string, unknown>
 }
 
 /** Checks a whole batch before anything is written and returns each record's body as JSON. */

@@ -78,8 +78,16 @@ export function openDatabase(o: ResolvedSqliteOptions): Database.Database {
       if (version > SCHEMA_VERSION) {
         throw new StoreOpenError('schema_too_new', o.path, `database ${o.path} has schema version ${version}; this @ringside/storage knows up to ${SCHEMA_VERSION}`)
       }
+      if (version < SCHEMA_VERSION) {
+        // Version 3 changed the layout of `events`; reading needs the migration, which writes.
+        throw new StoreOpenError('open_failed', o.path, `database ${o.path} has schema version ${version}; open it once read-write to migrate it to ${SCHEMA_VERSION} before reading it read-only`)
+      }
       return db
     }
+    // A new file: incremental auto-vacuum lets retention hand freed pages back to the file system
+    // in steps. It can only be chosen before the first table exists (and before WAL mode writes
+    // the header), so it is set here and never on an existing store.
+    if (userTables(db).length === 0) db.pragma('auto_vacuum = INCREMENTAL')
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${o.synchronous}`)
     db.pragma(`wal_autocheckpoint = ${o.walAutocheckpointPages}`)

@@ -17,6 +17,10 @@ import { StoreOpenError } from '../errors.js'
  * the optional fields' indexes are partial, so events without the field cost them nothing. What a
  * commit costs is the number of distinct pages it touches: keys in random order (random UUIDs in
  * an indexed field) touch one page per row, and that, not this schema, sets the rate then.
+ * Version 3 interns every repeated string into `strings` and keeps the common fields in columns
+ * only, which made a stored event about a third of its size (row-codec.ts, README "Schema").
+ * `events` stays a rowid table with a REAL `captured_at`, and `counters` 'events' stays exact,
+ * because retention deletes by rowid in captured_at order and adjusts the counter.
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: events, interned ring ids, query indexes.
@@ -66,6 +70,56 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO counters (name, value) SELECT 'events', count(*) FROM events;
   `,
+  // 3: strings interned into one dictionary, so every indexed field is a small integer; the fields
+  // held in columns are no longer repeated in the body, and `shape` (a dictionary id of the JSON
+  // key list) restores the key order on read. `correlation = 0` means "the event's own key" (the
+  // writer's fallback), so that common case stores no string and no index entry. Rows migrated
+  // from version 2 keep their whole event as body (`shape` NULL); their rowids are kept.
+  `
+  CREATE TABLE strings (
+    id INTEGER PRIMARY KEY,
+    s TEXT NOT NULL UNIQUE
+  );
+  INSERT OR IGNORE INTO strings (s)
+    SELECT type FROM events WHERE type IS NOT NULL
+    UNION SELECT pid FROM events WHERE pid IS NOT NULL
+    UNION SELECT module FROM events WHERE module IS NOT NULL
+    UNION SELECT function FROM events WHERE function IS NOT NULL
+    UNION SELECT correlation_id FROM events WHERE correlation_id IS NOT NULL
+    UNION SELECT ast_node_id FROM events WHERE ast_node_id IS NOT NULL;
+  CREATE TABLE events_v3 (
+    ring_no INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    captured_at REAL NOT NULL,
+    type INTEGER,
+    pid INTEGER,
+    module INTEGER,
+    function INTEGER,
+    arity INTEGER,
+    correlation INTEGER,
+    ast_node INTEGER,
+    writer INTEGER,
+    enriched_at REAL,
+    processing_order INTEGER,
+    shape INTEGER,
+    body TEXT
+  );
+  INSERT INTO events_v3 (rowid, ring_no, seq, captured_at, type, pid, module, function, arity, correlation, ast_node, body)
+    SELECT rowid, ring_no, seq, captured_at,
+      (SELECT id FROM strings WHERE s = type), (SELECT id FROM strings WHERE s = pid),
+      (SELECT id FROM strings WHERE s = module), (SELECT id FROM strings WHERE s = function), arity,
+      (SELECT id FROM strings WHERE s = correlation_id), (SELECT id FROM strings WHERE s = ast_node_id), body
+    FROM events ORDER BY rowid;
+  DROP TABLE events;
+  ALTER TABLE events_v3 RENAME TO events;
+  CREATE UNIQUE INDEX events_key ON events (ring_no, seq);
+  CREATE INDEX events_captured_at ON events (captured_at);
+  CREATE INDEX events_pid ON events (pid, captured_at) WHERE pid IS NOT NULL;
+  CREATE INDEX events_type ON events (type, captured_at) WHERE type IS NOT NULL;
+  CREATE INDEX events_mfa ON events (module, function, arity, captured_at) WHERE module IS NOT NULL;
+  CREATE INDEX events_correlation ON events (correlation) WHERE correlation > 0;
+  CREATE INDEX events_ast_node ON events (ast_node, captured_at) WHERE ast_node IS NOT NULL;
+  `,
 ]
 
 /** The schema version this code writes. */
@@ -81,9 +135,16 @@ export const APPLICATION_ID = 0x52534445
 
 /** The tables a file at schema `version` has (the ones the first `version` migrations create). */
 export function tablesOfVersion(version: number): string[] {
-  const names: string[] = []
-  for (const sql of MIGRATIONS.slice(0, version)) for (const m of sql.matchAll(/CREATE TABLE (\w+)/g)) names.push(m[1] as string)
-  return names.sort()
+  const names = new Set<string>()
+  for (const sql of MIGRATIONS.slice(0, version)) {
+    for (const m of sql.matchAll(/(CREATE|DROP|ALTER) TABLE (\w+)(?: RENAME TO (\w+))?/g)) {
+      const [, verb, name, renamed] = m as unknown as [string, string, string, string | undefined]
+      if (verb === 'CREATE') names.add(name)
+      else names.delete(name)
+      if (renamed !== undefined) names.add(renamed)
+    }
+  }
+  return [...names].sort()
 }
 
 /**

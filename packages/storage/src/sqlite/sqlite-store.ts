@@ -6,27 +6,39 @@
 
 import { statSync } from 'node:fs'
 import type Database from 'better-sqlite3'
-import { StoreError, StoreFilterError, describeValue } from '../errors.js'
-import { checkBatch, parseKey, type EventRecord } from '../event-record.js'
+import { StoreError, StoreFilterError, StoreRecordError, describeValue } from '../errors.js'
+import { checkRecordFields, parseKey, serializeEvent, type EventRecord } from '../event-record.js'
 import { checkDeadLetters, deadLetterOf, type CheckedDeadLetter } from '../dead-letter.js'
 import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreHealth, StoreResult, StoreStats } from '../event-store.js'
 import { checkTime, resolveListLimit, resolveQueryFilter, type QueryFilter } from '../query-filter.js'
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js'
 import { FROM_EVENTS, RECORD_COLUMNS, querySql } from './query-sql.js'
+import { StringInterner } from './interner.js'
+import { ID_COLUMNS, OWN_KEY, OWN_KEY_ID, joinEvent, splitEvent, type Row, type SplitEvent } from './row-codec.js'
 import { StoreFileWatch } from './file-watch.js'
 import { openDatabase } from './open.js'
 import { toStoreError } from './sqlite-errors.js'
 
 type Statement = Database.Statement<unknown[], unknown>
-interface RecordRow { ringId: string; seq: number; capturedAt: number; body: string }
 interface DeadLetterRow { key: string; ringId: string; seq: number; capturedAt: number; body: string; error: string; attempts: number; reason: string | null; storedAt: number }
 
-// The indexed fields, taken only with the right type (as indexedFields does, without its object).
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
-const int = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) ? v : null)
+// Rows per INSERT statement: one statement execution per chunk instead of per row (the driver's
+// per-call cost dominates a narrow row); 50 x 15 parameters stays far below SQLite's limit.
+const CHUNK = 50
+const COLUMNS = 15
+const INSERT_COLUMNS = '(ring_no, seq, captured_at, type, pid, module, function, arity, correlation, ast_node, writer, enriched_at, processing_order, shape, body)'
+const insertSql = (rows: number): string =>
+  `INSERT OR IGNORE INTO events ${INSERT_COLUMNS} VALUES ${Array.from({ length: rows }, () => `(${'?,'.repeat(COLUMNS - 1)}?)`).join(',')}`
 
-function recordOf(row: RecordRow): EventRecord {
-  return { key: `${row.ringId}:${row.seq}`, ringId: row.ringId, seq: row.seq, capturedAt: row.capturedAt, event: JSON.parse(row.body) as Record<string, unknown> }
+/** Checks a batch and splits every event, before the write lock is taken; throws StoreRecordError. */
+function splitBatch(batch: unknown): SplitEvent[] {
+  if (!Array.isArray(batch)) throw new StoreRecordError(-1, 'batch', `a batch must be an array of records, got ${describeValue(batch)}`)
+  const out = new Array<SplitEvent>(batch.length)
+  for (let i = 0; i < batch.length; i++) {
+    const event = checkRecordFields(batch[i], i)
+    out[i] = serializeEvent(() => splitEvent((batch[i] as EventRecord).key, event), i)
+  }
+  return out
 }
 
 /** An EventStore in a SQLite file (or `:memory:`), through better-sqlite3. */
@@ -37,11 +49,13 @@ export class SqliteStore implements EventStore {
   // ring id -> ring_no; an entry is only added after the transaction that made it committed.
   readonly #ringNos = new Map<string, number>()
   readonly #queries = new Map<string, Statement>()
-  readonly #insert: Statement
+  readonly #strings: StringInterner
+  readonly #insertOne: Statement
+  readonly #insertChunk: Statement
   readonly #ringInsert: Statement
   readonly #ringSelect: Statement
   readonly #countAdd: Statement
-  readonly #writeBatch: (batch: readonly EventRecord[], bodies: readonly string[], fresh: Map<string, number>) => number
+  readonly #writeBatch: (batch: readonly EventRecord[], split: readonly SplitEvent[], fresh: Map<string, number>) => number
   readonly #watch: StoreFileWatch | undefined
 
   /**
@@ -58,35 +72,44 @@ export class SqliteStore implements EventStore {
     const db = openDatabase(options)
     this.#db = db
     this.#watch = StoreFileWatch.capture(options.path)
-    this.#insert = db.prepare(
-      `INSERT OR IGNORE INTO events
-         (ring_no, seq, captured_at, type, pid, module, function, arity, correlation_id, ast_node_id, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
+    this.#strings = new StringInterner(db)
+    this.#insertOne = db.prepare(insertSql(1))
+    this.#insertChunk = db.prepare(insertSql(CHUNK))
     this.#ringInsert = db.prepare('INSERT OR IGNORE INTO rings (ring_id) VALUES (?)')
     this.#ringSelect = db.prepare('SELECT ring_no FROM rings WHERE ring_id = ?').pluck()
     this.#countAdd = db.prepare("UPDATE counters SET value = value + ? WHERE name = 'events'")
-    const tx = db.transaction((batch: readonly EventRecord[], bodies: readonly string[], fresh: Map<string, number>): number => {
+    const tx = db.transaction((batch: readonly EventRecord[], split: readonly SplitEvent[], fresh: Map<string, number>): number => {
       let inserted = 0
-      const insert = this.#insert
+      const strings = this.#strings
+      const id = (v: string | null): number | null => (v === null ? null : strings.idOf(v))
       // A batch usually comes from one ring: look its number up once, not per row.
       let lastRing = ''
       let ringNo = 0
+      const params: unknown[] = []
       for (let i = 0; i < batch.length; i++) {
         const r = batch[i] as EventRecord
         if (r.ringId !== lastRing) {
           lastRing = r.ringId
           ringNo = this.#ringNos.get(lastRing) ?? fresh.get(lastRing) ?? this.#internRing(lastRing, fresh)
         }
-        const e = r.event
-        inserted += insert.run(ringNo, r.seq, r.capturedAt, str(e.type), str(e.pid), str(e.module), str(e.function), int(e.arity), str(e.correlationId), str(e.astNodeId), bodies[i]).changes
+        const e = split[i] as SplitEvent
+        const c = e.correlationId
+        params.push(
+          ringNo, r.seq, r.capturedAt, id(e.type), id(e.pid), id(e.module), id(e.function), e.arity,
+          c === OWN_KEY ? OWN_KEY_ID : id(c), id(e.astNodeId), id(e.writerId), e.enrichedAt, e.processingOrder, id(e.shape), e.body,
+        )
+        if (params.length === CHUNK * COLUMNS) {
+          inserted += this.#insertChunk.run(params).changes
+          params.length = 0
+        }
       }
+      for (let at = 0; at < params.length; at += COLUMNS) inserted += this.#insertOne.run(params.slice(at, at + COLUMNS)).changes
       if (inserted > 0) this.#countAdd.run(inserted)
       return inserted
     })
     // IMMEDIATE: take the write lock up front. A deferred transaction that reads and then writes
     // gets SQLITE_BUSY at once, without the busy handler, when another connection wrote between.
-    this.#writeBatch = (batch, bodies, fresh) => tx.immediate(batch, bodies, fresh)
+    this.#writeBatch = (batch, split, fresh) => tx.immediate(batch, split, fresh)
   }
 
   #internRing(ringId: string, fresh: Map<string, number>): number {
@@ -94,6 +117,24 @@ export class SqliteStore implements EventStore {
     const no = this.#ringSelect.get(ringId) as number
     fresh.set(ringId, no)
     return no
+  }
+
+  #recordOf(row: Row): EventRecord {
+    const ringId = this.#ringIdOf(row[0])
+    const seq = row[1]
+    const key = `${ringId}:${seq}`
+    return { key, ringId, seq, capturedAt: row[2], event: joinEvent(row, key, this.#strings) }
+  }
+
+  // ring_no -> ring id of committed rows (a committed ring_no never changes its ring).
+  readonly #ringIds = new Map<number, string>()
+  #ringIdOf(no: number): string {
+    let id = this.#ringIds.get(no)
+    if (id === undefined) {
+      id = this.#prepare('SELECT ring_id FROM rings WHERE ring_no = ?').pluck().get(no) as string
+      this.#ringIds.set(no, id)
+    }
+    return id
   }
 
   #open(): Database.Database {
@@ -117,6 +158,8 @@ export class SqliteStore implements EventStore {
     let stmt = this.#queries.get(sql)
     if (stmt === undefined) {
       stmt = this.#open().prepare(sql)
+      // Reads of events return raw arrays (no object per row); the rest return objects.
+      if (sql.startsWith(`SELECT ${RECORD_COLUMNS}`)) stmt.raw()
       this.#queries.set(sql, stmt)
     }
     return stmt
@@ -124,14 +167,21 @@ export class SqliteStore implements EventStore {
 
   async storeEvents(batch: readonly EventRecord[]): Promise<StoreResult> {
     this.#open()
-    const bodies = checkBatch(batch)
+    const split = splitBatch(batch)
     if (batch.length === 0) return { inserted: 0, duplicates: 0 }
     this.#checkWritable('storeEvents')
     try {
       const fresh = new Map<string, number>()
-      const inserted = this.#writeBatch(batch, bodies, fresh)
-      // Only now is a new ring_no committed; a rolled-back one may be given to another ring.
+      let inserted: number
+      try {
+        inserted = this.#writeBatch(batch, split, fresh)
+      } catch (err) {
+        this.#strings.rollback()
+        throw err
+      }
+      // Only now are new ring_nos and string ids committed; rolled-back ones may be given to others.
       for (const [id, no] of fresh) this.#ringNos.set(id, no)
+      this.#strings.commit()
       this.#checkWritable('storeEvents')
       return { inserted, duplicates: batch.length - inserted }
     } catch (err) {
@@ -146,8 +196,8 @@ export class SqliteStore implements EventStore {
     if (parsed === undefined) return undefined
     try {
       const row = this.#prepare(`SELECT ${RECORD_COLUMNS} ${FROM_EVENTS} WHERE e.ring_no = (SELECT ring_no FROM rings WHERE ring_id = ?) AND e.seq = ?`)
-        .get(parsed.ringId, parsed.seq) as RecordRow | undefined
-      return row === undefined ? undefined : recordOf(row)
+        .get(parsed.ringId, parsed.seq) as Row | undefined
+      return row === undefined ? undefined : this.#recordOf(row)
     } catch (err) {
       throw toStoreError(err, 'getEvent')
     }
@@ -157,7 +207,11 @@ export class SqliteStore implements EventStore {
     this.#open()
     const { sql, params } = querySql(resolveQueryFilter(filter))
     try {
-      return (this.#prepare(sql).all(...params) as RecordRow[]).map(recordOf)
+      const rows = this.#prepare(sql).all(...params) as Row[]
+      this.#strings.prefetch(rows, ID_COLUMNS)
+      const out = new Array<EventRecord>(rows.length)
+      for (let i = 0; i < rows.length; i++) out[i] = this.#recordOf(rows[i] as Row)
+      return out
     } catch (err) {
       throw toStoreError(err, 'query')
     }
