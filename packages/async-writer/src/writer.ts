@@ -383,6 +383,8 @@ export class AsyncWriter {
       attempts++
       this.#busy()
       try {
+        // Row conversion before the turn on the file, so it overlaps another writer's transaction.
+        if (this.#d.storeLock !== undefined) this.#d.store.prepareEvents?.(batch)
         const r = await this.#locked(() => this.#timed(this.#d.store.storeEvents(batch), 'storeEvents'))
         this.#d.breaker?.record(true, this.#d.consumer.id)
         return { stored: r.inserted, duplicates: r.duplicates, poisoned: [], exhausted: [] }

@@ -98,6 +98,13 @@ export interface EventStore {
    * health check. Never throws: a failure to ask is itself an `unhealthy` answer.
    */
   health?(): Promise<StoreHealth>
+  /**
+   * Optional: does the part of storing `batch` that needs no lock on the backend (checking and
+   * converting rows), ahead of storeEvents with the same array, which then reuses it. Writers that
+   * take turns on one file call it before their turn, so that work overlaps another writer's
+   * transaction. Never throws: a batch it cannot prepare is checked again by storeEvents.
+   */
+  prepareEvents?(batch: readonly EventRecord[]): void
   /** Releases the store; later calls fail with `store_closed`. Closing twice is harmless. */
   close(): Promise<void>
 }

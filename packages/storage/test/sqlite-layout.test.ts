@@ -101,6 +101,28 @@ describe('SqliteStore row layout', () => {
   })
 })
 
+describe('SqliteStore.prepareEvents', () => {
+  it('stores a batch converted ahead of its storeEvents exactly as one converted inside it', async () => {
+    const a = SqliteStore.open({ path: freshPath() })
+    const b = SqliteStore.open({ path: freshPath() })
+    const batch = [record(RING_A, 0, 1000, { type: 'call', module: 'M', function: 'f', arity: 1, data: { k: 1 } }), record(RING_A, 1, 1001, { type: 'return' })]
+    a.prepareEvents(batch)
+    expect(await a.storeEvents(batch)).toEqual({ inserted: 2, duplicates: 0 })
+    expect(await b.storeEvents(batch)).toEqual({ inserted: 2, duplicates: 0 })
+    expect((await a.query({ order: 'asc' })).map((r) => r.event)).toEqual((await b.query({ order: 'asc' })).map((r) => r.event))
+    await a.close()
+    await b.close()
+  })
+
+  it('never throws for a batch it cannot convert, and storeEvents still refuses that batch', async () => {
+    const store = SqliteStore.open({ path: freshPath() })
+    const bad = [{ key: 'x', ringId: RING_A, seq: -1, capturedAt: Number.NaN, event: {} }] as unknown as EventRecord[]
+    expect(() => store.prepareEvents(bad)).not.toThrow()
+    await expect(store.storeEvents(bad)).rejects.toMatchObject({ code: 'invalid_record' })
+    await store.close()
+  })
+})
+
 describe('SqliteStore migration to schema 3', () => {
   it('migrates a version-2 file with events, keeping every event readable and queryable by every field', async () => {
     const path = freshPath()

@@ -57,6 +57,8 @@ export class SqliteStore implements EventStore {
   readonly #countAdd: Statement
   readonly #writeBatch: (batch: readonly EventRecord[], split: readonly SplitEvent[], fresh: Map<string, number>) => number
   readonly #watch: StoreFileWatch | undefined
+  /** Batches split by prepareEvents ahead of their storeEvents (outside the writers' turn-taking). */
+  readonly #prepared = new WeakMap<readonly EventRecord[], SplitEvent[]>()
 
   /**
    * Opens (creating, migrating and marking as needed; with `readOnly`, only an existing store);
@@ -165,9 +167,18 @@ export class SqliteStore implements EventStore {
     return stmt
   }
 
+  prepareEvents(batch: readonly EventRecord[]): void {
+    try {
+      this.#prepared.set(batch, splitBatch(batch))
+    } catch {
+      // storeEvents checks the batch again and reports what is wrong with it.
+    }
+  }
+
   async storeEvents(batch: readonly EventRecord[]): Promise<StoreResult> {
     this.#open()
-    const split = splitBatch(batch)
+    const split = this.#prepared.get(batch) ?? splitBatch(batch)
+    this.#prepared.delete(batch)
     if (batch.length === 0) return { inserted: 0, duplicates: 0 }
     this.#checkWritable('storeEvents')
     try {
