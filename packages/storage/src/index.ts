@@ -39,6 +39,7 @@ export {
 export { SqliteStore } from './sqlite/sqlite-store.js'
 export { SQLITE_DEFAULTS, type ResolvedSqliteOptions, type SqliteStoreOptions, type SqliteSynchronous } from './sqlite/options.js'
 export { APPLICATION_ID, SCHEMA_VERSION } from './sqlite/schema.js'
+export { sqliteFileInUse } from './sqlite/in-use.js'
 export { StoreFileWatch, fileIdentity, type FileIdentity } from './sqlite/file-watch.js'
 export { serveStore, type ServedPort } from './serve-store.js'
 export { REMOTE_STORE_DEFAULTS, RemoteStore, connectStore, type RemoteStoreOptions } from './remote-store.js'
