@@ -60,7 +60,7 @@ describe('retention in a running pipeline', () => {
   it('refuses a bad retention option at start, naming its path', async () => {
     const ring = RingBuffer.create({ size: 64 })
     const err = await PipelineManager.start({ ring, store: { kind: 'sqlite', path: join(dir, 'bad.db'), retention: { maxEvents: -1 } }, poolSize: 1 }).catch((e: unknown) => e)
-    expect(err).toMatchObject({ name: 'PipelineConfigError', code: 'invalid_option', option: 'store' })
+    expect(err).toMatchObject({ name: 'PipelineConfigError', code: 'invalid_option', option: 'store.retention.maxEvents' })
     expect((err as Error).message).toMatch(/sqlite option 'retention\.maxEvents' must be an integer from 0/)
   })
 })
