@@ -4,8 +4,9 @@
 // alternating the order per round. Part 2: a sustained run at a steady rate with maxEvents, the
 // file (database + WAL) sampled every 5 s, written as an SVG; the file must stop growing.
 // Usage: npx tsx bench/retention.ts [--seconds 10] [--runs 3] [--limit 200000] [--rate 20000]
-//        [--sustained-minutes 10] [--sustained-rate 5000] [--sustained-limit 1000000] [--out bench/results/retention.md]
-import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+//        [--sustained-minutes 10] [--sustained-rate 5000] [--sustained-limit 1000000] [--chart bench/results/retention-file-size.svg]
+// Prints its report as markdown on stdout (bench/run.ts keeps it as bench/results/retention.md).
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -13,7 +14,7 @@ import Database from 'better-sqlite3'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { PipelineManager } from '@ringside/pipeline-manager'
 import { SqliteStore, type EventRecord, type StoreSpec } from '@ringside/storage'
-import { lineChart } from './chart.js'
+import { lineChart, mayWriteChart } from './chart.js'
 import { boot, fmt, median, producerEntry, runPipeline, sleep, spread, type RunResult } from './e2e.js'
 
 const argOf = (name: string, d: number): number => {
@@ -27,11 +28,15 @@ const RATE = argOf('rate', 20_000)
 const S_MINUTES = argOf('sustained-minutes', 10)
 const S_RATE = argOf('sustained-rate', 5_000)
 const S_LIMIT = argOf('sustained-limit', 1_000_000)
-const OUT = (() => {
-  const i = process.argv.indexOf('--out')
-  return i === -1 ? 'bench/results/retention.md' : (process.argv[i + 1] as string)
+const CHART = (() => {
+  const i = process.argv.indexOf('--chart')
+  return i === -1 ? 'bench/results/retention-file-size.svg' : (process.argv[i + 1] as string)
 })()
-const CHART = OUT.replace(/\.md$/, '-file-size.svg')
+// --chart names a file of the user's: refuse at once to write over anything but a chart of ours.
+if (!mayWriteChart(CHART, (p) => (existsSync(p) ? readFileSync(p, 'utf8').slice(0, 4096) : undefined))) {
+  console.error(`bench/retention.ts: --chart ${CHART} exists and is not a chart written by a benchmark; it is left as it is: choose another path`)
+  process.exit(2)
+}
 const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-retention-'))
 const sizeOf = (p: string): number => statSync(p, { throwIfNoEntry: false })?.size ?? 0
 const size = (p: string): number => sizeOf(p) + sizeOf(`${p}-wal`)
@@ -108,11 +113,7 @@ async function sustained(): Promise<{ sizes: number[]; dbSizes: number[]; counts
   return { sizes, dbSizes, counts, ...(atLimit ? { atLimit } : {}), final, storedPerSec: stored / (S_MINUTES * 60) }
 }
 
-const lines: string[] = []
-const say = (s = ''): void => {
-  console.log(s)
-  lines.push(s)
-}
+const say = (s = ''): void => console.log(s)
 const started = new Date().toISOString()
 say(`# Retention on the SQLite store`)
 say()
@@ -132,7 +133,7 @@ for (let r = 0; r < RUNS; r++) {
     const paced = await abRun(template, mode === 'on', RATE)
     rate[mode].push(sat.perSec)
     p99[mode].push(paced.p99 ?? NaN)
-    console.log(`round ${r + 1} ${mode}: ${fmt(sat.perSec)} events/s saturated; p99 ${fmt(paced.p99)} ms at ${fmt(RATE)}/s (balanced ${sat.balanced}/${paced.balanced})`)
+    console.error(`round ${r + 1} ${mode}: ${fmt(sat.perSec)} events/s saturated; p99 ${fmt(paced.p99)} ms at ${fmt(RATE)}/s (balanced ${sat.balanced}/${paced.balanced})`)
   }
 }
 const ratios = rate.on.map((x, i) => x / (rate.off[i] as number))
@@ -159,5 +160,6 @@ say()
 say(`Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`)
 // The database file is what retention bounds; the WAL beside it cycles up to walAutocheckpointPages whatever the limit.
 writeFileSync(CHART, lineChart({ title: `SQLite database file, retention maxEvents ${fmt(S_LIMIT)}, ${fmt(S_RATE)} events/s`, values: s.dbSizes.map((b) => b / 1e6), xLabel: 'sample (every 5 s)', yLabel: 'MB' }))
-writeFileSync(OUT, `${lines.join('\n')}\n\nChart: ${CHART.split('/').pop()}\n`)
+say()
+say(`Chart: ${CHART}`)
 rmSync(dir, { recursive: true, force: true })
