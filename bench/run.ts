@@ -1,6 +1,6 @@
 // The benchmark suite: runs the ring, store, pipeline, shared-server and journal benchmarks one after another (never in
 // parallel: the machine is small and shared) and writes BENCHMARKS.md from what they print.
-// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,instrument,shop,cold-start]   (also: `ringside bench`)
+// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,instrument,shop,cold-start,retention]   (also: `ringside bench`)
 import { spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -37,6 +37,15 @@ const sections = [
   ['The demo shop under instrumentation', run('shop.mjs', quick ? ['--seconds', '3', '--runs', '1'] : ['--seconds', '10', '--runs', '3'])],
   // The built packages in a plain node process; the figures from before the build existed are kept by hand.
   ['Cold start', `${run('cold-start.mjs', quick ? ['--runs', '3'] : ['--runs', '11'])}\n\n${readFileSync(new URL('./results/cold-start-before.md', import.meta.url), 'utf8').trim()}`],
+  [
+    'Retention (SQLite)',
+    run(
+      'retention.ts',
+      quick
+        ? ['--seconds', '3', '--runs', '1', '--limit', '20000', '--rate', '1000', '--sustained-minutes', '0.5', '--sustained-rate', '1000', '--sustained-limit', '10000']
+        : ['--seconds', '10', '--runs', '5', '--limit', '200000', '--rate', '1000', '--sustained-minutes', '10', '--sustained-rate', '1500', '--sustained-limit', '200000'],
+    ),
+  ],
 ] as const
 
 const out = [

@@ -111,7 +111,7 @@ const soakCommand: CliCommand = {
 }
 
 /** The sections of the benchmark suite, in the order bench/run.ts runs them. */
-const BENCH_SECTIONS = ['ring', 'store', 'pipeline', 'servers', 'journal', 'instrument', 'shop', 'cold-start'] as const
+const BENCH_SECTIONS = ['ring', 'store', 'pipeline', 'servers', 'journal', 'instrument', 'shop', 'cold-start', 'retention'] as const
 
 const benchCommand: CliCommand = {
   name: 'bench',
@@ -143,6 +143,10 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
   cold-start   node bench/cold-start.mjs --runs 11 --entry ringside
                import of an entry and a 2-writer start in a plain node process: time and RSS
                (--node-arg=<flag> passes a flag to each measured node process)
+  retention    npx tsx bench/retention.ts --seconds 10 --runs 5 --limit 200000 --rate 1000
+               --sustained-minutes 10 --sustained-rate 1500 --sustained-limit 200000
+               SQLite writers with and without retention at the store's limit, side by side;
+               the file's size over a sustained run with maxEvents (also --chart <path>)
 (Not in the suite: npx tsx packages/storage/bench/postgres.ts, the PostgreSQL store alone.)
 
   --quick              shorter runs, for a smoke check (the report says so)

@@ -61,6 +61,8 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
     stages,
     metrics,
     config: init.config,
+    // Slot 0 lives as long as the pool has a writer (shrinking retires the highest slots).
+    runsRetention: init.consumerId === 0,
     ...(init.breaker ? { breaker: new SharedBreaker(init.breaker) } : {}),
     ...(init.verdicts ? { verdicts: new ClaimVerdicts(init.verdicts) } : {}),
     // Owned by this thread's id: the pool frees the lock of a thread that died holding it.

@@ -54,6 +54,8 @@ export interface AsyncWriterDeps {
   readonly onBatch?: (report: BatchReport) => void
   /** Told of every batch's dead letters once they are stored. */
   readonly onQuarantine?: (items: readonly DeadLetterInput[]) => void
+  /** This writer applies the store's retention between batches (one writer per pool: slot 0). */
+  readonly runsRetention?: boolean
 }
 
 /** What storing one batch came to. */
@@ -76,6 +78,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 /** Share of batchTimeoutMs an asynchronous store call may take before it counts as failed. */
 const STORE_CALL_SHARE = 0.9
+/** Pause between retention checks once the store is within its limits, ms; after a failure, five of them. */
+const RETENTION_INTERVAL_MS = 1_000
 
 export class AsyncWriter {
   readonly #d: AsyncWriterDeps
@@ -93,6 +97,7 @@ export class AsyncWriter {
   #stageMetrics: StageMetrics | undefined
   /** The list the last batch went through (a swap may land while it is in hand). */
   #processedWith: readonly Stage[] = []
+  #retentionAt = 0
 
   constructor(deps: AsyncWriterDeps) {
     this.#d = deps
@@ -148,6 +153,7 @@ export class AsyncWriter {
       metrics.set('heartbeatAt', t)
       metrics.set('lastPollAt', t)
       const cfg = this.#config
+      await this.#retain()
       if (this.#d.breaker && !this.#d.breaker.mayClaim(consumer.id)) {
         // The store is failing: leave events in the ring (it absorbs them) until the breaker lets us probe.
         await sleep(cfg.pollIntervalMs)
@@ -169,6 +175,26 @@ export class AsyncWriter {
       // loop, control messages (config, stop, faults) and timers would starve while data flows.
       await yieldToEventLoop()
     }
+  }
+
+  /**
+   * Between batches, holding no claim: one chunk of the store's retention when it is due. While a
+   * limit is still exceeded the next chunk follows the next batch, so deletes interleave with
+   * writes and keep pace with them; a writer never waits for more than one chunk. Failures are
+   * not the batch's: they only postpone the next try.
+   */
+  async #retain(): Promise<void> {
+    const store = this.#d.store
+    if (this.#d.runsRetention !== true || store.applyRetention === undefined || this.#stopping) return
+    const t = now()
+    if (t < this.#retentionAt) return
+    try {
+      const r = await this.#locked(() => this.#timed(store.applyRetention!(), 'applyRetention'))
+      this.#retentionAt = r.more ? 0 : now() + RETENTION_INTERVAL_MS
+    } catch {
+      this.#retentionAt = now() + 5 * RETENTION_INTERVAL_MS
+    }
+    this.#d.metrics.set('heartbeatAt', now())
   }
 
   /** Tops a partial batch up until it is full or its oldest event has waited `lingerMs`. */

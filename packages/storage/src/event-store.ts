@@ -4,6 +4,7 @@
 
 import type { EventRecord } from './event-record.js'
 import type { QueryFilter } from './query-filter.js'
+import type { RetentionBudget, RetentionResult } from './retention.js'
 
 /** What `storeEvents` and `storeDeadLetters` report. */
 export interface StoreResult {
@@ -105,6 +106,13 @@ export interface EventStore {
    * transaction. Never throws: a batch it cannot prepare is checked again by storeEvents.
    */
   prepareEvents?(batch: readonly EventRecord[]): void
+  /**
+   * Optional: removes one bounded chunk of what is past the store's `retention` limits (given in
+   * its spec) and returns what it removed; `more` says a limit is still exceeded. One writer of a
+   * pipeline calls it between batches, so it must keep each transaction short. A store without
+   * limits removes nothing.
+   */
+  applyRetention?(budget?: RetentionBudget): Promise<RetentionResult>
   /** Releases the store; later calls fail with `store_closed`. Closing twice is harmless. */
   close(): Promise<void>
 }

@@ -30,9 +30,18 @@ export {
   type TargetStoreSpec,
 } from './create-store.js'
 export { MemoryStore } from './memory-store.js'
+export {
+  RETENTION_BUDGET_DEFAULTS,
+  resolveRetention,
+  type ResolvedRetention,
+  type RetentionBudget,
+  type RetentionPolicy,
+  type RetentionResult,
+} from './retention.js'
 export { SqliteStore } from './sqlite/sqlite-store.js'
 export { SQLITE_DEFAULTS, type ResolvedSqliteOptions, type SqliteStoreOptions, type SqliteSynchronous } from './sqlite/options.js'
 export { APPLICATION_ID, SCHEMA_VERSION } from './sqlite/schema.js'
+export { sqliteFileInUse } from './sqlite/in-use.js'
 export { StoreFileWatch, fileIdentity, type FileIdentity } from './sqlite/file-watch.js'
 export { serveStore, type ServedPort } from './serve-store.js'
 export { REMOTE_STORE_DEFAULTS, RemoteStore, connectStore, type RemoteStoreOptions } from './remote-store.js'

@@ -5,9 +5,10 @@ import { UsageError, nearest, parseArgs } from './args.js'
 import type { CliCommand, CliIo } from './command.js'
 import { queryCommand } from './query.js'
 import { statsCommand } from './stats.js'
+import { pruneCommand } from './prune.js'
 
 /** The commands of the published `ringside` bin. */
-export const CORE_COMMANDS: readonly CliCommand[] = [queryCommand, statsCommand]
+export const CORE_COMMANDS: readonly CliCommand[] = [queryCommand, statsCommand, pruneCommand]
 
 /** Commands that only a checkout of the repository has (they run its demo app and benchmarks). */
 const REPOSITORY_COMMANDS = ['demo', 'soak', 'bench']

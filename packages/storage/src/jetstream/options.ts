@@ -3,6 +3,7 @@
 // it, the same shape as the SQLite options.
 
 import { StoreSpecError, describeValue } from '../errors.js'
+import { resolveRetention, type ResolvedRetention, type RetentionPolicy } from '../retention.js'
 
 /** Where the stream keeps its messages (JetStream's `storage`). */
 export type JetStreamStorage = 'file' | 'memory'
@@ -38,6 +39,13 @@ export interface JetStreamStoreOptions {
   readonly connectTimeoutMs?: number
   /** Connection name shown by the server's monitoring. Defaults to `'ringside'`. */
   readonly name?: string
+  /**
+   * Limits set on the stream itself when it is created or updated: `maxAgeMs` becomes `max_age`,
+   * `maxEvents` `max_msgs`, `maxBytes` `max_bytes`; the server discards the oldest messages past
+   * them. Dead letters share the stream, so they count toward `maxEvents` and `maxBytes`, and
+   * `maxDeadLetters` is refused. Only with `createStream`. Defaults to none (the stream's own limits stay).
+   */
+  readonly retention?: RetentionPolicy
 }
 
 /** Options after defaults and validation. */
@@ -53,6 +61,7 @@ export interface ResolvedJetStreamOptions {
   readonly ackTimeoutMs: number
   readonly connectTimeoutMs: number
   readonly name: string
+  readonly retention?: ResolvedRetention
 }
 
 /** Defaults of every optional JetStream option (`deadLetterSubject` is derived from `subject`). */
@@ -66,7 +75,7 @@ export const JETSTREAM_DEFAULTS = Object.freeze({
   name: 'ringside',
 })
 
-const KNOWN = new Set(['kind', 'servers', 'stream', 'subject', 'deadLetterSubject', ...Object.keys(JETSTREAM_DEFAULTS)])
+const KNOWN = new Set(['kind', 'servers', 'stream', 'subject', 'deadLetterSubject', 'retention', ...Object.keys(JETSTREAM_DEFAULTS)])
 const INT31 = 2 ** 31 - 1
 const WEEK_MS = 7 * 86_400_000
 
@@ -121,6 +130,10 @@ export function resolveJetStreamOptions(spec: Record<string, unknown>): Resolved
   if (storage !== 'file' && storage !== 'memory') throw bad('storage', `must be 'file' or 'memory', got ${describeValue(storage)}`)
   const name = spec.name ?? JETSTREAM_DEFAULTS.name
   if (typeof name !== 'string') throw bad('name', `must be a string, got ${describeValue(name)}`)
+  const retention = resolveRetention(spec.retention, 'jetstream', ['maxAgeMs', 'maxEvents', 'maxBytes'])
+  if (retention !== undefined && !createStream) {
+    throw bad('retention', 'is set on the stream when the store creates or updates it: it needs createStream: true')
+  }
   return Object.freeze({
     servers: Object.freeze(servers),
     stream,
@@ -133,5 +146,6 @@ export function resolveJetStreamOptions(spec: Record<string, unknown>): Resolved
     ackTimeoutMs: integerIn(spec, 'ackTimeoutMs', 1, INT31),
     connectTimeoutMs: integerIn(spec, 'connectTimeoutMs', 1, INT31),
     name,
+    ...(retention === undefined ? {} : { retention }),
   })
 }

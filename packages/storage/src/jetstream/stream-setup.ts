@@ -12,6 +12,21 @@ const NS_PER_MS = 1_000_000
 const isStreamNotFound = (e: unknown): boolean =>
   e instanceof Error && (/stream not found/i.test(e.message) || (e as { code?: unknown }).code === '404')
 
+/**
+ * The stream limits of a `retention` option (JetStream's own names; `max_age` in ns). Only the
+ * limits given: a stream's other limits are left as they are. The stream's discard policy
+ * (`old`, JetStream's default) makes the server drop the oldest messages past them.
+ */
+export function streamLimitsOf(o: ResolvedJetStreamOptions): Pick<Partial<StreamConfig>, 'max_age' | 'max_msgs' | 'max_bytes'> {
+  const r = o.retention
+  if (r === undefined) return {}
+  return {
+    ...(r.maxAgeMs === undefined ? {} : { max_age: r.maxAgeMs * NS_PER_MS }),
+    ...(r.maxEvents === undefined ? {} : { max_msgs: r.maxEvents }),
+    ...(r.maxBytes === undefined ? {} : { max_bytes: r.maxBytes }),
+  }
+}
+
 /** The stream settings the store asks for when `createStream` is set. */
 export function streamConfigOf(o: ResolvedJetStreamOptions): Partial<StreamConfig> & { name: string } {
   return {
@@ -20,6 +35,7 @@ export function streamConfigOf(o: ResolvedJetStreamOptions): Partial<StreamConfi
     num_replicas: o.replicas,
     duplicate_window: o.duplicateWindowMs * NS_PER_MS,
     storage: o.storage === 'memory' ? StorageType.Memory : StorageType.File,
+    ...streamLimitsOf(o),
   }
 }
 
@@ -43,15 +59,18 @@ export async function ensureStream(jsm: JetStreamManager, o: ResolvedJetStreamOp
     // Already as asked: no update. Every writer of every process opens the store, and an update of
     // a replicated stream needs its whole group, so a writer restarted while a node is down would
     // fail to open for nothing.
+    const limits = streamLimitsOf(o)
     const same =
       subjects.length === (existing.subjects ?? []).length &&
       existing.num_replicas === wanted.num_replicas &&
-      existing.duplicate_window === wanted.duplicate_window
+      existing.duplicate_window === wanted.duplicate_window &&
+      Object.entries(limits).every(([k, v]) => existing[k as keyof typeof limits] === v)
     if (same) return
     await jsm.streams.update(o.stream, {
       subjects,
       num_replicas: wanted.num_replicas ?? 1,
       duplicate_window: wanted.duplicate_window ?? 0,
+      ...limits,
     })
     return
   }

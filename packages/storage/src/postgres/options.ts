@@ -2,6 +2,7 @@
 // that checks a field at a time and throws StoreSpecError naming it (piscina's shape).
 
 import { StoreSpecError, describeValue } from '../errors.js'
+import { resolveRetention, type ResolvedRetention, type RetentionPolicy } from '../retention.js'
 
 /** Options of the PostgreSQL store, as given in a `{ kind: 'postgres', url, ... }` spec. */
 export interface PostgresStoreOptions {
@@ -24,6 +25,13 @@ export interface PostgresStoreOptions {
    * transient `io_error`, in ms; an integer from 1 to 2^31-1. Defaults to 10000.
    */
   readonly connectTimeoutMs?: number
+  /**
+   * Limits the store keeps itself within while a pipeline runs: `maxAgeMs`, `maxEvents`,
+   * `maxDeadLetters` (see RetentionPolicy). `maxBytes` is refused: PostgreSQL keeps a table's
+   * files at their largest until VACUUM FULL. One writer removes what is past the limits in
+   * chunks between its batches. Defaults to no limit.
+   */
+  readonly retention?: RetentionPolicy
 }
 
 /** Options after defaults and validation. */
@@ -33,6 +41,7 @@ export interface ResolvedPostgresOptions {
   readonly poolSize: number
   readonly statementTimeoutMs: number
   readonly connectTimeoutMs: number
+  readonly retention?: ResolvedRetention
 }
 
 /** Defaults of every optional PostgreSQL option. */
@@ -43,7 +52,7 @@ export const POSTGRES_DEFAULTS: Omit<ResolvedPostgresOptions, 'url'> = Object.fr
   connectTimeoutMs: 10_000,
 })
 
-const KNOWN = new Set(['kind', 'url', ...Object.keys(POSTGRES_DEFAULTS)])
+const KNOWN = new Set(['kind', 'url', 'retention', ...Object.keys(POSTGRES_DEFAULTS)])
 const INT31 = 2 ** 31 - 1
 // Spliced into SQL text as a quoted identifier, so it is held to a set that needs no escaping.
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -75,12 +84,16 @@ export function resolvePostgresOptions(spec: Record<string, unknown>): ResolvedP
   if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
     throw new StoreSpecError('invalid_spec', 'schema', `postgres option 'schema' must match ${SCHEMA_NAME.source}, got ${describeValue(schema)}`)
   }
+  // maxBytes is refused: PostgreSQL keeps a table's files at their largest until VACUUM FULL, so
+  // no figure it reports shrinks as events are deleted, and a byte limit would delete everything.
+  const retention = resolveRetention(spec.retention, 'postgres', ['maxAgeMs', 'maxEvents', 'maxDeadLetters'])
   return Object.freeze({
     url,
     schema,
     poolSize: integerIn(spec, 'poolSize', 1, 100),
     statementTimeoutMs: integerIn(spec, 'statementTimeoutMs', 0, INT31),
     connectTimeoutMs: integerIn(spec, 'connectTimeoutMs', 1, INT31),
+    ...(retention === undefined ? {} : { retention }),
   })
 }
 

@@ -12,6 +12,8 @@ import { redactUrl, resolvePostgresOptions, type PostgresStoreOptions, type Reso
 import { toStoreError } from './pg-errors.js'
 import { RECORD_COLUMNS, querySql } from './query-sql.js'
 import { migrate } from './schema.js'
+import { applyPostgresRetention } from './retention.js'
+import { hasLimits, resolveRetentionBudget, type RetentionBudget, type RetentionResult } from '../retention.js'
 
 interface RecordRow { ring_id: string; seq: string; captured_at: number; body: Record<string, unknown> }
 interface DeadLetterRow { key: string; ring_id: string; seq: string; captured_at: number; body: string; error: string; attempts: string; reason: string | null; stored_at: number }
@@ -204,6 +206,19 @@ export class PostgresStore implements EventStore {
     const t = checkTime(time)
     const res = await this.#run('deleteOlderThan', `DELETE FROM ${this.#s}.events WHERE captured_at < $1::float8`, [t])
     return res.rowCount ?? 0
+  }
+
+  /** One chunk of retention (see postgres/retention.ts): deletes past `options.retention`. */
+  async applyRetention(budget?: RetentionBudget): Promise<RetentionResult> {
+    const pool = this.#open()
+    const b = resolveRetentionBudget(budget)
+    const policy = this.options.retention
+    if (!hasLimits(policy)) return { events: 0, deadLetters: 0, vacuumedPages: 0, more: false }
+    try {
+      return await applyPostgresRetention(pool, this.#s, policy, b.maxRows, Date.now())
+    } catch (err) {
+      throw toStoreError(err, 'applyRetention')
+    }
   }
 
   async storeDeadLetters(items: readonly DeadLetterInput[]): Promise<StoreResult> {

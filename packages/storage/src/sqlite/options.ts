@@ -2,6 +2,7 @@
 // that checks a field at a time and throws StoreSpecError naming it (piscina's shape).
 
 import { StoreSpecError, describeValue } from '../errors.js'
+import { resolveRetention, type ResolvedRetention, type RetentionPolicy } from '../retention.js'
 
 /** `synchronous` levels the store allows (`EXTRA` adds nothing in WAL mode that a store needs). */
 export type SqliteSynchronous = 'OFF' | 'NORMAL' | 'FULL'
@@ -41,6 +42,12 @@ export interface SqliteStoreOptions {
    * counting at stop) that must never create or change a file. Defaults to false.
    */
   readonly readOnly?: boolean
+  /**
+   * Limits the store keeps itself within while a pipeline runs (`maxAgeMs`, `maxEvents`,
+   * `maxBytes`, `maxDeadLetters`; see RetentionPolicy and the README's Retention section). One
+   * writer removes what is past them in chunks between its batches. Defaults to no limit.
+   */
+  readonly retention?: RetentionPolicy
 }
 
 /** Options after defaults and validation. */
@@ -51,6 +58,7 @@ export interface ResolvedSqliteOptions {
   readonly cacheSizeKiB: number
   readonly walAutocheckpointPages: number
   readonly readOnly: boolean
+  readonly retention?: ResolvedRetention
 }
 
 /** Defaults of every optional SQLite option. */
@@ -63,7 +71,7 @@ export const SQLITE_DEFAULTS: Omit<ResolvedSqliteOptions, 'path'> = Object.freez
 })
 
 const SYNC_LEVELS: readonly SqliteSynchronous[] = ['OFF', 'NORMAL', 'FULL']
-const KNOWN = new Set(['kind', 'path', ...Object.keys(SQLITE_DEFAULTS)])
+const KNOWN = new Set(['kind', 'path', 'retention', ...Object.keys(SQLITE_DEFAULTS)])
 const INT31 = 2 ** 31 - 1
 
 function integerIn(o: Record<string, unknown>, name: 'busyTimeoutMs' | 'cacheSizeKiB' | 'walAutocheckpointPages', min: number, max: number): number {
@@ -96,6 +104,7 @@ export function resolveSqliteOptions(spec: Record<string, unknown>): ResolvedSql
   if (typeof readOnly !== 'boolean') {
     throw new StoreSpecError('invalid_spec', 'readOnly', `sqlite option 'readOnly' must be a boolean, got ${describeValue(readOnly)}`)
   }
+  const retention = resolveRetention(spec.retention, 'sqlite')
   return Object.freeze({
     path,
     synchronous: synchronous as SqliteSynchronous,
@@ -103,5 +112,6 @@ export function resolveSqliteOptions(spec: Record<string, unknown>): ResolvedSql
     cacheSizeKiB: integerIn(spec, 'cacheSizeKiB', 128, 16 * 1024 * 1024),
     walAutocheckpointPages: integerIn(spec, 'walAutocheckpointPages', 0, INT31),
     readOnly,
+    ...(retention === undefined ? {} : { retention }),
   })
 }

@@ -18,6 +18,8 @@ import { ID_COLUMNS, OWN_KEY, OWN_KEY_ID, joinEvent, splitEvent, type Row, type 
 import { StoreFileWatch } from './file-watch.js'
 import { openDatabase } from './open.js'
 import { toStoreError } from './sqlite-errors.js'
+import { hasLimits, resolveRetentionBudget, type RetentionBudget, type RetentionResult } from '../retention.js'
+import { applySqliteRetention, vacuumFile, vacuumStep } from './retention.js'
 
 type Statement = Database.Statement<unknown[], unknown>
 interface DeadLetterRow { key: string; ringId: string; seq: number; capturedAt: number; body: string; error: string; attempts: number; reason: string | null; storedAt: number }
@@ -289,6 +291,31 @@ export class SqliteStore implements EventStore {
         .immediate()
     } catch (err) {
       throw toStoreError(err, 'deleteOlderThan')
+    }
+  }
+
+  /** One chunk of retention (see sqlite/retention.ts): deletes past `options.retention`, then a step of incremental vacuum. */
+  async applyRetention(budget?: RetentionBudget): Promise<RetentionResult> {
+    const db = this.#open()
+    const b = resolveRetentionBudget(budget)
+    this.#checkWritable('applyRetention')
+    try {
+      const policy = this.options.retention
+      if (hasLimits(policy)) return applySqliteRetention(db, policy, b.maxRows, b.maxVacuumPages, Date.now())
+      const v = vacuumStep(db, b.maxVacuumPages)
+      return { events: 0, deadLetters: 0, vacuumedPages: v.pages, more: v.more }
+    } catch (err) {
+      throw toStoreError(err, 'applyRetention')
+    }
+  }
+
+  /** Rebuilds the file to its contents' size (VACUUM) and sets `auto_vacuum = INCREMENTAL`; only for a store nobody else has open. */
+  vacuum(): void {
+    this.#checkWritable('vacuum')
+    try {
+      vacuumFile(this.#open())
+    } catch (err) {
+      throw toStoreError(err, 'vacuum')
     }
   }
 
