@@ -31,6 +31,7 @@ describe('retention in a running pipeline', () => {
     const ring = RingBuffer.create({ size: 1 << 14, overflowStrategy: 'drop_newest' })
     const p = await PipelineManager.start({ ring, store: { kind: 'sqlite', path, retention: { maxEvents: limit } }, poolSize: 2 })
     let written = 0
+    let report: Awaited<ReturnType<typeof p.stop>> | undefined
     try {
       // Bursts the ring can hold, each written once the last is stored, so nothing is dropped.
       for (let burst = 0; burst < 12; burst++) {
@@ -44,8 +45,10 @@ describe('retention in a running pipeline', () => {
       // Retention keeps running while the pipeline does: the store comes down to the limit.
       await untilAsync(async () => (await look(path, (s) => s.countByRing(ring.id))).events <= limit, 60_000, 'the store down to maxEvents')
     } finally {
-      await p.stop()
+      report = await p.stop()
     }
+    // Pruned events were stored first: the report counts them as stored, says how many are gone, and balances.
+    expect(report).toMatchObject({ accepted: written, stored: written, pruned: written - limit, inFlight: 0, countedBy: 'store', balanced: true })
     const { rows, stats, seqs } = await look(path, async (s) => ({
       rows: (await s.countByRing(ring.id)).events,
       stats: await s.stats(),

@@ -18,6 +18,12 @@ export interface AccountingReport {
   /** Events of this ring in the store: counted there, or from the writers (new rows + duplicates). */
   readonly stored: number
   /**
+   * Of `stored` and `quarantined`, how many the store's retention has removed since (it counts them
+   * per ring in the deleting transaction): removed on purpose, not lost. 0 when the store keeps
+   * everything or cannot say.
+   */
+  readonly pruned: number
+  /**
    * Re-stored events the store already held (after a writer crash, or a batch the store took in
    * part); not a bucket of their own: they are stored once, and counted in `stored`.
    */
@@ -67,12 +73,18 @@ export interface StoreCount {
    * deadline) before committing its claim.
    */
   readonly pendingHeld: number
+  /** Events of the ring the store's retention removed after storing them (stores that count it). */
+  readonly prunedEvents?: number
+  /** Dead letters of the ring the store's retention removed. */
+  readonly prunedDeadLetters?: number
 }
 
 /** The buckets of the accepted events, and whether they add up. */
 export interface Buckets {
   readonly accepted: number
   readonly stored: number
+  /** Of stored and quarantined, what retention has removed since (counted by the store). */
+  readonly pruned: number
   readonly duplicates: number
   readonly quarantined: number
   readonly filtered: number
@@ -101,12 +113,16 @@ export function accountFor(ring: Pick<RingStats, 'totalWrites' | 'ready' | 'clai
   const accepted = ring.totalWrites
   const evicted = ring.dropped.evicted
   const inRing = ring.ready + ring.claimed
-  const stored = inStore ? inStore.events : totals.eventsStored + totals.duplicates
-  const quarantined = inStore ? inStore.deadLetters : totals.invalid + totals.poisoned + totals.stageErrors + totals.killers + totals.retriesExhausted
+  // What retention removed was stored (or quarantined) first: it stays in its bucket, and `pruned` says how much of it is gone.
+  const prunedEvents = inStore?.prunedEvents ?? 0
+  const prunedDead = inStore?.prunedDeadLetters ?? 0
+  const stored = inStore ? inStore.events + prunedEvents : totals.eventsStored + totals.duplicates
+  const quarantined = inStore ? inStore.deadLetters + prunedDead : totals.invalid + totals.poisoned + totals.stageErrors + totals.killers + totals.retriesExhausted
   const inFlight = inStore ? inRing - inStore.pendingHeld : inRing
   return {
     accepted,
     stored,
+    pruned: prunedEvents + prunedDead,
     duplicates: totals.duplicates,
     quarantined,
     filtered: totals.filtered,
@@ -140,6 +156,7 @@ export function buildReport(
     accepted: b.accepted,
     rejected: { full: d.full, too_large: d.too_large, not_serializable: d.not_serializable, invalid_event: d.invalid_event, closed: d.closed, timeout: d.timeout, sampled: d.sampled },
     stored: b.stored,
+    pruned: b.pruned,
     duplicates: b.duplicates,
     filtered: b.filtered,
     quarantined: b.quarantined,

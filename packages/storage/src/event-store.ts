@@ -69,6 +69,19 @@ export interface ListDeadLettersOptions {
   readonly limit?: number
 }
 
+/**
+ * What a store holds of one ring, and (stores with retention) what retention removed of it on
+ * purpose, so an accounting can tell pruned events from lost ones.
+ */
+export interface RingCount {
+  readonly events: number
+  readonly deadLetters: number
+  /** Events of the ring that retention (or deleteOlderThan) removed. Absent: the store does not count them. */
+  readonly prunedEvents?: number
+  /** Dead letters of the ring that retention removed. */
+  readonly prunedDeadLetters?: number
+}
+
 /** The contract of every event store. */
 export interface EventStore {
   /**
@@ -92,7 +105,7 @@ export interface EventStore {
    * accounting report takes `stored` and `quarantined` from here when the store offers it, because
    * a writer killed between a store's commit and its own counters would otherwise go uncounted.
    */
-  countByRing?(ringId: string): Promise<{ readonly events: number; readonly deadLetters: number }>
+  countByRing?(ringId: string): Promise<RingCount>
   /**
    * Optional: the condition of the backend as this store sees it right now (a server reachable, a
    * cluster's replicas current). Stores over a server offer it; the pipeline probes it for its

@@ -11,6 +11,7 @@ export {
   type DeadLetterReason,
   type DeadLetterInput,
   type EventStore,
+  type RingCount,
   type ListDeadLettersOptions,
   type StoreResult,
   type StoreHealth,

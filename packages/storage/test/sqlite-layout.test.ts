@@ -156,12 +156,14 @@ describe('SqliteStore migration to schema 3', () => {
     expect(await keys({ astNodeId: 'n_2' })).toEqual([2, 6, 10, 14, 18])
     expect(await keys({ correlationId: 'shared', limit: 3 })).toEqual([10, 11, 12])
     expect(await keys({ correlationId: `${RING_B}:3` })).toEqual([3])
-    expect(await store.countByRing(RING_A)).toEqual({ events: 10, deadLetters: 0 })
+    expect(await store.countByRing(RING_A)).toEqual({ events: 10, deadLetters: 0, prunedEvents: 0, prunedDeadLetters: 0 })
     // New events beside the migrated ones: the old rows are duplicates still.
     expect(await store.storeEvents([written[0] as EventRecord, record(RING_A, 20, 120, { pid: '<0.1.0>' })])).toEqual({ inserted: 1, duplicates: 1 })
     expect(await keys({ pid: '<0.1.0>', since: 118 })).toEqual([19, 20])
     expect(await store.deleteOlderThan(105)).toBe(5)
     expect((await store.stats()).totalEvents).toBe(16)
+    // What was deleted is counted per ring as pruned, not lost: ring A had seqs 0, 2 and 4 of the five.
+    expect(await store.countByRing(RING_A)).toMatchObject({ prunedEvents: 3 })
     await store.close()
     const check = new Database(path, { readonly: true })
     expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)

@@ -13,11 +13,18 @@ export const AUTO_VACUUM_INCREMENTAL = 2
 interface Statements {
   readonly count: Database.Statement<unknown[], unknown>
   readonly countAdd: Database.Statement<unknown[], unknown>
+  readonly countOlder: Database.Statement<unknown[], unknown>
   readonly deleteOlder: Database.Statement<unknown[], unknown>
+  readonly countOldest: Database.Statement<unknown[], unknown>
   readonly deleteOldest: Database.Statement<unknown[], unknown>
   readonly deadCount: Database.Statement<unknown[], unknown>
+  readonly countDead: Database.Statement<unknown[], unknown>
   readonly deadDelete: Database.Statement<unknown[], unknown>
 }
+
+/** Adds the events of a chunk (the WHERE between the two halves) to `pruned`, per ring. */
+export const PRUNE_EVENTS = 'INSERT INTO pruned (ring_id, events) SELECT r.ring_id, count(*) FROM events e JOIN rings r ON r.ring_no = e.ring_no'
+export const PRUNE_EVENTS_END = 'GROUP BY r.ring_id ON CONFLICT (ring_id) DO UPDATE SET events = events + excluded.events'
 
 // One cache per connection: retention runs every second or so, preparing each time would cost more than it does.
 const prepared = new WeakMap<Database.Database, Statements>()
@@ -29,9 +36,18 @@ function statementsOf(db: Database.Database): Statements {
       count: db.prepare("SELECT value FROM counters WHERE name = 'events'").pluck(),
       countAdd: db.prepare("UPDATE counters SET value = value + ? WHERE name = 'events'"),
       // Through the captured_at index: the chunk is the oldest rows, found without a scan.
-      deleteOlder: db.prepare('DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE captured_at < ? ORDER BY captured_at LIMIT ?)'),
-      deleteOldest: db.prepare('DELETE FROM events WHERE rowid IN (SELECT rowid FROM events ORDER BY captured_at LIMIT ?)'),
+      // Each chunk is counted per ring into `pruned` first, then deleted: the same rows (the order
+      // is total: rowid breaks ties), read twice inside one transaction.
+      countOlder: db.prepare(`${PRUNE_EVENTS} WHERE e.rowid IN (SELECT rowid FROM events WHERE captured_at < ? ORDER BY captured_at, rowid LIMIT ?) ${PRUNE_EVENTS_END}`),
+      deleteOlder: db.prepare('DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE captured_at < ? ORDER BY captured_at, rowid LIMIT ?)'),
+      countOldest: db.prepare(`${PRUNE_EVENTS} WHERE e.rowid IN (SELECT rowid FROM events ORDER BY captured_at, rowid LIMIT ?) ${PRUNE_EVENTS_END}`),
+      deleteOldest: db.prepare('DELETE FROM events WHERE rowid IN (SELECT rowid FROM events ORDER BY captured_at, rowid LIMIT ?)'),
       deadCount: db.prepare('SELECT count(*) FROM dead_letters').pluck(),
+      countDead: db.prepare(
+        `INSERT INTO pruned (ring_id, dead_letters) SELECT ring_id, count(*) FROM dead_letters
+           WHERE rowid IN (SELECT rowid FROM dead_letters ORDER BY stored_at, rowid LIMIT ?) GROUP BY ring_id
+         ON CONFLICT (ring_id) DO UPDATE SET dead_letters = dead_letters + excluded.dead_letters`,
+      ),
       deadDelete: db.prepare('DELETE FROM dead_letters WHERE rowid IN (SELECT rowid FROM dead_letters ORDER BY stored_at, rowid LIMIT ?)'),
     }
     prepared.set(db, s)
@@ -70,6 +86,7 @@ export function deleteChunk(db: Database.Database, policy: ResolvedRetention, ma
       let events = 0
       let more = false
       if (policy.maxAgeMs !== undefined) {
+        s.countOlder.run(now - policy.maxAgeMs, maxRows)
         events += s.deleteOlder.run(now - policy.maxAgeMs, maxRows).changes
         if (events === maxRows) more = true
       }
@@ -77,6 +94,7 @@ export function deleteChunk(db: Database.Database, policy: ResolvedRetention, ma
       if (left > 0 && (policy.maxEvents !== undefined || policy.maxBytes !== undefined)) {
         if (events > 0) s.countAdd.run(-events)
         const excess = excessEvents(db, s, policy)
+        if (excess > 0) s.countOldest.run(Math.min(excess, left))
         const n = excess > 0 ? s.deleteOldest.run(Math.min(excess, left)).changes : 0
         if (n > 0) s.countAdd.run(-n)
         events += n
@@ -88,7 +106,10 @@ export function deleteChunk(db: Database.Database, policy: ResolvedRetention, ma
       let deadLetters = 0
       if (policy.maxDeadLetters !== undefined) {
         const excess = (s.deadCount.get() as number) - policy.maxDeadLetters
-        if (excess > 0) deadLetters = s.deadDelete.run(Math.min(excess, maxRows)).changes
+        if (excess > 0) {
+          s.countDead.run(Math.min(excess, maxRows))
+          deadLetters = s.deadDelete.run(Math.min(excess, maxRows)).changes
+        }
         if (excess > maxRows) more = true
       }
       return { events, deadLetters, more }

@@ -74,7 +74,9 @@ export const MIGRATIONS: readonly string[] = [
   // held in columns are no longer repeated in the body, and `shape` (a dictionary id of the JSON
   // key list) restores the key order on read. `correlation = 0` means "the event's own key" (the
   // writer's fallback), so that common case stores no string and no index entry. Rows migrated
-  // from version 2 keep their whole event as body (`shape` NULL); their rowids are kept.
+  // from version 2 keep their whole event as body (`shape` NULL); their rowids are kept. `pruned`
+  // counts, per ring, what retention removed, in the deleting transaction, so a running pipeline's
+  // accounting tells events removed on purpose from events lost.
   `
   CREATE TABLE strings (
     id INTEGER PRIMARY KEY,
@@ -119,6 +121,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_mfa ON events (module, function, arity, captured_at) WHERE module IS NOT NULL;
   CREATE INDEX events_correlation ON events (correlation) WHERE correlation > 0;
   CREATE INDEX events_ast_node ON events (ast_node, captured_at) WHERE ast_node IS NOT NULL;
+  CREATE TABLE pruned (
+    ring_id TEXT PRIMARY KEY,
+    events INTEGER NOT NULL DEFAULT 0,
+    dead_letters INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
   `,
 ]
 

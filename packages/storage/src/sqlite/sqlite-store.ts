@@ -19,7 +19,7 @@ import { StoreFileWatch } from './file-watch.js'
 import { openDatabase } from './open.js'
 import { toStoreError } from './sqlite-errors.js'
 import { hasLimits, resolveRetentionBudget, type RetentionBudget, type RetentionResult } from '../retention.js'
-import { applySqliteRetention, vacuumFile, vacuumStep } from './retention.js'
+import { PRUNE_EVENTS, PRUNE_EVENTS_END, applySqliteRetention, vacuumFile, vacuumStep } from './retention.js'
 
 type Statement = Database.Statement<unknown[], unknown>
 interface DeadLetterRow { key: string; ringId: string; seq: number; capturedAt: number; body: string; error: string; attempts: number; reason: string | null; storedAt: number }
@@ -255,14 +255,16 @@ export class SqliteStore implements EventStore {
     }
   }
 
-  async countByRing(ringId: string): Promise<{ events: number; deadLetters: number }> {
+  async countByRing(ringId: string): Promise<{ events: number; deadLetters: number; prunedEvents: number; prunedDeadLetters: number }> {
     this.#open()
     try {
       // (ring_no, seq) is the primary key, so this counts one range of its index.
       return this.#prepare(
         `SELECT (SELECT count(*) FROM events WHERE ring_no = (SELECT ring_no FROM rings WHERE ring_id = @ringId)) AS events,
-                (SELECT count(*) FROM dead_letters WHERE ring_id = @ringId) AS deadLetters`,
-      ).get({ ringId }) as { events: number; deadLetters: number }
+                (SELECT count(*) FROM dead_letters WHERE ring_id = @ringId) AS deadLetters,
+                coalesce((SELECT events FROM pruned WHERE ring_id = @ringId), 0) AS prunedEvents,
+                coalesce((SELECT dead_letters FROM pruned WHERE ring_id = @ringId), 0) AS prunedDeadLetters`,
+      ).get({ ringId }) as { events: number; deadLetters: number; prunedEvents: number; prunedDeadLetters: number }
     } catch (err) {
       throw toStoreError(err, 'countByRing')
     }
@@ -281,9 +283,11 @@ export class SqliteStore implements EventStore {
     const t = checkTime(time)
     this.#checkWritable('deleteOlderThan')
     try {
+      const count = this.#prepare(`${PRUNE_EVENTS} WHERE e.captured_at < ? ${PRUNE_EVENTS_END}`)
       const del = this.#prepare('DELETE FROM events WHERE captured_at < ?')
       return db
         .transaction((): number => {
+          count.run(t)
           const removed = del.run(t).changes
           if (removed > 0) this.#countAdd.run(-removed)
           return removed
