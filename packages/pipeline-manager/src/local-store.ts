@@ -5,11 +5,11 @@
 // waited out in the application's thread.
 
 import type { Logger } from 'pino'
-import { createStore, type EventStore, type StoreFileWatch, type StoreHealth, type StoreSpec } from '@ringside/storage'
+import { RoutedStore, createStore, type EventStore, type RouteCount, type StoreFileWatch, type StoreHealth, type StoreSpec } from '@ringside/storage'
 import type { RingBuffer } from '@ringside/core-ringbuffer'
 import type { HealthStatus } from './health.js'
 import { countHeld } from './pending-held.js'
-import { countStoredOf, type StoreCount } from './store-checks.js'
+import { countStoredOf, readOnlySpec, type StoreCount } from './store-checks.js'
 
 export interface LocalStoreOptions {
   readonly spec: StoreSpec
@@ -91,7 +91,8 @@ export class LocalStore {
     if (this.#probeStore === undefined) {
       let opened: EventStore
       try {
-        opened = o.hosted ?? (await createStore(o.spec))
+        // A routed store's SQLite destinations read-only: this thread never writes the files.
+        opened = o.hosted ?? (await createStore(readOnlySpec(o.spec)))
       } catch (err) {
         this.#health = { status: 'unhealthy', reason: `the store cannot be opened: ${err instanceof Error ? err.message : String(err)}`, at: Date.now() }
         return
@@ -143,12 +144,30 @@ export class LocalStore {
     let opened: EventStore | undefined
     try {
       // SQLite read-only: the count at stop never creates nor writes a file.
-      const spec = (this.#o.spec as { kind?: unknown }).kind === 'sqlite' ? { ...(this.#o.spec as object), readOnly: true } : this.#o.spec
-      const store = this.#o.hosted ?? this.#probeStore ?? (opened = await createStore(spec as StoreSpec))
+      const store = this.#o.hosted ?? this.#probeStore ?? (opened = await createStore(readOnlySpec(this.#o.spec)))
       return await countHeld(store, ring.id, seqs, deadLetters)
     } catch (err) {
       this.#o.logger.warn({ err }, "could not look up the ring's leftover events in the store; the report uses the writers' counts")
       return undefined
+    } finally {
+      await opened?.close().catch(() => undefined)
+    }
+  }
+
+  /**
+   * For a routed store, what each destination holds of this ring and what the routing sends there
+   * (RoutedStore.countByRingPerRoute over keys below `seqEnd`); undefined for any other store. A
+   * count that fails is reported as such.
+   */
+  async countPerRoute(ringId: string, seqEnd: number): Promise<readonly RouteCount[] | { error: string } | undefined> {
+    if ((this.#o.spec as { kind?: unknown }).kind !== 'routed') return undefined
+    let opened: EventStore | undefined
+    try {
+      const store = this.#probeStore instanceof RoutedStore ? this.#probeStore : (opened = await createStore(readOnlySpec(this.#o.spec)))
+      return await (store as RoutedStore).countByRingPerRoute(ringId, seqEnd)
+    } catch (err) {
+      this.#o.logger.error({ err }, "could not count the routed store's destinations")
+      return { error: `the destinations could not be counted: ${err instanceof Error ? err.message : String(err)}` }
     } finally {
       await opened?.close().catch(() => undefined)
     }

@@ -3,7 +3,7 @@
 // typed error before any writer starts. At stop, what the store holds of the ring is counted,
 // without ever creating a database, and a count that fails says so.
 
-import { createStore, StoreFileWatch, StoreOpenError, type EventStore, type SqliteStoreSpec, type StoreSpec } from '@ringside/storage'
+import { createStore, StoreFileWatch, StoreOpenError, StoreSpecError, type EventStore, type RoutedStoreSpec, type SqliteStoreSpec, type StoreSpec } from '@ringside/storage'
 
 /** What the store holds of a ring, or why it could not be counted. */
 export type StoreCount = { readonly events: number; readonly deadLetters: number } | { readonly error: string }
@@ -19,6 +19,10 @@ const START_BUSY_TIMEOUT_MS = 1_000
  * open; undefined for other stores and `:memory:`.
  */
 export async function checkStoreAtStart(spec: StoreSpec): Promise<StoreFileWatch | undefined> {
+  if ((spec as { kind?: unknown }).kind === 'routed') {
+    await checkRoutesAtStart(spec as RoutedStoreSpec)
+    return undefined
+  }
   if ((spec as { kind?: unknown }).kind !== 'sqlite') return undefined
   const sqlite = spec as SqliteStoreSpec
   try {
@@ -28,6 +32,30 @@ export async function checkStoreAtStart(spec: StoreSpec): Promise<StoreFileWatch
     if (!(err instanceof StoreOpenError && err.code === 'busy')) throw err
   }
   return StoreFileWatch.capture(sqlite.path)
+}
+
+/**
+ * A routed store's destinations, checked as each would be on its own. A memory destination is
+ * refused: the pipeline hosts only a top-level memory store, so each writer would get its own.
+ */
+async function checkRoutesAtStart(spec: RoutedStoreSpec): Promise<void> {
+  for (const [i, route] of (spec.routes ?? []).entries()) {
+    if ((route?.store as { kind?: unknown } | undefined)?.kind === 'memory') {
+      throw new StoreSpecError('invalid_spec', `routes[${i}].store.kind`, `routes[${i}].store: a memory store cannot be a destination of a pipeline's routed store (each writer thread would hold its own); use SQLite ':memory:' only for tests, or a file`)
+    }
+    await checkStoreAtStart(route.store)
+  }
+}
+
+/** The spec with every SQLite store in it (a routed store's destinations too) opened read-only. */
+export function readOnlySpec(spec: StoreSpec): StoreSpec {
+  const kind = (spec as { kind?: unknown }).kind
+  if (kind === 'sqlite') return { ...(spec as SqliteStoreSpec), readOnly: true }
+  if (kind === 'routed') {
+    const r = spec as RoutedStoreSpec
+    return { ...r, routes: r.routes.map((x) => ({ ...x, store: readOnlySpec(x.store) as typeof x.store })) }
+  }
+  return spec
 }
 
 /**
@@ -52,7 +80,7 @@ export async function countStoredOf(
       }
     }
     if (o.probe?.countByRing) return await o.probe.countByRing(ringId)
-    const store = await createStore(o.spec)
+    const store = await createStore(readOnlySpec(o.spec))
     try {
       return await store.countByRing?.(ringId)
     } finally {
