@@ -3,7 +3,8 @@
 // typed error before any writer starts. At stop, what the store holds of the ring is counted,
 // without ever creating a database, and a count that fails says so.
 
-import { createStore, StoreFileWatch, StoreOpenError, StoreSpecError, type EventStore, type RoutedStoreSpec, type SqliteStoreSpec, type StoreSpec } from '@ringside/storage'
+import { createStore, StoreFileWatch, StoreOpenError, type EventStore, type RoutedStoreSpec, type SqliteStoreSpec, type StoreSpec } from '@ringside/storage'
+import { PipelineConfigError } from './errors.js'
 
 /** What the store holds of a ring, or why it could not be counted. */
 export type StoreCount = { readonly events: number; readonly deadLetters: number } | { readonly error: string }
@@ -41,19 +42,26 @@ export async function checkStoreAtStart(spec: StoreSpec): Promise<StoreFileWatch
 async function checkRoutesAtStart(spec: RoutedStoreSpec): Promise<void> {
   for (const [i, route] of (spec.routes ?? []).entries()) {
     if ((route?.store as { kind?: unknown } | undefined)?.kind === 'memory') {
-      throw new StoreSpecError('invalid_spec', `routes[${i}].store.kind`, `routes[${i}].store: a memory store cannot be a destination of a pipeline's routed store (each writer thread would hold its own); use SQLite ':memory:' only for tests, or a file`)
+      throw new PipelineConfigError('invalid_option', `store.routes[${i}].store.kind`, `option 'store': routes[${i}].store: a memory store cannot be a destination of a pipeline's routed store (each writer thread would hold its own); use a SQLite file`)
     }
     await checkStoreAtStart(route.store)
   }
 }
 
-/** The spec with every SQLite store in it (a routed store's destinations too) opened read-only. */
-export function readOnlySpec(spec: StoreSpec): StoreSpec {
+/**
+ * The spec with SQLite opened read-only: the store itself, a routed store's destinations, and a
+ * destination's wrapper's `inner` store (as the fault-injection store names it).
+ */
+export function readOnlySpec(spec: StoreSpec, inRoute = false): StoreSpec {
   const kind = (spec as { kind?: unknown }).kind
   if (kind === 'sqlite') return { ...(spec as SqliteStoreSpec), readOnly: true }
+  const options = (spec as { target?: unknown; options?: { inner?: unknown } }).options
+  if (inRoute && (spec as { target?: unknown }).target !== undefined && options !== null && typeof options === 'object' && options.inner !== undefined) {
+    return { ...spec, options: { ...options, inner: readOnlySpec(options.inner as StoreSpec) } } as StoreSpec
+  }
   if (kind === 'routed') {
     const r = spec as RoutedStoreSpec
-    return { ...r, routes: r.routes.map((x) => ({ ...x, store: readOnlySpec(x.store) as typeof x.store })) }
+    return { ...r, routes: r.routes.map((x) => ({ ...x, store: readOnlySpec(x.store, true) as typeof x.store })) }
   }
   return spec
 }
