@@ -11,6 +11,13 @@ import type { HealthStatus } from './health.js'
 import { countHeld } from './pending-held.js'
 import { countStoredOf, readOnlySpec, type StoreCount } from './store-checks.js'
 
+/**
+ * Most events of a ring whose keys the stop report looks up in a routed store's query route to
+ * compute a filtered destination's `expected` (one getEvent each; 50,000 took about 3 s on a
+ * loaded 2-core machine, see BENCHMARKS.md). Beyond it, `expected` of a filtered route is not told.
+ */
+export const DESTINATION_LOOKUPS_MAX = 250_000
+
 export interface LocalStoreOptions {
   readonly spec: StoreSpec
   /** The store held in this thread and served to the writers (the memory store), if any. */
@@ -164,7 +171,9 @@ export class LocalStore {
     let opened: EventStore | undefined
     try {
       const store = this.#probeStore instanceof RoutedStore ? this.#probeStore : (opened = await createStore(readOnlySpec(this.#o.spec)))
-      return await (store as RoutedStore).countByRingPerRoute(ringId, seqEnd)
+      // Past the cap a filtered route's `expected` is not computed (undefined): the look-ups run in
+      // this thread at stop, and their cost grows with the ring's writes.
+      return await (store as RoutedStore).countByRingPerRoute(ringId, seqEnd <= DESTINATION_LOOKUPS_MAX ? seqEnd : undefined)
     } catch (err) {
       this.#o.logger.error({ err }, "could not count the routed store's destinations")
       return { error: `the destinations could not be counted: ${err instanceof Error ? err.message : String(err)}` }
