@@ -45,7 +45,8 @@ async function contentsOf(path: string, ringId: string): Promise<{ ns: number[];
 async function produce(ring: RingBuffer, from: number, count: number, more = (): boolean => false): Promise<number> {
   let k = from
   while (k < from + count || more()) {
-    for (let b = 0; b < 200 && k < from + count; b++) {
+    // Bursts larger than a batch keep both writers claiming, so a drill on either meets work.
+    for (let b = 0; b < 1_000 && (k < from + count || more()); b++) {
       if (!ring.write({ type: isError(k) ? 'error' : 'call', module: 'Shop.Cart', n: k }).ok) break
       k++
     }
@@ -62,7 +63,7 @@ describe('a routed store in a pipeline', () => {
     let drillsDone = false
     const errorsPath = freshPath('errors')
     const allPath = freshPath('all')
-    const ring = RingBuffer.create({ size: 1 << 13 })
+    const ring = RingBuffer.create({ size: 1 << 14 })
     const pipeline = await PipelineManager.start({
       ring,
       store: routed({ kind: 'sqlite', path: errorsPath }, { kind: 'sqlite', path: allPath }),
@@ -77,13 +78,13 @@ describe('a routed store in a pipeline', () => {
 
     await until(() => pipeline.getMetrics().totals.eventsStored > 5_000, 60_000, 'first events stored')
     await pipeline.killWriter(0)
-    await until(() => restarts() >= 1 && running(), 60_000, 'restart after terminate')
+    await until(() => restarts() >= 1 && running(), 120_000, 'restart after terminate')
     // Between the routed store's success (both files written) and the claim's commit.
     await pipeline.setWriterFault(1, { kind: 'exit', code: 3, at: 'after_store' })
-    await until(() => restarts() >= 2 && running(), 60_000, 'restart after process.exit after the store')
+    await until(() => restarts() >= 2 && running(), 120_000, 'restart after process.exit after the store')
     // Before the store: the heir stores the claim for the first time.
     await pipeline.setWriterFault(0, { kind: 'crash', at: 'before_store' })
-    await until(() => restarts() >= 3 && running(), 60_000, 'restart after an uncaught exception')
+    await until(() => restarts() >= 3 && running(), 120_000, 'restart after an uncaught exception')
     drillsDone = true
     const TOTAL = await producing
 
@@ -99,7 +100,7 @@ describe('a routed store in a pipeline', () => {
     const all = await contentsOf(allPath, ring.id)
     expect(errors.ns).toEqual(errorsWanted)
     expect(all.ns).toEqual(range(TOTAL))
-  }, 240_000)
+  }, 480_000)
 
   it('holds the claim while a destination is down and stores nothing twice in the other once it is back', async () => {
     const TOTAL = 6_000
