@@ -32,7 +32,7 @@ const PARALLEL = 64
 export class RoutedStore implements EventStore {
   readonly #routes: readonly OpenRoute[]
   readonly #query: OpenRoute
-  /** The query route first in `#routes`' order moved to the end: the order storeEvents writes in. */
+  /** `#routes` with the query route moved to the end: the order storeEvents writes in. */
   readonly #writeOrder: readonly OpenRoute[]
   /** Defined when the query route's store can count (the pipeline's exact accounting reads it). */
   readonly countByRing?: (ringId: string) => Promise<{ readonly events: number; readonly deadLetters: number }>
