@@ -1,6 +1,6 @@
 // The benchmark suite: runs the ring, store, pipeline, shared-server, journal and routing benchmarks one after another (never in
 // parallel: the machine is small and shared) and writes BENCHMARKS.md from what they print.
-// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,instrument,shop,cold-start]   (also: `ringside bench`)
+// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,routed,instrument,shop,cold-start]   (also: `ringside bench`)
 import { spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { readFileSync, writeFileSync } from 'node:fs'

@@ -29,6 +29,11 @@ describe('resolveJetStreamOptions', () => {
     })
   })
 
+  it('takes its own resolved options again (createStore hands them to open)', () => {
+    const once = resolveJetStreamOptions({ ...base, subject: 'ringside.{tenant}' })
+    expect(resolveJetStreamOptions(once as unknown as Record<string, unknown>)).toEqual(once)
+  })
+
   it('takes a subject template, listens on its wildcard and derives a dead-letter subject outside it', () => {
     expect(resolveJetStreamOptions({ ...base, subject: 'ringside.{tenant}.events' })).toMatchObject({
       subject: 'ringside.{tenant}.events',
@@ -46,6 +51,7 @@ describe('resolveJetStreamOptions', () => {
     ['subject', { subject: 'a..b' }],
     ['deadLetterSubject', { deadLetterSubject: 'ringside.events' }],
     ['subject', { subject: 'ringside.x{tenant}' }],
+    ['subjectFilter', { subject: 'ringside.{tenant}', subjectFilter: 'ringside.>' }],
     ['subject', { subject: 'ringside.{ten ant}' }],
     ['subject', { subject: 'ringside.{}' }],
     ['deadLetterSubject', { subject: 'ringside.{tenant}', deadLetterSubject: 'ringside.dead' }],

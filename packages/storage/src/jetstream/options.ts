@@ -115,7 +115,8 @@ function serverList(v: unknown): string[] {
 export function resolveJetStreamOptions(spec: Record<string, unknown>): ResolvedJetStreamOptions {
   if (spec === null || typeof spec !== 'object') throw bad('spec', `must be an object, got ${describeValue(spec)}`)
   for (const key of Object.keys(spec)) {
-    if (!KNOWN.has(key)) throw new StoreSpecError('invalid_spec', key, `unknown jetstream option '${key}'`)
+    // subjectFilter is derived; options already resolved (createStore hands them to open) carry it.
+    if (!KNOWN.has(key) && key !== 'subjectFilter') throw new StoreSpecError('invalid_spec', key, `unknown jetstream option '${key}'`)
   }
   const servers = serverList(spec.servers)
   const stream = spec.stream
@@ -128,6 +129,9 @@ export function resolveJetStreamOptions(spec: Record<string, unknown>): Resolved
     throw bad('subject', `must be a NATS subject (dot-separated tokens, no wildcards), each token literal or a whole {field} placeholder, got ${describeValue(subject)}`)
   }
   const subjectFilter = subjectFilterOf(template)
+  if (spec.subjectFilter !== undefined && spec.subjectFilter !== subjectFilter) {
+    throw bad('subjectFilter', `is derived from 'subject' ('${subjectFilter}') and cannot be set, got ${describeValue(spec.subjectFilter)}`)
+  }
   const deadLetterSubject =
     spec.deadLetterSubject === undefined ? `${fallbackSubjectOf(template)}.dead` : literalSubject(spec, 'deadLetterSubject')
   if (filterMatches(subjectFilter, deadLetterSubject)) throw bad('deadLetterSubject', `must not be a subject events go to ('${subjectFilter}'), got ${describeValue(deadLetterSubject)}`)
