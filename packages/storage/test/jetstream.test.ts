@@ -243,6 +243,18 @@ describe('JetStreamStore against one nats-server', () => {
       )
     })
 
+    it('opens through createStore, as a writer does, with a template subject', async () => {
+      const { createStore } = await import('../src/index.js')
+      const base = `ringside.p${streamNo + 1}`
+      const store = await createStore({ kind: 'jetstream', ...fresh(url, { subject: `${base}.{tenant}` }) })
+      try {
+        expect(await store.storeEvents([record(RING_A, 0, 1, { tenant: 'a' })])).toEqual({ inserted: 1, duplicates: 0 })
+        expect((await store.stats()).totalEvents).toBe(1)
+      } finally {
+        await store.close()
+      }
+    })
+
     it('opens an existing stream that listens on the wildcard, without createStream', async () => {
       const base = `ringside.p${streamNo + 1}`
       const spec = fresh(url, { subject: `${base}.{tenant}` })
