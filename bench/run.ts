@@ -1,6 +1,6 @@
-// The benchmark suite: runs the ring, store, pipeline, shared-server and journal benchmarks one after another (never in
+// The benchmark suite: runs the ring, store, pipeline, shared-server, journal and routing benchmarks one after another (never in
 // parallel: the machine is small and shared) and writes BENCHMARKS.md from what they print.
-// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,instrument,shop,cold-start,retention]   (also: `ringside bench`)
+// Usage: npx tsx bench/run.ts [--quick] [--reuse ring,store,pipeline,servers,journal,routed,instrument,shop,cold-start,retention]   (also: `ringside bench`)
 import { spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -33,6 +33,7 @@ const sections = [
   ['End to end', run('pipeline.ts', pipelineArgs)],
   ['End to end into PostgreSQL and JetStream, beside SQLite', run('servers.ts', quick ? ['--seconds', '4', '--runs', '1'] : ['--seconds', '10', '--runs', '3'])],
   ['The exit journal', run('journal.ts', quick ? ['--reps', '3'] : ['--reps', '7'])],
+  ['Routing to several stores', run('routed.ts', quick ? ['--reps', '2', '--rows', '20000'] : ['--reps', '5', '--rows', '50000'])],
   ['Instrumentation', run('instrument.ts', quick ? ['--reps', '100'] : [])],
   ['The demo shop under instrumentation', run('shop.mjs', quick ? ['--seconds', '3', '--runs', '1'] : ['--seconds', '10', '--runs', '3'])],
   // The built packages in a plain node process; the figures from before the build existed are kept by hand.

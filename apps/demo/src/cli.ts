@@ -111,7 +111,7 @@ const soakCommand: CliCommand = {
 }
 
 /** The sections of the benchmark suite, in the order bench/run.ts runs them. */
-const BENCH_SECTIONS = ['ring', 'store', 'pipeline', 'servers', 'journal', 'instrument', 'shop', 'cold-start', 'retention'] as const
+const BENCH_SECTIONS = ['ring', 'store', 'pipeline', 'servers', 'journal', 'routed', 'instrument', 'shop', 'cold-start', 'retention'] as const
 
 const benchCommand: CliCommand = {
   name: 'bench',
@@ -135,6 +135,8 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                private servers; installs them with apt-get when missing)
   journal      npx tsx bench/journal.ts --reps 7
                the exit journal: write and replay times
+  routed       npx tsx bench/routed.ts --reps 5 --rows 50000
+               a routed store over two SQLite files beside one file, and its per-destination count
   instrument   npx tsx bench/instrument.ts --reps 400 --batch 200
                the price of a traced call (trace() and the load hook) beside the untraced call
   shop         node bench/shop.mjs --seconds 10 --runs 3

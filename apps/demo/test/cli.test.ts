@@ -35,6 +35,6 @@ describe('ringside bench', () => {
   it('refuses a section --reuse does not know, naming the sections it takes', async () => {
     const r = await cli('bench', '--reuse', 'ring,disk')
     expect(r.code).toBe(2)
-    expect(r.text).toBe("ringside bench: --reuse takes sections among ring, store, pipeline, servers, journal, instrument, shop, cold-start, retention, got 'disk'. See 'ringside bench --help'.\n")
+    expect(r.text).toBe("ringside bench: --reuse takes sections among ring, store, pipeline, servers, journal, routed, instrument, shop, cold-start, retention, got 'disk'. See 'ringside bench --help'.\n")
   })
 })

@@ -559,10 +559,12 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const counted = await this.#local?.count(this.#ring.id)
     // Exact only with what of the ring's leftovers the store already holds; without it, the writers' counts.
     const pendingHeld = counted && !('error' in counted) ? await this.#local?.pendingHeld(this.#ring, counted.deadLetters) : undefined
+    // A routed store: what each destination holds of the ring, beside what the routing sends there.
+    const destinations = await this.#local?.countPerRoute(this.#ring.id, ring.writePosition)
     await this.#local?.close()
     // A failed count stays a failure (the report is then not balanced and says why).
     const inStore = counted === undefined ? undefined : 'error' in counted ? counted : pendingHeld !== undefined ? { ...counted, pendingHeld } : undefined
-    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, inStore, !drained, Date.now() - t0, journaled, this.#journal?.state.error)
+    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, inStore, !drained, Date.now() - t0, journaled, this.#journal?.state.error, destinations)
     this.#status = wasFailed ? 'failed' : 'stopped'
     this.#logger.info(report, 'pipeline stopped')
     this.emit('stopped', report)

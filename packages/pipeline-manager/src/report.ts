@@ -3,6 +3,7 @@
 // + evicted + in flight. `accountFor` is the rule that puts each accepted event in one bucket.
 
 import type { RingStats } from '@ringside/core-ringbuffer'
+import type { RouteCount } from '@ringside/storage'
 import { offeredOf, type Totals } from './metrics.js'
 
 export interface AccountingReport {
@@ -56,9 +57,37 @@ export interface AccountingReport {
   /** Why writing the exit journal failed; the events it was to keep are lost. */
   readonly journalError?: string
   readonly balanced: boolean
+  /**
+   * With a routed store only: per destination, the events of this ring the routing sends there
+   * (among those the query route holds) and what the destination holds. Not a bucket: an event
+   * routed to two destinations is one stored event. `destinationsError` says why they could not
+   * be counted.
+   */
+  readonly destinations?: readonly DestinationCount[]
+  readonly destinationsError?: string
   /** stop() hit its deadline before the ring was drained. */
   readonly timedOut: boolean
   readonly durationMs: number
+}
+
+/** One destination of a routed store in the stop report. */
+export interface DestinationCount {
+  readonly name: string
+  /** Events of this ring routed there, among those the store counts as stored; undefined: cannot tell. */
+  readonly expected: number | undefined
+  /** Events of this ring the destination holds; undefined: it cannot count. */
+  readonly held: number | undefined
+  /**
+   * held === expected. A destination written before the query route may hold more at a stop that
+   * timed out (a batch not yet in the query route, still in flight) or after a permanent error of
+   * a later destination quarantined an event it already took.
+   */
+  readonly balanced: boolean
+}
+
+/** The per-destination section from the routed store's counts. */
+export function destinationsOf(counts: readonly RouteCount[]): DestinationCount[] {
+  return counts.map((c) => ({ name: c.name, expected: c.expected, held: c.held, balanced: c.held !== undefined && c.held === c.expected }))
 }
 
 /** What the store holds of one ring, asked once every writer has exited. */
@@ -145,6 +174,7 @@ export function buildReport(
   durationMs: number,
   journaled = 0,
   journalError?: string,
+  destinations?: readonly RouteCount[] | { error: string },
 ): AccountingReport {
   const d = ring.dropped
   // A count that failed shows nothing: the report says why and is not balanced, rather than fall
@@ -167,6 +197,7 @@ export function buildReport(
     countedBy: countError !== undefined ? 'not counted' : b.countedBy,
     ...(countError !== undefined ? { countError } : {}),
     ...(journalError !== undefined ? { journalError } : {}),
+    ...(destinations === undefined ? {} : 'error' in destinations ? { destinationsError: destinations.error } : { destinations: destinationsOf(destinations) }),
     balanced: countError === undefined && b.balanced,
     timedOut,
     durationMs,

@@ -3,7 +3,8 @@
 // typed error before any writer starts. At stop, what the store holds of the ring is counted,
 // without ever creating a database, and a count that fails says so.
 
-import { createStore, StoreFileWatch, StoreOpenError, type EventStore, type SqliteStoreSpec, type StoreSpec } from '@ringside/storage'
+import { createStore, StoreFileWatch, StoreOpenError, type EventStore, type RoutedStoreSpec, type SqliteStoreSpec, type StoreSpec } from '@ringside/storage'
+import { PipelineConfigError } from './errors.js'
 
 /** What the store holds of a ring, or why it could not be counted. */
 export type StoreCount = { readonly events: number; readonly deadLetters: number } | { readonly error: string }
@@ -19,6 +20,10 @@ const START_BUSY_TIMEOUT_MS = 1_000
  * open; undefined for other stores and `:memory:`.
  */
 export async function checkStoreAtStart(spec: StoreSpec): Promise<StoreFileWatch | undefined> {
+  if ((spec as { kind?: unknown }).kind === 'routed') {
+    await checkRoutesAtStart(spec as RoutedStoreSpec)
+    return undefined
+  }
   if ((spec as { kind?: unknown }).kind !== 'sqlite') return undefined
   const sqlite = spec as SqliteStoreSpec
   try {
@@ -28,6 +33,37 @@ export async function checkStoreAtStart(spec: StoreSpec): Promise<StoreFileWatch
     if (!(err instanceof StoreOpenError && err.code === 'busy')) throw err
   }
   return StoreFileWatch.capture(sqlite.path)
+}
+
+/**
+ * A routed store's destinations, checked as each would be on its own. A memory destination is
+ * refused: the pipeline hosts only a top-level memory store, so each writer would get its own.
+ */
+async function checkRoutesAtStart(spec: RoutedStoreSpec): Promise<void> {
+  for (const [i, route] of (spec.routes ?? []).entries()) {
+    if ((route?.store as { kind?: unknown } | undefined)?.kind === 'memory') {
+      throw new PipelineConfigError('invalid_option', `store.routes[${i}].store.kind`, `option 'store': routes[${i}].store: a memory store cannot be a destination of a pipeline's routed store (each writer thread would hold its own); use a SQLite file`)
+    }
+    await checkStoreAtStart(route.store)
+  }
+}
+
+/**
+ * The spec with SQLite opened read-only: the store itself, a routed store's destinations, and a
+ * destination's wrapper's `inner` store (as the fault-injection store names it).
+ */
+export function readOnlySpec(spec: StoreSpec, inRoute = false): StoreSpec {
+  const kind = (spec as { kind?: unknown }).kind
+  if (kind === 'sqlite') return { ...(spec as SqliteStoreSpec), readOnly: true }
+  const options = (spec as { target?: unknown; options?: { inner?: unknown } }).options
+  if (inRoute && (spec as { target?: unknown }).target !== undefined && options !== null && typeof options === 'object' && options.inner !== undefined) {
+    return { ...spec, options: { ...options, inner: readOnlySpec(options.inner as StoreSpec) } } as StoreSpec
+  }
+  if (kind === 'routed') {
+    const r = spec as RoutedStoreSpec
+    return { ...r, routes: r.routes.map((x) => ({ ...x, store: readOnlySpec(x.store, true) as typeof x.store })) }
+  }
+  return spec
 }
 
 /**
@@ -52,7 +88,7 @@ export async function countStoredOf(
       }
     }
     if (o.probe?.countByRing) return await o.probe.countByRing(ringId)
-    const store = await createStore(o.spec)
+    const store = await createStore(readOnlySpec(o.spec))
     try {
       return await store.countByRing?.(ringId)
     } finally {

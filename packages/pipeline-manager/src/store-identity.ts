@@ -67,17 +67,22 @@ export function storeIdentity(spec: StoreSpec): string {
       return `jetstream:${[...r.options.servers].sort().join(',')}/${r.options.stream}`
     case 'target':
       return `target:${moduleName(r.target)}:${stableJson(r.options)}`
+    case 'routed':
+      // Every destination, by name, and which one answers reads: a journal replays into them all.
+      return `routed:${r.options.queryRoute}[${r.options.routes.map((x) => `${x.name}=${storeIdentity(x.store)}`).join(',')}]`
   }
 }
 
 /**
  * The files a store spec writes: a SQLite database with its WAL, shared-memory and rollback
  * journal files, also when a wrapper store names it as its `inner` store (as the fault-injection
- * store does).
+ * store does) or a routed store as a destination.
  */
 export function storeFiles(spec: unknown): string[] {
   if (spec === null || typeof spec !== 'object') return []
-  const s = spec as { kind?: unknown; path?: unknown; options?: { inner?: unknown } }
+  const s = spec as { kind?: unknown; path?: unknown; options?: { inner?: unknown }; routes?: unknown }
+  // A routed store writes the files of each of its destinations.
+  if (s.kind === 'routed' && Array.isArray(s.routes)) return s.routes.flatMap((r: { store?: unknown } | null) => storeFiles(r?.store))
   if (s.kind === 'sqlite' && typeof s.path === 'string' && s.path !== ':memory:' && s.path !== '') {
     return ['', '-wal', '-shm', '-journal'].map((suffix) => `${s.path as string}${suffix}`)
   }

@@ -107,3 +107,38 @@ describe('buildReport', () => {
     expect(r).toMatchObject({ stored: 40, inFlight: 60, journaled: 60, balanced: true })
   })
 })
+
+describe('buildReport (a routed store)', () => {
+  it('lists each destination with what is routed there and what it holds, balanced when they agree', () => {
+    const r = buildReport(ring(), totals(), store(1_000), false, 5, 0, undefined, [
+      { name: 'errors', expected: 140, held: 140 },
+      { name: 'all', expected: 1_000, held: 1_000 },
+    ])
+    expect(r.destinations).toEqual([
+      { name: 'errors', expected: 140, held: 140, balanced: true },
+      { name: 'all', expected: 1_000, held: 1_000, balanced: true },
+    ])
+    expect(r.balanced).toBe(true)
+  })
+
+  it('shows a destination that holds less or more than is routed there as not balanced, and leaves the conservation proof alone', () => {
+    const r = buildReport(ring(), totals(), store(1_000), false, 5, 0, undefined, [
+      { name: 'errors', expected: 140, held: 139 },
+      { name: 'audit', expected: 10, held: 12 },
+      { name: 'remote', expected: 10, held: undefined },
+      { name: 'all', expected: 1_000, held: 1_000 },
+    ])
+    expect(r.destinations?.map((d) => d.balanced)).toEqual([false, false, false, true])
+    expect(r.balanced).toBe(true)
+  })
+
+  it('says why the destinations could not be counted', () => {
+    const r = buildReport(ring(), totals(), store(1_000), false, 5, 0, undefined, { error: 'the destinations could not be counted: disk gone' })
+    expect(r).toMatchObject({ destinationsError: 'the destinations could not be counted: disk gone', balanced: true })
+    expect(r.destinations).toBeUndefined()
+  })
+
+  it('has no destinations section for any other store', () => {
+    expect('destinations' in buildReport(ring(), totals(), store(1_000), false, 5)).toBe(false)
+  })
+})

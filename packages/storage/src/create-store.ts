@@ -12,6 +12,8 @@ import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptio
 import { SqliteStore } from './sqlite/sqlite-store.js'
 import { resolveJetStreamOptions, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './jetstream/options.js'
 import { resolvePostgresOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './postgres/options.js'
+import { resolveRoutedOptions, type ResolvedRoutedOptions, type RoutedStoreSpec } from './routed/options.js'
+import { RoutedStore } from './routed/routed-store.js'
 
 /** The in-memory store; its data lives in the thread that creates it. */
 export interface MemoryStoreSpec {
@@ -44,8 +46,11 @@ export interface JetStreamStoreSpec extends JetStreamStoreOptions {
   readonly kind: 'jetstream'
 }
 
+/** A spec of one store (anything but a routed one): what a route of a routed store names. */
+export type LeafStoreSpec = MemoryStoreSpec | SqliteStoreSpec | PostgresStoreSpec | JetStreamStoreSpec | TargetStoreSpec
+
 /** How a store is named wherever it has to cross a thread boundary. */
-export type StoreSpec = MemoryStoreSpec | SqliteStoreSpec | PostgresStoreSpec | JetStreamStoreSpec | TargetStoreSpec
+export type StoreSpec = LeafStoreSpec | RoutedStoreSpec
 
 /** What a `target` module exports as `createStore` or `default`. */
 export type StoreFactory = (options: unknown) => EventStore | Promise<EventStore>
@@ -57,8 +62,9 @@ export type ResolvedStoreSpec =
   | { readonly kind: 'postgres'; readonly options: ResolvedPostgresOptions }
   | { readonly kind: 'jetstream'; readonly options: ResolvedJetStreamOptions }
   | { readonly kind: 'target'; readonly target: string; readonly options: unknown }
+  | { readonly kind: 'routed'; readonly options: ResolvedRoutedOptions }
 
-const KINDS = ['memory', 'sqlite', 'postgres', 'jetstream'] as const
+const KINDS = ['memory', 'sqlite', 'postgres', 'jetstream', 'routed'] as const
 
 /** Validates a spec without opening anything; throws StoreSpecError naming the first bad field. */
 export function resolveStoreSpec(spec: unknown): ResolvedStoreSpec {
@@ -88,6 +94,8 @@ export function resolveStoreSpec(spec: unknown): ResolvedStoreSpec {
       return { kind: 'postgres', options: resolvePostgresOptions(s) }
     case 'jetstream':
       return { kind: 'jetstream', options: resolveJetStreamOptions(s) }
+    case 'routed':
+      return { kind: 'routed', options: resolveRoutedOptions(s, resolveStoreSpec) }
     case undefined:
       throw new StoreSpecError('invalid_spec', 'kind', `a store spec needs 'kind' (${KINDS.join(', ')}) or 'target'`)
     default:
@@ -142,6 +150,8 @@ export async function createStore(spec: StoreSpec): Promise<EventStore> {
       const { JetStreamStore } = await import('./jetstream/jetstream-store.js')
       return JetStreamStore.open(resolved.options)
     }
+    case 'routed':
+      return RoutedStore.open(resolved.options, createStore)
     case 'target': {
       const factory = await loadFactory(resolved.target)
       let store: unknown

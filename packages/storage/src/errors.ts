@@ -114,6 +114,24 @@ export class RemoteStoreTimeoutError extends StoreError {
   }
 }
 
+/**
+ * A destination of a routed store failed: the destination's own error is the `cause`, its code
+ * and `transient` flag are kept (a transient failure stays transient, so the writer retries the
+ * batch), and `route` names the destination.
+ */
+export class RoutedStoreError extends StoreError {
+  readonly route: string
+  constructor(route: string, cause: unknown) {
+    const c = cause as { code?: unknown; transient?: unknown; message?: unknown } | null
+    const code = (typeof c?.code === 'string' ? c.code : 'remote_error') as StoreErrorCode
+    const message = typeof c?.message === 'string' ? c.message : String(cause)
+    // An error that says nothing about retrying is retried, as the writer treats any store error.
+    super(code, `route '${route}': ${message}`, { cause, transient: c?.transient !== false })
+    this.name = 'RoutedStoreError'
+    this.route = route
+  }
+}
+
 /** Describes a value for an error message without dumping it. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value)

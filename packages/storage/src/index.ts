@@ -27,6 +27,7 @@ export {
   type StoreFactory,
   type StoreSpec,
   type JetStreamStoreSpec,
+  type LeafStoreSpec,
   type PostgresStoreSpec,
   type TargetStoreSpec,
 } from './create-store.js'
@@ -46,8 +47,11 @@ export { sqliteFileInUse } from './sqlite/in-use.js'
 export { StoreFileWatch, fileIdentity, type FileIdentity } from './sqlite/file-watch.js'
 export { serveStore, type ServedPort } from './serve-store.js'
 export { REMOTE_STORE_DEFAULTS, RemoteStore, connectStore, type RemoteStoreOptions } from './remote-store.js'
+export { RoutedStore, type RouteCount } from './routed/routed-store.js'
+export type { ResolvedRoute, ResolvedRoutedOptions, RouteSpec, RouteWhen, RouteWhenField, RouteWhenTypes, RoutedStoreSpec } from './routed/options.js'
 export {
   RemoteStoreTimeoutError,
+  RoutedStoreError,
   StoreError,
   StoreFilterError,
   StoreOpenError,

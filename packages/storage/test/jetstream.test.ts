@@ -24,7 +24,21 @@ describe('resolveJetStreamOptions', () => {
       servers: ['nats://127.0.0.1:4222'],
       stream: 'EVENTS',
       subject: 'ringside.events',
+      subjectFilter: 'ringside.events',
       deadLetterSubject: 'ringside.events.dead',
+    })
+  })
+
+  it('takes its own resolved options again (createStore hands them to open)', () => {
+    const once = resolveJetStreamOptions({ ...base, subject: 'ringside.{tenant}' })
+    expect(resolveJetStreamOptions(once as unknown as Record<string, unknown>)).toEqual(once)
+  })
+
+  it('takes a subject template, listens on its wildcard and derives a dead-letter subject outside it', () => {
+    expect(resolveJetStreamOptions({ ...base, subject: 'ringside.{tenant}.events' })).toMatchObject({
+      subject: 'ringside.{tenant}.events',
+      subjectFilter: 'ringside.*.events',
+      deadLetterSubject: 'ringside._.events.dead',
     })
   })
 
@@ -36,6 +50,11 @@ describe('resolveJetStreamOptions', () => {
     ['subject', { subject: 'ringside.*' }],
     ['subject', { subject: 'a..b' }],
     ['deadLetterSubject', { deadLetterSubject: 'ringside.events' }],
+    ['subject', { subject: 'ringside.x{tenant}' }],
+    ['subjectFilter', { subject: 'ringside.{tenant}', subjectFilter: 'ringside.>' }],
+    ['subject', { subject: 'ringside.{ten ant}' }],
+    ['subject', { subject: 'ringside.{}' }],
+    ['deadLetterSubject', { subject: 'ringside.{tenant}', deadLetterSubject: 'ringside.dead' }],
     ['replicas', { replicas: 6 }],
     ['duplicateWindowMs', { duplicateWindowMs: 10 }],
     ['storage', { storage: 'disk' }],
@@ -177,6 +196,78 @@ describe('JetStreamStore against one nats-server', () => {
         expect(after.sizeBytes).toBeGreaterThan(0)
         expect('newestCapturedAt' in after).toBe(false)
       }))
+  })
+
+  describe('partitioned subjects', () => {
+    /** Messages per subject of the store's stream. */
+    const perSubject = async (s: JetStreamStore): Promise<Record<string, number>> => {
+      const { jetstreamManager } = await import('@nats-io/jetstream')
+      const { connect } = await import('@nats-io/transport-node')
+      const nc = await connect({ servers: url })
+      try {
+        return (await (await jetstreamManager(nc)).streams.info(s.options.stream, { subjects_filter: '>' })).state.subjects ?? {}
+      } finally {
+        await nc.close()
+      }
+    }
+
+    it("publishes each event on the subject its field names, sanitized, with '_' for a missing value", async () => {
+      const base = `ringside.p${streamNo + 1}`
+      await withStore(
+        async (s) => {
+          const batch = [
+            record(RING_A, 0, 1, { tenant: 'acme' }),
+            record(RING_A, 1, 2, { tenant: 'acme' }),
+            record(RING_A, 2, 3, { tenant: 'globex.eu *>' }),
+            record(RING_A, 3, 4, { tenant: 7 }),
+            record(RING_A, 4, 5),
+            record(RING_A, 5, 6, { tenant: '' }),
+            record(RING_A, 6, 7, { tenant: { nested: true } }),
+          ]
+          expect(await s.storeEvents(batch)).toEqual({ inserted: 7, duplicates: 0 })
+          // The key is the message id across the partitions: the same batch again is all duplicates.
+          expect(await s.storeEvents(batch)).toEqual({ inserted: 0, duplicates: 7 })
+          await s.storeDeadLetters([{ record: record(RING_A, 9, 1, { tenant: 'acme' }), error: 'x', attempts: 1 }])
+          expect(await perSubject(s)).toEqual({
+            [`${base}.acme.events`]: 2,
+            [`${base}.globex_eu___.events`]: 1,
+            [`${base}.7.events`]: 1,
+            [`${base}._.events`]: 3,
+            [`${base}._.events.dead`]: 1,
+          })
+          // stats counts events across every partition, dead letters apart.
+          expect(await s.stats()).toMatchObject({ totalEvents: 7, deadLetters: 1 })
+          expect((await s.listDeadLetters()).map((d) => d.record.key)).toEqual([`${RING_A}:9`])
+        },
+        { subject: `${base}.{tenant}.events` },
+      )
+    })
+
+    it('opens through createStore, as a writer does, with a template subject', async () => {
+      const { createStore } = await import('../src/index.js')
+      const base = `ringside.p${streamNo + 1}`
+      const store = await createStore({ kind: 'jetstream', ...fresh(url, { subject: `${base}.{tenant}` }) })
+      try {
+        expect(await store.storeEvents([record(RING_A, 0, 1, { tenant: 'a' })])).toEqual({ inserted: 1, duplicates: 0 })
+        expect((await store.stats()).totalEvents).toBe(1)
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('opens an existing stream that listens on the wildcard, without createStream', async () => {
+      const base = `ringside.p${streamNo + 1}`
+      const spec = fresh(url, { subject: `${base}.{tenant}` })
+      const first = await JetStreamStore.open(spec)
+      const again = await JetStreamStore.open({ ...spec, createStream: false })
+      try {
+        expect(await again.storeEvents([record(RING_A, 0, 1, { tenant: 'a' }), record(RING_A, 1, 1, { tenant: 'b' })])).toEqual({ inserted: 2, duplicates: 0 })
+        expect((await first.stats()).totalEvents).toBe(2)
+      } finally {
+        await again.close()
+        await first.close()
+      }
+    })
   })
 
   describe('dead letters', () => {

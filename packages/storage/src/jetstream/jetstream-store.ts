@@ -12,6 +12,7 @@ import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, S
 import { JetStreamUnsupportedError, jetStreamFailure } from './jetstream-errors.js'
 import { resolveJetStreamOptions, type JetStreamStoreOptions, type ResolvedJetStreamOptions } from './options.js'
 import { ensureStream } from './stream-setup.js'
+import { parseSubject, subjectFor, type SubjectTemplate } from './subject.js'
 
 // A follower not heard from, or behind the leader, for this long counts as down (raft heartbeats
 // come every second or so, and a live follower catches up within a moment).
@@ -33,6 +34,8 @@ export class JetStreamStore implements EventStore {
   readonly #nc: NatsConnection
   readonly #js: JetStreamClient
   readonly #jsm: JetStreamManager
+  /** The subject's tokens; undefined when it is a literal (every event on `options.subject`). */
+  readonly #template: SubjectTemplate | undefined
   #closed = false
   /** When each follower was first seen not current, for health(); cleared once it is current. */
   readonly #behindSince = new Map<string, number>()
@@ -42,6 +45,8 @@ export class JetStreamStore implements EventStore {
     this.#nc = nc
     this.#js = js
     this.#jsm = jsm
+    const t = parseSubject(options.subject)!
+    this.#template = t.some((x) => typeof x !== 'string') ? t : undefined
   }
 
   /**
@@ -80,9 +85,11 @@ export class JetStreamStore implements EventStore {
   // Publishes every message at once and waits for all acks: the client pipelines them on one
   // connection, so a batch costs about one round trip, not one per event. allSettled, not all:
   // the call must not return (and a writer must not retry) while acks of this batch are pending.
-  async #publishAll(subject: string, items: readonly { id: string; body: string }[], what: string): Promise<StoreResult> {
+  // The message id is the event key across every subject of the stream, so a re-publish is
+  // dropped whichever partition it goes to.
+  async #publishAll(items: readonly { subject: string; id: string; body: string }[], what: string): Promise<StoreResult> {
     const settled = await Promise.allSettled(
-      items.map((m) => this.#js.publish(subject, m.body, { msgID: m.id, timeout: this.options.ackTimeoutMs })),
+      items.map((m) => this.#js.publish(m.subject, m.body, { msgID: m.id, timeout: this.options.ackTimeoutMs })),
     )
     let inserted = 0
     let duplicates = 0
@@ -101,9 +108,10 @@ export class JetStreamStore implements EventStore {
     this.#open()
     checkBatch(batch)
     // The body is the whole record, so a consumer needs nothing but the message.
-    const items = batch.map((r) => ({ id: r.key, body: JSON.stringify(r) }))
+    const t = this.#template
+    const items = batch.map((r) => ({ subject: t ? subjectFor(t, r.event) : this.options.subject, id: r.key, body: JSON.stringify(r) }))
     if (items.length === 0) return { inserted: 0, duplicates: 0 }
-    return this.#publishAll(this.options.subject, items, 'publish of events')
+    return this.#publishAll(items, 'publish of events')
   }
 
   async storeDeadLetters(items: readonly DeadLetterInput[]): Promise<StoreResult> {
@@ -112,8 +120,8 @@ export class JetStreamStore implements EventStore {
     if (checked.length === 0) return { inserted: 0, duplicates: 0 }
     // The checked form keeps the leniently serialized body, so a dead letter of an event that is
     // not valid JSON still round-trips.
-    const msgs = checked.map((d) => ({ id: `dead:${d.key}`, body: JSON.stringify(d) }))
-    return this.#publishAll(this.options.deadLetterSubject, msgs, 'publish of dead letters')
+    const msgs = checked.map((d) => ({ subject: this.options.deadLetterSubject, id: `dead:${d.key}`, body: JSON.stringify(d) }))
+    return this.#publishAll(msgs, 'publish of dead letters')
   }
 
   /** Dead letters oldest first, read with an ordered consumer filtered on `deadLetterSubject`. */
@@ -144,7 +152,7 @@ export class JetStreamStore implements EventStore {
   }
 
   async #subjectCounts(): Promise<Record<string, number>> {
-    const info = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.subject })
+    const info = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.subjectFilter })
     const dead = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.deadLetterSubject })
     return { ...(info.state.subjects ?? {}), ...(dead.state.subjects ?? {}) }
   }
@@ -156,10 +164,11 @@ export class JetStreamStore implements EventStore {
   async stats(): Promise<JetStreamStats> {
     this.#open()
     try {
-      const info = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.subject })
+      // A partitioned subject: the filter lists every partition with its count; events are their sum.
+      const info = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.subjectFilter })
       const dead = await this.#jsm.streams.info(this.options.stream, { subjects_filter: this.options.deadLetterSubject })
       return {
-        totalEvents: info.state.subjects?.[this.options.subject] ?? 0,
+        totalEvents: Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0),
         sizeBytes: info.state.bytes,
         deadLetters: dead.state.subjects?.[this.options.deadLetterSubject] ?? 0,
         firstSeq: info.state.first_seq,

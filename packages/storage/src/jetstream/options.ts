@@ -4,6 +4,7 @@
 
 import { StoreSpecError, describeValue } from '../errors.js'
 import { resolveRetention, type ResolvedRetention, type RetentionPolicy } from '../retention.js'
+import { fallbackSubjectOf, filterMatches, parseSubject, subjectFilterOf } from './subject.js'
 
 /** Where the stream keeps its messages (JetStream's `storage`). */
 export type JetStreamStorage = 'file' | 'memory'
@@ -14,9 +15,17 @@ export interface JetStreamStoreOptions {
   readonly servers: string | readonly string[]
   /** Name of the JetStream stream the events go to (no spaces, `.`, `*`, `>`, `/` or `\`). */
   readonly stream: string
-  /** Literal subject every event is published on (no wildcards). */
+  /**
+   * Subject every event is published on: a literal (`events`), or a template whose whole tokens
+   * may be `{field}` placeholders filled from the event's top-level field (`events.{tenant}`); a
+   * value becomes a token with characters outside `A-Z a-z 0-9 _ -` replaced by `_`, and a
+   * missing or empty one goes to `_`. No wildcards.
+   */
   readonly subject: string
-  /** Literal subject of dead letters, in the same stream. Defaults to `${subject}.dead`. */
+  /**
+   * Literal subject of dead letters, in the same stream; it must not be one the event subject
+   * takes. Defaults to `${subject}.dead`, with each placeholder written `_` (`events._.dead`).
+   */
   readonly deadLetterSubject?: string
   /**
    * Create the stream, or update it to the settings below, when the store opens. When false the
@@ -53,6 +62,8 @@ export interface ResolvedJetStreamOptions {
   readonly servers: readonly string[]
   readonly stream: string
   readonly subject: string
+  /** What the stream listens on for events: `subject` with each placeholder as `*`. */
+  readonly subjectFilter: string
   readonly deadLetterSubject: string
   readonly createStream: boolean
   readonly replicas: number
@@ -93,7 +104,7 @@ function integerIn(o: Record<string, unknown>, name: 'replicas' | 'duplicateWind
 
 // A literal subject: dot-separated non-empty tokens without wildcards or whitespace. Wildcards
 // are refused because a message is published on exactly this subject.
-function literalSubject(o: Record<string, unknown>, name: 'subject' | 'deadLetterSubject'): string {
+function literalSubject(o: Record<string, unknown>, name: 'deadLetterSubject'): string {
   const v = o[name]
   if (typeof v !== 'string' || v.length === 0 || /\s/.test(v) || v.split('.').some((t) => t === '' || t === '*' || t === '>')) {
     throw bad(name, `must be a literal NATS subject (dot-separated tokens, no wildcards), got ${describeValue(v)}`)
@@ -113,17 +124,26 @@ function serverList(v: unknown): string[] {
 export function resolveJetStreamOptions(spec: Record<string, unknown>): ResolvedJetStreamOptions {
   if (spec === null || typeof spec !== 'object') throw bad('spec', `must be an object, got ${describeValue(spec)}`)
   for (const key of Object.keys(spec)) {
-    if (!KNOWN.has(key)) throw new StoreSpecError('invalid_spec', key, `unknown jetstream option '${key}'`)
+    // subjectFilter is derived; options already resolved (createStore hands them to open) carry it.
+    if (!KNOWN.has(key) && key !== 'subjectFilter') throw new StoreSpecError('invalid_spec', key, `unknown jetstream option '${key}'`)
   }
   const servers = serverList(spec.servers)
   const stream = spec.stream
   if (typeof stream !== 'string' || stream.length === 0 || /[\s.*>/\\]/.test(stream)) {
     throw bad('stream', `must be a stream name without spaces, '.', '*', '>', '/' or '\\', got ${describeValue(stream)}`)
   }
-  const subject = literalSubject(spec, 'subject')
+  const subject = spec.subject
+  const template = typeof subject === 'string' ? parseSubject(subject) : undefined
+  if (template === undefined) {
+    throw bad('subject', `must be a NATS subject (dot-separated tokens, no wildcards), each token literal or a whole {field} placeholder, got ${describeValue(subject)}`)
+  }
+  const subjectFilter = subjectFilterOf(template)
+  if (spec.subjectFilter !== undefined && spec.subjectFilter !== subjectFilter) {
+    throw bad('subjectFilter', `is derived from 'subject' ('${subjectFilter}') and cannot be set, got ${describeValue(spec.subjectFilter)}`)
+  }
   const deadLetterSubject =
-    spec.deadLetterSubject === undefined ? `${subject}.dead` : literalSubject(spec, 'deadLetterSubject')
-  if (deadLetterSubject === subject) throw bad('deadLetterSubject', `must differ from 'subject' (${subject})`)
+    spec.deadLetterSubject === undefined ? `${fallbackSubjectOf(template)}.dead` : literalSubject(spec, 'deadLetterSubject')
+  if (filterMatches(subjectFilter, deadLetterSubject)) throw bad('deadLetterSubject', `must not be a subject events go to ('${subjectFilter}'), got ${describeValue(deadLetterSubject)}`)
   const createStream = spec.createStream ?? JETSTREAM_DEFAULTS.createStream
   if (typeof createStream !== 'boolean') throw bad('createStream', `must be a boolean, got ${describeValue(createStream)}`)
   const storage = spec.storage ?? JETSTREAM_DEFAULTS.storage
@@ -137,7 +157,8 @@ export function resolveJetStreamOptions(spec: Record<string, unknown>): Resolved
   return Object.freeze({
     servers: Object.freeze(servers),
     stream,
-    subject,
+    subject: subject as string,
+    subjectFilter,
     deadLetterSubject,
     createStream,
     replicas: integerIn(spec, 'replicas', 1, 5),

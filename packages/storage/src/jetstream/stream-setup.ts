@@ -31,7 +31,7 @@ export function streamLimitsOf(o: ResolvedJetStreamOptions): Pick<Partial<Stream
 export function streamConfigOf(o: ResolvedJetStreamOptions): Partial<StreamConfig> & { name: string } {
   return {
     name: o.stream,
-    subjects: [o.subject, o.deadLetterSubject],
+    subjects: [o.subjectFilter, o.deadLetterSubject],
     num_replicas: o.replicas,
     duplicate_window: o.duplicateWindowMs * NS_PER_MS,
     storage: o.storage === 'memory' ? StorageType.Memory : StorageType.File,
@@ -55,7 +55,7 @@ export async function ensureStream(jsm: JetStreamManager, o: ResolvedJetStreamOp
       return
     }
     // Keep subjects the stream already had (other producers may use them); storage cannot change.
-    const subjects = [...new Set([...(existing.subjects ?? []), o.subject, o.deadLetterSubject])]
+    const subjects = [...new Set([...(existing.subjects ?? []), o.subjectFilter, o.deadLetterSubject])]
     // Already as asked: no update. Every writer of every process opens the store, and an update of
     // a replicated stream needs its whole group, so a writer restarted while a node is down would
     // fail to open for nothing.
@@ -80,7 +80,7 @@ export async function ensureStream(jsm: JetStreamManager, o: ResolvedJetStreamOp
   // Exact subjects only: a wildcard filter would need NATS's matcher, and the server refuses a
   // publish on an uncovered subject anyway (no responders), which surfaces as a transient error.
   const subjects = existing.subjects ?? []
-  for (const s of [o.subject, o.deadLetterSubject]) {
+  for (const s of [o.subjectFilter, o.deadLetterSubject]) {
     if (!subjects.includes(s) && !subjects.some((p) => p.includes('*') || p.includes('>'))) {
       throw new StoreOpenError('open_failed', where, `jetstream stream '${o.stream}' does not listen on subject '${s}' (it has ${subjects.join(', ')})`)
     }
