@@ -3,7 +3,7 @@
 // test/layout.test.ts pins these numbers so a change to them is a deliberate one.
 
 /** Layout version written into the header; `attach` refuses a buffer of another version. */
-export const LAYOUT_VERSION = 2
+export const LAYOUT_VERSION = 3
 /** First header word of every ring: "RSRB" in ASCII, to reject a foreign SharedArrayBuffer. */
 export const MAGIC = 0x52535242
 
@@ -52,7 +52,7 @@ export const S_PUBLISHED = 2 // written, visible to consumers, unclaimed
 export const S_CLAIMED = 3 // held by the consumer named in owner[slot]
 export const S_DONE = 4 // committed: stored downstream
 export const S_EVICTED = 5 // discarded by drop_oldest before any consumer claimed it
-export const S_ABANDONED = 6 // reserved by a producer that never published it
+export const S_ABANDONED = 6 // reserved by a producer that never published it (it died, or its event was refused while encoding)
 /** The largest ring whose turn values stay unambiguous in 32-bit wrapping arithmetic. */
 export const MAX_SIZE = 1 << 24
 
@@ -74,7 +74,9 @@ export const DROP_INDEX: Readonly<Record<DropReason, number>> = Object.freeze(
 // 64-bit counters (BigInt64Array indices): drops by reason, then consumer-side totals.
 export const C_CLAIMED = DROP_REASONS.length
 export const C_COMMITTED = DROP_REASONS.length + 1
-export const COUNTER_WORDS = DROP_REASONS.length + 2
+/** Reservations whose event was refused while encoding into the slot (counted under its reason, not as a write). */
+export const C_VOIDED = DROP_REASONS.length + 2
+export const COUNTER_WORDS = DROP_REASONS.length + 3
 
 export const OVERFLOW_CODES = { drop_newest: 0, drop_oldest: 1, block: 2 } as const
 export type OverflowStrategy = keyof typeof OVERFLOW_CODES

@@ -30,7 +30,7 @@ describe('layout', () => {
       closed: L.H_CLOSED,
       headerWords: L.HEADER_WORDS,
     }).toEqual({
-      version: 2,
+      version: 3,
       magic: 0x52535242,
       head: 16,
       wraps: 17,
@@ -70,5 +70,6 @@ describe('layout', () => {
     expect(L.DROP_REASONS).toEqual(['full', 'too_large', 'not_serializable', 'invalid_event', 'closed', 'timeout', 'evicted', 'abandoned'])
     expect(L.C_CLAIMED).toBe(8)
     expect(L.C_COMMITTED).toBe(9)
+    expect(L.C_VOIDED).toBe(10)
   })
 })
