@@ -177,7 +177,7 @@ export class RingBuffer {
     encoding = level + 1
     let len: number
     try {
-      len = encodeEvent(event, v.data, at, at + v.maxEventBytes)
+      len = encodeEvent(event, v.data, at, at + v.maxEventBytes, v.dataView)
     } finally {
       encoding = level
     }

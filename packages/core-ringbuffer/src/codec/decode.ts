@@ -57,7 +57,14 @@ export class Malformed {
  * `malformed_record`, with a copy of the bytes) for anything that is not exactly one encoded event.
  */
 export function decodeEvent(buf: Uint8Array, start: number, end: number): Record<string, unknown> {
-  const d = new Decoder(buf, start, end)
+  // One decoder, reused: decoding runs no application code, so it is never re-entered.
+  const d = shared
+  if (d.buf !== buf) {
+    d.buf = buf
+    d.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  }
+  d.pos = start
+  d.end = end
   let v: unknown
   try {
     v = d.value(0)
@@ -71,11 +78,11 @@ export function decodeEvent(buf: Uint8Array, start: number, end: number): Record
 }
 
 export class Decoder {
-  constructor(
-    readonly buf: Uint8Array,
-    public pos: number,
-    readonly end: number,
-  ) {}
+  buf: Uint8Array = new Uint8Array(0)
+  /** The same bytes as a DataView: shape builders compare four bytes per load through it. */
+  dv: DataView = new DataView(this.buf.buffer)
+  pos = 0
+  end = 0
 
   u8(): number {
     if (this.pos >= this.end) throw new Malformed('truncated')
@@ -157,7 +164,7 @@ export class Decoder {
     const count = b[p + 4] as number
     this.pos = p + 5
     const keysAt = this.pos
-    let shape = recordShape(b, keysAt, this.end, hash, count)
+    let shape = recordShape(b, this.dv, keysAt, this.end, hash, count)
     if (shape !== undefined) {
       this.pos = keysAt + shape.blockLength
     } else {
@@ -167,7 +174,7 @@ export class Decoder {
         if (tag !== T_STR && tag !== T_WSTR) throw new Malformed(`key tag ${tag} at ${this.pos - 1}`)
         keys[k] = this.string(true, tag === T_WSTR)
       }
-      shape = recordShape(b, keysAt, this.pos, hash, count, keys)
+      shape = recordShape(b, this.dv, keysAt, this.pos, hash, count, keys)
       if (shape === undefined) return assemble(keys, this, depth)
     }
     return shape.build(this, depth + 1)
@@ -219,3 +226,5 @@ function decodeWtf8(b: Uint8Array, start: number, end: number): string {
   for (let k = 0; k < units.length; k += 4096) out += String.fromCharCode(...units.slice(k, k + 4096))
   return out
 }
+
+const shared = new Decoder()

@@ -26,20 +26,24 @@ const hasOwn = Object.prototype.hasOwnProperty
  * toJSON('') applied, boxed primitives unwrapped), and that must be a non-array object. Returns the
  * encoded length or one of the negative ENC_* codes. Never throws for bad input.
  */
-export function encodeEvent(event: unknown, buf: Uint8Array, start: number, end: number): number {
+export function encodeEvent(event: unknown, buf: Uint8Array, start: number, end: number, dv?: DataView): number {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) return ENC_INVALID_EVENT
   // One encoder per thread, reused; a nested call (a toJSON that encodes) gets its own.
   const enc = shared.busy ? new Encoder() : shared
   enc.busy = true
-  enc.buf = buf
+  if (enc.buf !== buf || dv !== undefined) {
+    enc.buf = buf
+    enc.dv = dv ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  }
   enc.pos = start
   enc.limit = end
   try {
     const root = withToJSON(event, '')
     if (root === null || typeof root !== 'object' || Array.isArray(root)) return ENC_INVALID_EVENT
     const proto: unknown = Object.getPrototypeOf(root)
-    if (proto !== Object.prototype && proto !== null && types.isBoxedPrimitive(root)) return ENC_INVALID_EVENT // JSON makes it a primitive
-    enc.object(root, 0, ROOT_SITE)
+    if (proto === Object.prototype || proto === null) enc.plain(root as Record<string, unknown>, 0, ROOT_SITE)
+    else if (types.isBoxedPrimitive(root)) return ENC_INVALID_EVENT // JSON makes it a primitive
+    else enc.object(root, 0, undefined)
     return enc.pos - start
   } catch (e) {
     // The fast path keeps no ancestor stack, so a cycle shows up as depth or size overflow: tell
@@ -83,6 +87,7 @@ export class Encoder implements Sink {
   limit = 0
   busy = false
   buf: Uint8Array = new Uint8Array(0)
+  dv: DataView = new DataView(this.buf.buffer)
 
   byte(b: number): void {
     if (this.pos >= this.limit) throw OVERFLOW
@@ -170,24 +175,28 @@ export class Encoder implements Sink {
     }
   }
 
-  /** An object after toJSON. A plain object whose key list `site` knows is written as a record by its shape's encoder. */
-  object(o: object, depth: number, site: Site | undefined): void {
+  /** A plain object: written as a record by its shape's encoder when `site` knows its key list. */
+  plain(rec: Record<string, unknown>, depth: number, site: Site | undefined): void {
     // Depth bounds recursion; it also stops a cycle, which encodeEvent then names (hasCycle).
     if (depth >= MAX_DEPTH) throw UNSERIALIZABLE
+    if (site !== undefined) {
+      const shape = site.find(rec)
+      if (shape !== undefined) return shape.write(this, rec, depth)
+    }
+    // for-in is the fast walk; the own check keeps out anything enumerable an application put on
+    // Object.prototype (V8 folds it away for own keys).
+    this.byte(T_OBJ)
+    for (const key in rec) if (hasOwn.call(rec, key)) this.member(key, rec[key], depth)
+    this.byte(T_END)
+  }
+
+  /** An object after toJSON. */
+  object(o: object, depth: number, site: Site | undefined): void {
     const proto: unknown = Object.getPrototypeOf(o)
     const rec = o as Record<string, unknown>
-    if (proto === Object.prototype || proto === null) {
-      if (site !== undefined) {
-        const shape = site.find(rec)
-        if (shape !== undefined) return shape.write(this, rec, depth)
-      }
-      // Plain object, the common case. for-in is the fast walk; the own check keeps out anything
-      // enumerable an application put on Object.prototype (V8 folds it away for own keys).
-      this.byte(T_OBJ)
-      for (const key in rec) if (hasOwn.call(rec, key)) this.member(key, rec[key], depth)
-      this.byte(T_END)
-      return
-    }
+    if (proto === Object.prototype || proto === null) return this.plain(rec, depth, site)
+    // Depth bounds recursion; it also stops a cycle, which encodeEvent then names (hasCycle).
+    if (depth >= MAX_DEPTH) throw UNSERIALIZABLE
     if (Array.isArray(o)) {
       this.byte(T_ARR)
       for (let i = 0; i < o.length; i++) if (!this.value(o[i], i, depth + 1)) this.byte(T_NULL)

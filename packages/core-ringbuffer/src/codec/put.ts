@@ -7,6 +7,8 @@ import { T_F64, T_INT, T_NULL, T_STR, T_WSTR } from './tags.js'
 /** Where the encoder writes: the buffer, and the end it may not pass. */
 export interface Sink {
   buf: Uint8Array
+  /** A DataView of the same bytes: shape encoders write four bytes per store through it. */
+  dv: DataView
   limit: number
 }
 

@@ -133,7 +133,8 @@ function shapeOf(o: Record<string, unknown>): Shape | undefined {
 
 /** The record's constant head: T_REC, hash, key count, the keys. */
 export function keyBlock(keys: readonly string[]): Uint8Array | undefined {
-  const sink = { buf: new Uint8Array(MAX_BLOCK), limit: MAX_BLOCK }
+  const buf = new Uint8Array(MAX_BLOCK)
+  const sink = { buf, dv: new DataView(buf.buffer), limit: MAX_BLOCK }
   let p = 6
   try {
     for (const k of keys) p = putString(sink, p, k)
@@ -158,19 +159,46 @@ export function blockHash(b: Uint8Array, start: number, end: number): number {
   return h >>> 0
 }
 
+/** Longest encoded string (tag and length included) a member keeps for reuse. */
+const CACHED_BYTES = 64
+
+/**
+ * The generated encoder of one key list. The key block goes out four bytes per store (a DataView
+ * store costs about what a single byte store does). Each string member remembers the last string
+ * it wrote and that string's bytes as 32-bit words: events repeat their type, module and function
+ * names, so most string members are one comparison and a few word stores.
+ */
 function makeShape(keys: readonly string[]): Shape | undefined {
   const block = keyBlock(keys)
   if (block === undefined) return undefined
   const sites = keys.map(() => new Site())
-  const src: string[] = ['return function write(e, o, depth) {', 'const b = e.buf', 'let p = e.pos', 'let v', `if (p + ${block.length} > e.limit) throw OVERFLOW`]
-  for (let i = 0; i < block.length; i++) src.push(`b[p + ${i}] = ${block[i]}`)
+  const words = (n: number): number => (n + 3) >>> 2
+  const src: string[] = []
+  keys.forEach((_, i) => src.push(`let s${i} = undefined, n${i} = 0`, `const w${i} = new Int32Array(${words(CACHED_BYTES)})`))
+  src.push('return function write(e, o, depth) {', 'const b = e.buf, dv = e.dv, lim = e.limit', 'let p = e.pos, v, q', `if (p + ${block.length} > lim) throw OVERFLOW`)
+  const bdv = new DataView(block.buffer, block.byteOffset, block.byteLength)
+  let k = 0
+  for (; k + 4 <= block.length; k += 4) src.push(`dv.setInt32(p + ${k}, ${bdv.getInt32(k, true)}, true)`)
+  for (; k < block.length; k++) src.push(`b[p + ${k}] = ${block[k]}`)
   src.push(`p += ${block.length}`)
-  keys.forEach((k, i) => {
-    const name = JSON.stringify(k) // a safe string literal for any key
+  keys.forEach((key, i) => {
+    const name = JSON.stringify(key) // a safe string literal for any key
     src.push(
       `v = o[${name}]`,
-      `if (typeof v === 'string') p = putString(e, p, v)`,
-      `else if (typeof v === 'number') p = putNumber(e, p, v)`,
+      `if (typeof v === 'string') {`,
+      `  if (v === s${i} && p + ${words(CACHED_BYTES) * 4} <= lim) {`,
+      `    for (let j = 0, m = (n${i} + 3) >>> 2; j < m; j++) dv.setInt32(p + 4 * j, w${i}[j], true)`,
+      `    p += n${i}`,
+      `  } else {`,
+      `    q = putString(e, p, v)`,
+      `    if (q - p <= ${CACHED_BYTES} && p + ${words(CACHED_BYTES) * 4} <= dv.byteLength) {`,
+      `      s${i} = v`,
+      `      n${i} = q - p`,
+      `      for (let j = 0, m = (n${i} + 3) >>> 2; j < m; j++) w${i}[j] = dv.getInt32(p + 4 * j, true)`,
+      `    }`,
+      `    p = q`,
+      `  }`,
+      `} else if (typeof v === 'number') p = putNumber(e, p, v)`,
       `else { e.pos = p; e.field(v, ${name}, depth, sites[${i}]); p = e.pos }`,
     )
   })

@@ -41,6 +41,8 @@ export interface Views {
   readonly seqs: Float64Array
   readonly times: Float64Array
   readonly data: Uint8Array
+  /** The slots' bytes as a DataView: the encoder writes four bytes per store through it. */
+  readonly dataView: DataView
   readonly size: number
   readonly mask: number
   readonly maxEventBytes: number
@@ -68,6 +70,7 @@ export function viewsOf(sab: SharedArrayBuffer): Views {
     seqs: new Float64Array(sab, r.seqs, size),
     times: new Float64Array(sab, r.times, size),
     data: new Uint8Array(sab, r.data, size * maxEventBytes),
+    dataView: new DataView(sab, r.data, size * maxEventBytes),
     size,
     mask: size - 1,
     maxEventBytes,
