@@ -11,10 +11,12 @@ import { T_REC } from './tags.js'
 const MAX_KEYS = 32
 /** Nor are key blocks longer than this many bytes. */
 const MAX_BLOCK = 1024
-/** Distinct key lists remembered per thread; past it, new lists take the generic walk. */
+/** Distinct key lists remembered per thread; past it the registry starts again (sites keep their shapes). */
 const MAX_SHAPES = 1024
-/** A site that misses this often without hits (key lists that never repeat, like a map keyed by ids) stops looking. */
+/** A site that misses this often without hits (key lists that never repeat, like a map keyed by ids) stops looking... */
 const MAX_MISSES = 64
+/** ...for this many objects, then tries again. */
+const BACK_OFF = 4096
 
 const hasOwn = Object.prototype.hasOwnProperty
 
@@ -52,7 +54,7 @@ export class Site {
   #next = 0
   #hits = 0
   #misses = 0
-  #off = false
+  #skip = 0
 
   find(o: Record<string, unknown>): Shape | undefined {
     const a = this.#a
@@ -75,9 +77,14 @@ export class Site {
   }
 
   #miss(o: Record<string, unknown>): Shape | undefined {
-    if (this.#off) return undefined
+    if (this.#skip > 0) {
+      this.#skip--
+      return undefined
+    }
     if (++this.#misses > MAX_MISSES && this.#misses * 16 > this.#hits) {
-      this.#off = true
+      this.#skip = BACK_OFF
+      this.#misses = 0
+      this.#hits = 0
       return undefined
     }
     const shape = shapeOf(o)
@@ -123,7 +130,7 @@ function shapeOf(o: Record<string, unknown>): Shape | undefined {
   const id = JSON.stringify(keys)
   let entry = registry.get(id)
   if (entry === undefined) {
-    if (registry.size >= MAX_SHAPES) return undefined
+    if (registry.size >= MAX_SHAPES) registry.clear()
     entry = { seen: 0, shape: undefined }
     registry.set(id, entry)
   }
