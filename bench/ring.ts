@@ -13,6 +13,9 @@ const arg = (name: string, dflt: number): number => {
 }
 const RUNS = arg('runs', 5)
 const EVENTS = arg('events', 2_000_000)
+// --only ring,pm runs those throughput contenders only (ring, pm = postMessage, ts = thread-stream):
+// on a busy machine the thread-stream runs take most of the time.
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : ['ring', 'pm', 'ts']
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -150,16 +153,20 @@ async function throughput(kind: 'ring' | 'pm' | 'ts', pairs: number): Promise<nu
 const prices = await producerPrices()
 const lines: string[] = []
 lines.push(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`)
-lines.push(`Command: \`npx tsx bench/ring.ts --runs ${RUNS} --events ${EVENTS}\`; reference event ${JSON.stringify(REFERENCE_EVENT)}.`)
+lines.push(`Command: \`npx tsx bench/ring.ts ${process.argv.slice(2).join(' ')}\`; reference event ${JSON.stringify(REFERENCE_EVENT)}.`)
 lines.push('', '| producer price per event (main thread) | median ns | spread (40 reps of 10,000) |', '|---|---:|---:|')
 for (const [name, xs] of prices) lines.push(`| ${name} | ${fmt(median(xs))} | ${spread(xs)} |`)
+const ratio = (a: string, b: string) => median(prices.find(([n]) => n.startsWith(a))![1]) / median(prices.find(([n]) => n.startsWith(b))![1])
+lines.push('', `\`ring.write\` / \`JSON.stringify\` (medians, same run): ${ratio('Ringside', '`JSON.stringify`').toFixed(2)}x`)
+console.error(lines.join('\n'))
 lines.push('', `| events/s between threads (${EVENTS.toLocaleString('en-US')} events, ${RUNS} runs) | median | spread |`, '|---|---:|---:|')
 for (const [kind, label] of [['ring', 'Ringside ring (claim 1000, decode, commit)'], ['pm', 'postMessage, batches of 1000'], ['ts', 'thread-stream (JSON lines, sink counts lines)']] as const) {
+  if (!ONLY.includes(kind)) continue
   for (const pairs of [1, 2]) {
     const xs: number[] = []
     for (let r = 0; r < RUNS; r++) xs.push(await throughput(kind, pairs))
     lines.push(`| ${label}, ${pairs} → ${pairs} | ${fmt(median(xs))} | ${spread(xs)} |`)
-    console.error(`done ${kind} ${pairs}`)
+    console.error(lines[lines.length - 1])
   }
 }
 console.log(lines.join('\n'))
