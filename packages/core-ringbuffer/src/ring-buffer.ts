@@ -169,7 +169,7 @@ export class RingBuffer {
       pos = this.#whenFull()
       if (pos === FULL) return this.#refuse(this.#options.overflowStrategy === 'block' ? 'timeout' : 'full')
     }
-    // Encode straight into the reserved slot: copying from a scratch buffer cost more than a third
+    // Encode straight into the reserved slot: copying from a scratch buffer cost about a fifth
     // of the write. A write nested inside the application's toJSON or getters reserves its own
     // slot, so it cannot touch these bytes; consumers wait for this slot as for any being written.
     const i = pos & v.mask
