@@ -13,6 +13,9 @@ const arg = (name: string, dflt: number): number => {
 }
 const RUNS = arg('runs', 5)
 const EVENTS = arg('events', 2_000_000)
+// --only ring,pm runs those throughput contenders only (ring, pm = postMessage, ts = thread-stream):
+// on a busy machine the thread-stream runs take most of the time.
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : ['ring', 'pm', 'ts']
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -24,16 +27,26 @@ const fmt = (x: number): string => (x >= 100 ? Math.round(x).toLocaleString('en-
 
 // ---- producer price per event (main thread) ----------------------------------------------------
 
+/** Wall-clock ns per event of each repetition; CPU time (process.cpuUsage) of the same ones in `cpu`. */
+const cpu = new Map<number[], number[]>()
 function perEvent(body: (k: number) => void, reset: () => void | Promise<void>, batch = 10_000, reps = 40) {
   return async (): Promise<number[]> => {
     const out: number[] = []
+    const cpuOut: number[] = []
     for (let r = 0; r < reps + 5; r++) {
+      const u0 = process.cpuUsage()
       const t0 = process.hrtime.bigint()
       for (let k = 0; k < batch; k++) body(k)
       const ns = Number(process.hrtime.bigint() - t0) / batch
+      const u = process.cpuUsage(u0)
       await reset()
-      if (r >= 5) out.push(ns) // the first repetitions warm the JIT up
+      if (r >= 5) {
+        // the first repetitions warm the JIT up
+        out.push(ns)
+        cpuOut.push(((u.user + u.system) * 1000) / batch)
+      }
     }
+    cpu.set(out, cpuOut)
     return out
   }
 }
@@ -150,16 +163,24 @@ async function throughput(kind: 'ring' | 'pm' | 'ts', pairs: number): Promise<nu
 const prices = await producerPrices()
 const lines: string[] = []
 lines.push(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`)
-lines.push(`Command: \`npx tsx bench/ring.ts --runs ${RUNS} --events ${EVENTS}\`; reference event ${JSON.stringify(REFERENCE_EVENT)}.`)
-lines.push('', '| producer price per event (main thread) | median ns | spread (40 reps of 10,000) |', '|---|---:|---:|')
-for (const [name, xs] of prices) lines.push(`| ${name} | ${fmt(median(xs))} | ${spread(xs)} |`)
+lines.push(`Command: \`npx tsx bench/ring.ts ${process.argv.slice(2).join(' ')}\`; reference event ${JSON.stringify(REFERENCE_EVENT)}.`)
+// CPU time beside wall-clock time: on a shared machine a descheduled repetition inflates the wall
+// clock but not the CPU time this thread spent (process.cpuUsage counts the whole process; the
+// other threads are idle while these rows run).
+lines.push('', '| producer price per event (main thread) | median ns | spread (40 reps of 10,000) | median CPU ns | CPU spread |', '|---|---:|---:|---:|---:|')
+for (const [name, xs] of prices) lines.push(`| ${name} | ${fmt(median(xs))} | ${spread(xs)} | ${fmt(median(cpu.get(xs)!))} | ${spread(cpu.get(xs)!)} |`)
+const row = (a: string) => prices.find(([n]) => n.startsWith(a))![1]
+const ratio = (f: (xs: number[]) => number[]) => (median(f(row('Ringside'))) / median(f(row('`JSON.stringify`')))).toFixed(2)
+lines.push('', `\`ring.write\` / \`JSON.stringify\`, medians of the same run: ${ratio((xs) => xs)}x wall clock, ${ratio((xs) => cpu.get(xs)!)}x CPU time`)
+console.error(lines.join('\n'))
 lines.push('', `| events/s between threads (${EVENTS.toLocaleString('en-US')} events, ${RUNS} runs) | median | spread |`, '|---|---:|---:|')
 for (const [kind, label] of [['ring', 'Ringside ring (claim 1000, decode, commit)'], ['pm', 'postMessage, batches of 1000'], ['ts', 'thread-stream (JSON lines, sink counts lines)']] as const) {
+  if (!ONLY.includes(kind)) continue
   for (const pairs of [1, 2]) {
     const xs: number[] = []
     for (let r = 0; r < RUNS; r++) xs.push(await throughput(kind, pairs))
     lines.push(`| ${label}, ${pairs} → ${pairs} | ${fmt(median(xs))} | ${spread(xs)} |`)
-    console.error(`done ${kind} ${pairs}`)
+    console.error(lines[lines.length - 1])
   }
 }
 console.log(lines.join('\n'))

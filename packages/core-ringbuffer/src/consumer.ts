@@ -87,6 +87,8 @@ export class RingConsumer {
   readonly #token: number
   readonly #lockTimeoutMs: number
   readonly #abandonAfterMs: number
+  /** `${ringId}:`, so a record's key is one concatenation. */
+  readonly #keyPrefix: string
   #stuckPos = 0
   #stuckSince = -1
 
@@ -99,6 +101,7 @@ export class RingConsumer {
     this.#token = id + 1
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 5_000
     this.#abandonAfterMs = options.abandonAfterMs ?? 2_000
+    this.#keyPrefix = `${v.ringId}:`
   }
 
   /**
@@ -210,7 +213,7 @@ export class RingConsumer {
       const seq = v.seqs[i] as number
       const len = v.lens[i] as number
       const start = i * v.maxEventBytes
-      const key = `${v.ringId}:${seq}`
+      const key = this.#keyPrefix + seq
       const capturedAt = v.times[i] as number
       try {
         out[k] = { key, ringId: v.ringId, seq, capturedAt, bytes: len, event: decodeEvent(v.data, start, start + len) }

@@ -52,7 +52,7 @@ export const S_PUBLISHED = 2 // written, visible to consumers, unclaimed
 export const S_CLAIMED = 3 // held by the consumer named in owner[slot]
 export const S_DONE = 4 // committed: stored downstream
 export const S_EVICTED = 5 // discarded by drop_oldest before any consumer claimed it
-export const S_ABANDONED = 6 // reserved by a producer that never published it
+export const S_ABANDONED = 6 // reserved by a producer that never published it (it died, or its event was refused while encoding)
 /** The largest ring whose turn values stay unambiguous in 32-bit wrapping arithmetic. */
 export const MAX_SIZE = 1 << 24
 
@@ -74,7 +74,9 @@ export type DropReason = (typeof DROP_REASONS)[number]
 export const C_CLAIMED = 8
 export const C_COMMITTED = 9
 export const C_SAMPLED = 10
-export const COUNTER_WORDS = 11
+/** Reservations whose event was refused while encoding into the slot (counted under its reason, not as a write). */
+export const C_VOIDED = 11
+export const COUNTER_WORDS = 12
 export const DROP_INDEX: Readonly<Record<DropReason, number>> = Object.freeze(
   Object.fromEntries(DROP_REASONS.map((r, i) => [r, r === 'sampled' ? C_SAMPLED : i])) as Record<DropReason, number>,
 )

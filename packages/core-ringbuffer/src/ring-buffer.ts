@@ -1,8 +1,8 @@
 // RingBuffer: the producer side of a multi-producer, multi-consumer SharedArrayBuffer ring, plus
 // create/attach and the facade of stats, exportPending (snapshot.ts), takeOver (takeover.ts),
 // pressure (pressure.ts) and the sampling policy (sampling.ts).
-// Producers encode into a thread-local buffer, reserve a slot with one compare-and-swap, copy the
-// bytes in and publish; they never take a lock and never make a system call unless a consumer sleeps.
+// Producers reserve a slot with one compare-and-swap, encode the event straight into it and
+// publish; they never take a lock and never make a system call unless a consumer sleeps.
 
 import { randomFillSync } from 'node:crypto'
 import { ENC_INVALID_EVENT, ENC_TOO_LARGE, encodeEvent } from './codec.js'
@@ -29,6 +29,8 @@ import {
   MAGIC,
   OVERFLOW_CODES,
   OVERFLOW_NAMES,
+  C_VOIDED,
+  S_ABANDONED,
   S_CLAIMED,
   S_EVICTED,
   S_PUBLISHED,
@@ -67,13 +69,6 @@ const DROPS: { readonly [K in WriteDropReason]: WriteResult } = Object.freeze({
 })
 
 const FULL = 0.5 // not an integer: never a position
-/**
- * This thread's encoding buffers, one per level of re-entrancy: encoding runs the application's
- * toJSON and getters, which may write to a ring themselves; each nested write encodes into its own
- * buffer, so it cannot overwrite the bytes of the write it interrupted. Each grows to the largest
- * maxEventBytes of any ring written at that level.
- */
-const scratch: Uint8Array[] = [new Uint8Array(512)]
 /** How many writes of this thread are encoding right now (writes nested inside toJSON or getters). */
 let encoding = 0
 /** Writes nested deeper than this inside toJSON or getters are refused (`not_serializable`): it ends a toJSON that writes events whose toJSON writes again. */
@@ -176,30 +171,26 @@ export class RingBuffer {
     if (Atomics.load(v.hdr, H_CLOSED) !== 0) return this.#refuse('closed')
     if (event === null || typeof event !== 'object' || Array.isArray(event)) return this.#refuse('invalid_event')
     if (this.#sampler.skips(event)) return this.#refuse('sampled') // before encoding: a sampled-out event costs no encode
-    // Encode first, into this thread's scratch: a bad event is refused with its own reason, and no
-    // slot is held while the application's toJSON or getters run.
     const level = encoding
     if (level >= MAX_REENTRANT_WRITES) return this.#refuse('not_serializable')
-    let buf = scratch[level]
-    if (buf === undefined || buf.length < v.maxEventBytes) buf = scratch[level] = new Uint8Array(Math.max(v.maxEventBytes, 512))
-    encoding = level + 1
-    let len: number
-    try {
-      len = encodeEvent(event, buf, 0, v.maxEventBytes)
-    } finally {
-      encoding = level
-    }
-    if (len < 0) return this.#refuse(len === ENC_TOO_LARGE ? 'too_large' : len === ENC_INVALID_EVENT ? 'invalid_event' : 'not_serializable')
     let pos = reserve(v)
     if (pos === FULL) {
       pos = this.#whenFull()
       if (pos === FULL) return this.#refuse(this.#options.overflowStrategy === 'block' ? 'timeout' : 'full')
     }
+    // Encode straight into the reserved slot: copying from a scratch buffer cost about a fifth
+    // of the write. A write nested inside the application's toJSON or getters reserves its own
+    // slot, so it cannot touch these bytes; consumers wait for this slot as for any being written.
     const i = pos & v.mask
-    const data = v.data
-    let at = i * v.maxEventBytes
-    if (len <= 64) for (let k = 0; k < len; k++) data[at++] = buf[k] as number
-    else data.set(buf.subarray(0, len), at)
+    const at = i * v.maxEventBytes
+    encoding = level + 1
+    let len: number
+    try {
+      len = encodeEvent(event, v.data, at, at + v.maxEventBytes, v.dataView)
+    } finally {
+      encoding = level
+    }
+    if (len < 0) return this.#void(pos, i, len === ENC_TOO_LARGE ? 'too_large' : len === ENC_INVALID_EVENT ? 'invalid_event' : 'not_serializable')
     const seq = (v.seqs[i] as number) + v.size
     v.seqs[i] = seq
     v.times[i] = EPOCH_OFFSET + performance.now()
@@ -234,6 +225,21 @@ export class RingBuffer {
    */
   setSampling(policy: SamplingPolicy | null): void {
     storeSampling(this.#v, policy === null ? null : resolveSampling(policy))
+  }
+
+  /**
+   * Gives back the slot of an event the encoder refused: it is marked abandoned (consumers skip it,
+   * sweeps free it) and counted under `reason` and as voided, so it is no write. If a consumer gave
+   * up on the slot first, it has counted the event as abandoned already.
+   */
+  #void(pos: number, i: number, reason: WriteDropReason): WriteResult {
+    const v = this.#v
+    const reserved = turnOf(pos, 0)
+    if (Atomics.compareExchange(v.turn, i, reserved, turnOf(pos, S_ABANDONED)) !== reserved) return DROPS[reason]
+    Atomics.add(v.counters, C_VOIDED, 1n)
+    countDrop(v, reason)
+    sweep(v)
+    return DROPS[reason]
   }
 
   /** Writes several events in order; one result per event. */

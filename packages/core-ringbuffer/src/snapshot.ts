@@ -6,6 +6,7 @@
 import {
   C_CLAIMED,
   C_COMMITTED,
+  C_VOIDED,
   DROP_INDEX,
   DROP_REASONS,
   H_CLOSED,
@@ -69,6 +70,7 @@ export function statsOf(v: Views, overflowStrategy: OverflowStrategy): RingStats
   const totalReads = Number(Atomics.load(v.counters, C_CLAIMED))
   const dropped = {} as Record<DropReason, number>
   for (const r of DROP_REASONS) dropped[r] = Number(Atomics.load(v.counters, DROP_INDEX[r]))
+  const voided = Number(Atomics.load(v.counters, C_VOIDED))
   const tail = Atomics.load(hdr, H_TAIL)
   if (preemption !== undefined) preemption('cursor')
   const write = head64(v)
@@ -78,8 +80,9 @@ export function statsOf(v: Views, overflowStrategy: OverflowStrategy): RingStats
   // ring is full, not overfull.
   const used = Math.min((head - tail) | 0, v.size)
   const live = scanLive(v, head, used)
-  // Reservations that never became an accepted event: given up on by a consumer (producer died mid-write).
-  const unaccepted = dropped.abandoned
+  // Reservations that never became an accepted event: given up on by a consumer (producer died
+  // mid-write), or refused by the encoder after the slot was reserved (counted under their reason).
+  const unaccepted = dropped.abandoned + voided
   return {
     id: v.ringId,
     size: v.size,

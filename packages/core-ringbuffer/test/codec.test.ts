@@ -184,3 +184,94 @@ describe('encodeEvent / decodeEvent (JSON semantics)', () => {
     }
   })
 })
+
+// ---- records: key lists met more than once are written and read by generated shape code --------
+
+describe('encodeEvent / decodeEvent (repeated shapes)', () => {
+  const twice = (event: unknown): unknown[] => [roundTrip(event), roundTrip(event), roundTrip(event)]
+
+  it('decodes events of one key list with every kind of member value to what JSON gives, however often the list repeats', () => {
+    const keys = ['type', 'pid', 'module', 'n', 'nested']
+    fc.assert(
+      fc.property(fc.array(fc.tuple(jsonish, jsonish, jsonish, jsonish, jsonish), { minLength: 1, maxLength: 6 }), (rows) => {
+        for (const row of rows) {
+          const event = Object.fromEntries(keys.map((k, i) => [k, row[i]]))
+          const want = JSON.parse(JSON.stringify(event))
+          for (const got of twice(event)) expect(got).toStrictEqual(want)
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('writes a repeated shape as a record, and reuses member strings only when they are equal', () => {
+    const len = (e: unknown) => encodeEvent(e, buf, 0, buf.length)
+    // A site that met many one-off key lists (earlier tests) looks again after at most 4096 objects.
+    buf[0] = 0
+    for (let k = 0; k < 5000 && buf[0] !== 10; k++) len({ type: 'call', module: 'Shop.Cart', data: { k: 'v' } })
+    expect(buf[0]).toBe(10) // T_REC
+    const events = [
+      { type: 'call', module: 'Shop.Cart', data: { k: 'v' } },
+      { type: 'return', module: 'Shop.Cart', data: { k: 'w' } },
+      { type: 'call', module: 'Shop.Cartx', data: { k: '\ud800' } },
+      { type: 'call', module: 'Shop.Cart', data: { k: 'é€😀' } },
+      { type: 'call', module: undefined, data: { k: 1 } },
+      { type: 'call', module: () => 1, data: { toJSON: () => undefined } },
+    ]
+    for (let round = 0; round < 3; round++) for (const e of events) expect(roundTrip(e)).toStrictEqual(JSON.parse(JSON.stringify(e)))
+  })
+
+  it('reads each member once, in order, and calls toJSON with its key, as JSON does', () => {
+    const reads: string[] = []
+    const make = () => ({
+      get a() {
+        reads.push('a')
+        return 1
+      },
+      b: { toJSON: (key: string) => (reads.push(`b:${key}`), key) },
+      get c() {
+        reads.push('c')
+        return undefined
+      },
+    })
+    for (let k = 0; k < 3; k++) {
+      reads.length = 0
+      expect(roundTrip(make())).toStrictEqual({ a: 1, b: 'b' })
+      expect(reads).toEqual(['a', 'b:b', 'c'])
+    }
+  })
+
+  it('does not take a boxed primitive or an object with an inherited enumerable key for a plain object of the same keys', () => {
+    for (let k = 0; k < 3; k++) roundTrip({ x: { '0': 'a', length: 1 }, y: { z: 1 } })
+    const s = Object.assign(Object('a'), { extra: 1 }) as object
+    const proto = { inherited: 1 }
+    const child = Object.assign(Object.create(proto) as object, { z: 2 })
+    const event = { x: s, y: child }
+    expect(roundTrip(event)).toStrictEqual(JSON.parse(JSON.stringify(event)))
+  })
+
+  it('stays within the byte budget: too_large exactly past the end of a repeated shape', () => {
+    const e = { type: 'x', s: 'a'.repeat(20), t: 'b' }
+    for (let k = 0; k < 3; k++) encodeEvent(e, buf, 0, buf.length)
+    const len = encodeEvent(e, buf, 0, buf.length)
+    expect(encodeEvent(e, buf, 0, len)).toBe(len)
+    expect(encodeEvent(e, buf, 0, len - 1)).toBe(ENC_TOO_LARGE)
+  })
+
+  it('decodes a record whose key block is corrupted as malformed or as another valid event, never anything else', () => {
+    const valid = new Uint8Array(256)
+    let len = 0
+    for (let k = 0; k < 3; k++) len = encodeEvent({ type: 'call', n: 7, s: 'é€' }, valid, 0, valid.length)
+    for (let i = 0; i < len; i++) {
+      const bytes = valid.slice(0, len)
+      bytes[i] = (bytes[i] as number) ^ 0x5a
+      try {
+        const got = decodeEvent(bytes, 0, len)
+        expect(typeof got).toBe('object')
+      } catch (e) {
+        expect(e).toBeInstanceOf(RingDecodeError)
+      }
+    }
+    expect(decodeEvent(valid, 0, len)).toStrictEqual({ type: 'call', n: 7, s: 'é€' })
+  })
+})

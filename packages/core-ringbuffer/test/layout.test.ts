@@ -71,10 +71,11 @@ describe('layout', () => {
     expect(L.C_CLAIMED).toBe(8)
     expect(L.C_COMMITTED).toBe(9)
     expect(L.C_SAMPLED).toBe(10)
-    expect(L.COUNTER_WORDS).toBe(11)
+    expect(L.C_VOIDED).toBe(11)
+    expect(L.COUNTER_WORDS).toBe(12)
     // every reason has its own counter, none shared with the consumer totals
     const slots = L.DROP_REASONS.map((r) => L.DROP_INDEX[r])
-    expect(new Set([...slots, L.C_CLAIMED, L.C_COMMITTED]).size).toBe(slots.length + 2)
+    expect(new Set([...slots, L.C_CLAIMED, L.C_COMMITTED, L.C_VOIDED]).size).toBe(slots.length + 3)
     for (const s of slots) expect(s).toBeLessThan(L.COUNTER_WORDS)
   })
 

@@ -116,13 +116,21 @@ describe('write', () => {
   ])('refuses %s with the right reason and leaves the ring intact', (_name, make, reason) => {
     const ring = RingBuffer.create({ size: 4, maxEventBytes: 4096 })
     accepted(ring.write(ev(0)))
-    expect(ring.write(make())).toEqual({ ok: false, reason })
+    const event = make()
+    expect(ring.write(event)).toEqual({ ok: false, reason })
     accepted(ring.write(ev(1)))
     const s = ring.stats()
     expect(s.dropped[reason as 'too_large']).toBe(1)
     expect(s.totalWrites).toBe(2)
-    expect(s.available).toBe(2)
-    expect(ring.consumer(0).claim(10)!.records.map((r) => r.event)).toEqual([ev(0), ev(1)])
+    // A non-object is refused at the door; any other event's slot was reserved before encoding:
+    // it holds nothing and is freed with the events before it.
+    const atTheDoor = event === null || typeof event !== 'object' || Array.isArray(event)
+    expect(s.available).toBe(atTheDoor ? 2 : 1)
+    const consumer = ring.consumer(0)
+    const claim = consumer.claim(10)!
+    expect(claim.records.map((r) => r.event)).toEqual([ev(0), ev(1)])
+    consumer.commit(claim)
+    expect(ring.stats()).toMatchObject({ available: 4, totalWrites: 2, totalReads: 2, totalCommitted: 2 })
   })
 
   it('keeps JSON semantics: toJSON, skipped undefined members, null for undefined items and non-finite numbers', () => {
@@ -155,7 +163,7 @@ describe('write', () => {
 })
 
 describe('write from inside an event (re-entrancy)', () => {
-  it('stores both events intact when a toJSON writes to the ring while the outer event is encoded', () => {
+  it('stores both events intact when a toJSON writes to the ring while the outer event is encoded (the outer one first: it reserved its slot first)', () => {
     const ring = RingBuffer.create({ size: 16 })
     class T {
       toJSON() {
@@ -163,11 +171,11 @@ describe('write from inside an event (re-entrancy)', () => {
         return { traced: true }
       }
     }
-    expect(ring.write({ type: 'outer', a: 'A'.repeat(50), nested: new T() })).toEqual({ ok: true, seq: 1 })
+    expect(ring.write({ type: 'outer', a: 'A'.repeat(50), nested: new T() })).toEqual({ ok: true, seq: 0 })
     const got = ring.consumer(0).claim(10)!
     expect(got.records.map((r) => r.event)).toEqual([
-      { type: 'inner', v: 'I'.repeat(40) },
       { type: 'outer', a: 'A'.repeat(50), nested: { traced: true } },
+      { type: 'inner', v: 'I'.repeat(40) },
     ])
   })
 
@@ -185,7 +193,7 @@ describe('write from inside an event (re-entrancy)', () => {
     })
     accepted(ring.write(event(0)))
     const events = ring.consumer(0).claim(10)!.records.map((r) => r.event)
-    expect(events).toEqual([3, 2, 1, 0].map((d) => ({ type: `d${d}`, pad: String(d).repeat(30 + d), traced: d })))
+    expect(events).toEqual([0, 1, 2, 3].map((d) => ({ type: `d${d}`, pad: String(d).repeat(30 + d), traced: d })))
     expect(other.consumer(0).claim(10)!.records.map((r) => r.event.depth)).toEqual([3, 2, 1, 0])
   })
 

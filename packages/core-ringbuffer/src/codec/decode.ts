@@ -2,7 +2,8 @@
 // (a corrupted slot or journal frame) raise RingDecodeError, never anything else.
 
 import { RingDecodeError } from '../errors.js'
-import { MAX_DEPTH, T_ARR, T_END, T_F64, T_FALSE, T_INT, T_NULL, T_OBJ, T_STR, T_TRUE, T_WSTR } from './tags.js'
+import { assemble, recordShape, SKIP } from './decode-shapes.js'
+import { MAX_DEPTH, T_ARR, T_END, T_F64, T_FALSE, T_INT, T_NULL, T_OBJ, T_REC, T_SKIP, T_STR, T_TRUE, T_WSTR } from './tags.js'
 
 const f64 = new Float64Array(1)
 const f64Bytes = new Uint8Array(f64.buffer)
@@ -47,7 +48,7 @@ function shortString(b: Uint8Array, start: number, len: number, key: boolean): s
 }
 
 /** A malformed record, before decodeEvent names its bytes. */
-class Malformed {
+export class Malformed {
   constructor(readonly reason: string) {}
 }
 
@@ -56,7 +57,14 @@ class Malformed {
  * `malformed_record`, with a copy of the bytes) for anything that is not exactly one encoded event.
  */
 export function decodeEvent(buf: Uint8Array, start: number, end: number): Record<string, unknown> {
-  const d = new Decoder(buf, start, end)
+  // One decoder, reused: decoding runs no application code, so it is never re-entered.
+  const d = shared
+  if (d.buf !== buf) {
+    d.buf = buf
+    d.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  }
+  d.pos = start
+  d.end = end
   let v: unknown
   try {
     v = d.value(0)
@@ -69,12 +77,12 @@ export function decodeEvent(buf: Uint8Array, start: number, end: number): Record
   return v as Record<string, unknown>
 }
 
-class Decoder {
-  constructor(
-    readonly buf: Uint8Array,
-    public pos: number,
-    readonly end: number,
-  ) {}
+export class Decoder {
+  buf: Uint8Array = new Uint8Array(0)
+  /** The same bytes as a DataView: shape builders compare four bytes per load through it. */
+  dv: DataView = new DataView(this.buf.buffer)
+  pos = 0
+  end = 0
 
   u8(): number {
     if (this.pos >= this.end) throw new Malformed('truncated')
@@ -97,9 +105,14 @@ class Decoder {
         this.pos = p + 4
         return ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24))
       }
-      case T_F64:
-        for (let i = 0; i < 8; i++) f64Bytes[i] = this.u8()
+      case T_F64: {
+        const b = this.buf
+        const p = this.pos
+        if (p + 8 > this.end) throw new Malformed('truncated')
+        for (let i = 0; i < 8; i++) f64Bytes[i] = b[p + i] as number
+        this.pos = p + 8
         return f64[0]
+      }
       case T_STR:
         return this.string(false, false)
       case T_WSTR:
@@ -111,6 +124,9 @@ class Decoder {
         this.u8() // T_END
         return out
       }
+      case T_REC:
+        if (depth >= MAX_DEPTH) throw new Malformed(`nested deeper than ${MAX_DEPTH}`)
+        return this.record(depth)
       case T_OBJ: {
         if (depth >= MAX_DEPTH) throw new Malformed(`nested deeper than ${MAX_DEPTH}`)
         const out: Record<string, unknown> = {}
@@ -128,6 +144,40 @@ class Decoder {
       default:
         throw new Malformed(`unknown tag ${tag} at ${this.pos - 1}`)
     }
+  }
+
+  /** A record's value: a value, or SKIP where the encoder wrote T_SKIP (JSON skipped the member). */
+  field(depth: number): unknown {
+    if (this.pos < this.end && this.buf[this.pos] === T_SKIP) {
+      this.pos++
+      return SKIP
+    }
+    return this.value(depth)
+  }
+
+  /** A record (after its tag): its shape, found by the block's hash and checked byte for byte, builds it. */
+  record(depth: number): Record<string, unknown> {
+    const b = this.buf
+    const p = this.pos
+    if (p + 5 > this.end) throw new Malformed('truncated')
+    const hash = ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24)) >>> 0
+    const count = b[p + 4] as number
+    this.pos = p + 5
+    const keysAt = this.pos
+    let shape = recordShape(b, this.dv, keysAt, this.end, hash, count)
+    if (shape !== undefined) {
+      this.pos = keysAt + shape.blockLength
+    } else {
+      const keys: string[] = new Array(count)
+      for (let k = 0; k < count; k++) {
+        const tag = this.u8()
+        if (tag !== T_STR && tag !== T_WSTR) throw new Malformed(`key tag ${tag} at ${this.pos - 1}`)
+        keys[k] = this.string(true, tag === T_WSTR)
+      }
+      shape = recordShape(b, this.dv, keysAt, this.pos, hash, count, keys)
+      if (shape === undefined) return assemble(keys, this, depth)
+    }
+    return shape.build(this, depth + 1)
   }
 
   string(key: boolean, wtf8: boolean): string {
@@ -176,3 +226,5 @@ function decodeWtf8(b: Uint8Array, start: number, end: number): string {
   for (let k = 0; k < units.length; k += 4096) out += String.fromCharCode(...units.slice(k, k + 4096))
   return out
 }
+
+const shared = new Decoder()

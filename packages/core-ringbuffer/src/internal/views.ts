@@ -46,6 +46,8 @@ export interface Views {
   /** The sampling policy's words (P_* in layout.ts) and its always-kept list. */
   readonly policy: Int32Array
   readonly keep: Uint8Array
+  /** The slots' bytes as a DataView: the encoder writes four bytes per store through it. */
+  readonly dataView: DataView
   readonly size: number
   readonly mask: number
   readonly maxEventBytes: number
@@ -75,6 +77,7 @@ export function viewsOf(sab: SharedArrayBuffer): Views {
     data: new Uint8Array(sab, r.data, size * maxEventBytes),
     policy: new Int32Array(sab, r.policy, POLICY_WORDS),
     keep: new Uint8Array(sab, r.keep, MAX_KEEP_BYTES),
+    dataView: new DataView(sab, r.data, size * maxEventBytes),
     size,
     mask: size - 1,
     maxEventBytes,
