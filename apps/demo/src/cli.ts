@@ -123,10 +123,10 @@ writes BENCHMARKS.md at the repository's root. Sections, each a script that also
 commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick):
   ring         npx tsx bench/ring.ts --runs 5 --events 2000000
                the producer's price per event; events/s between threads beside postMessage and
-               thread-stream
+               thread-stream (--only ring,pm,ts chooses the throughput contenders)
   store        npx tsx bench/store.ts --sustained adapter,raw,naive
                SQLite rows/s by batch size, and 60 s sustained (also --reps, --rows, --duration,
-               --window)
+               --window, --sustained-reps; contenders adapter, raw, naive, v2)
   pipeline     npx tsx bench/pipeline.ts --seconds 10 --runs 3 --sustained 60
                end to end into a store that keeps nothing and into SQLite, latency at a steady rate
                (also --chart <path>)
@@ -149,7 +149,11 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                --sustained-minutes 10 --sustained-rate 1500 --sustained-limit 200000
                SQLite writers with and without retention at the store's limit, side by side;
                the file's size over a sustained run with maxEvents (also --chart <path>)
-(Not in the suite: npx tsx packages/storage/bench/postgres.ts, the PostgreSQL store alone.)
+(Not in the suite: npx tsx packages/storage/bench/postgres.ts, the PostgreSQL store alone;
+npx tsx bench/store-query.ts --events 1000000 --reps 21 [--demo-db <file>], queries and bytes per
+event on a store of a million events; node bench/fixtures/memory-child.mjs <seconds> <dir> then
+npx tsx bench/memory.ts --from <run.jsonl>, one pipeline's RSS over time; npx tsx bench/sampling.ts
+--reps 40, the price of the ring's sampling policy.)
 
   --quick              shorter runs, for a smoke check (the report says so)
   --reuse <sections>   comma-separated sections to keep from their last run

@@ -210,7 +210,9 @@ export class AsyncWriter {
     while (n < this.#config.batchSize && bytes < this.#config.maxBatchBytes && !this.#stopping && !this.#draining) {
       const left = deadline - now()
       if (left <= 0) break
-      await consumer.waitForDataAsync(Math.min(left, this.#config.pollIntervalMs))
+      // Woken once the batch could be full, not by every event: at a low rate each event would
+      // otherwise cost the application a notify and this thread a wake-up.
+      await consumer.waitForDataAsync(Math.min(left, this.#config.pollIntervalMs), this.#config.batchSize - n)
       metrics.set('heartbeatAt', now())
       const more = consumer.claim(this.#config.batchSize - n, this.#config.maxBatchBytes - bytes)
       if (more !== null) {

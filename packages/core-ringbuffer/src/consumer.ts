@@ -12,6 +12,7 @@ import {
   H_CLAIM_FROM,
   H_DATA_SEQ,
   H_DATA_WAITERS,
+  H_WAKE_AT,
   H_HEAD,
   H_READS_BASE,
   H_TAIL,
@@ -261,13 +262,31 @@ export class RingConsumer {
     return stateAt(Atomics.load(v.turn, c & v.mask), c) !== 0
   }
 
-  /** Sleeps until data may be ready or `timeoutMs` passes, without spinning. Blocks the thread. */
-  waitForData(timeoutMs: number): boolean {
+  /**
+   * True when the `minEvents`-th unclaimed event is published (or handed-over claims wait): with 1,
+   * what hasData says. Setting the wake position first means a producer that publishes it after
+   * this check sees a waiter and wakes it.
+   */
+  #readyFor(minEvents: number): boolean {
+    const v = this.#v
+    const target = (claimStart(v) + Math.max(1, minEvents) - 1) | 0
+    Atomics.store(v.hdr, H_WAKE_AT, target)
+    if (Atomics.load(v.pending, this.id) > 0) return true
+    if (!precedes(target, Atomics.load(v.hdr, H_HEAD))) return false
+    return stateAt(Atomics.load(v.turn, target & v.mask), target) !== 0
+  }
+
+  /**
+   * Sleeps until data may be ready or `timeoutMs` passes, without spinning. Blocks the thread.
+   * With `minEvents`, producers wake it only once that many unclaimed events are there (a batch
+   * being gathered), not for each one; the timeout still ends the wait.
+   */
+  waitForData(timeoutMs: number, minEvents = 1): boolean {
     const hdr = this.#v.hdr
     Atomics.add(hdr, H_DATA_WAITERS, 1)
     try {
       const seen = Atomics.load(hdr, H_DATA_SEQ)
-      if (this.hasData()) return true
+      if (this.#readyFor(minEvents)) return true
       Atomics.wait(hdr, H_DATA_SEQ, seen, timeoutMs)
       return this.hasData()
     } finally {
@@ -280,13 +299,13 @@ export class RingConsumer {
    * The wait keeps the event loop alive, as a timer would: a worker whose only pending work is
    * this await does not exit under it.
    */
-  async waitForDataAsync(timeoutMs: number): Promise<boolean> {
+  async waitForDataAsync(timeoutMs: number, minEvents = 1): Promise<boolean> {
     const hdr = this.#v.hdr
     Atomics.add(hdr, H_DATA_WAITERS, 1)
     let keepAlive: ReturnType<typeof setInterval> | undefined
     try {
       const seen = Atomics.load(hdr, H_DATA_SEQ)
-      if (this.hasData()) return true
+      if (this.#readyFor(minEvents)) return true
       const r = Atomics.waitAsync(hdr, H_DATA_SEQ, seen, timeoutMs)
       if (r.async) {
         // Atomics.waitAsync holds no handle on Node's event loop, so a thread with nothing else

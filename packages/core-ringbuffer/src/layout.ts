@@ -37,6 +37,11 @@ export const H_DATA_SEQ = LINE * 4
 export const H_DATA_WAITERS = LINE * 4 + 1
 export const H_SPACE_SEQ = LINE * 4 + 2
 export const H_SPACE_WAITERS = LINE * 4 + 3
+// The position whose publication is worth waking a sleeping consumer for: a consumer gathering a
+// batch sets it to the position that would fill the batch, an idle one to the next position, so a
+// producer notifies once per batch and not once per event. The last waiter to set it wins; a
+// waiter it overrides wakes at its own timeout, which every wait has.
+export const H_WAKE_AT = LINE * 4 + 4
 // Line 5: lifecycle.
 export const H_CLOSED = LINE * 5
 export const HEADER_WORDS = LINE * 6

@@ -12,6 +12,7 @@ import {
   H_BLOCK_TIMEOUT_MS,
   H_CLOSED,
   H_DATA_WAITERS,
+  H_WAKE_AT,
   H_HEAD,
   H_HEAD_WRAPS,
   H_MAGIC,
@@ -42,7 +43,7 @@ import { pressureOf } from './pressure.js'
 import { resolveSampling, Sampler, storeSampling, type ResolvedSamplingPolicy, type SamplingPolicy } from './sampling.js'
 import { exportPending, statsOf, type PendingRecord, type RingStats } from './snapshot.js'
 import { takeOver } from './takeover.js'
-import { countDrop, stateAt, sweep, turnOf, viewsOf, wakeConsumers, type Views } from './internal/views.js'
+import { countDrop, precedes, stateAt, sweep, turnOf, viewsOf, wakeConsumers, type Views } from './internal/views.js'
 
 export type { PendingRecord, RingStats } from './snapshot.js'
 
@@ -201,7 +202,7 @@ export class RingBuffer {
       // A consumer gave up on this slot (see RingConsumer abandonAfterMs) and counted it.
       return DROPS.timeout
     }
-    if (Atomics.load(v.hdr, H_DATA_WAITERS) !== 0) wakeConsumers(v)
+    if (Atomics.load(v.hdr, H_DATA_WAITERS) !== 0 && !precedes(pos, Atomics.load(v.hdr, H_WAKE_AT))) wakeConsumers(v)
     return { ok: true, seq }
   }
 

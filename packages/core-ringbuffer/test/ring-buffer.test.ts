@@ -402,6 +402,28 @@ describe('waitForData', () => {
     expect(await waiting).toBe(true)
     expect(c.waitForData(5_000)).toBe(true)
   })
+
+  it('with minEvents, is woken by the write that makes minEvents unclaimed events, not by the ones before', async () => {
+    const ring = RingBuffer.create({ size: 16 })
+    const c = ring.consumer(0)
+    let settled = false
+    const waiting = c.waitForDataAsync(60_000, 3).then((r) => {
+      settled = true
+      return r
+    })
+    accepted(ring.write(ev(0)))
+    accepted(ring.write(ev(1)))
+    // No notify was sent, so nothing can settle the wait (its timeout is a minute away).
+    await new Promise((r) => setTimeout(r, 50))
+    expect(settled).toBe(false)
+    accepted(ring.write(ev(2)))
+    expect(await waiting).toBe(true)
+    expect(c.claim(10)?.records.length).toBe(3)
+    // Already there: no wait at all.
+    accepted(ring.write(ev(3)))
+    accepted(ring.write(ev(4)))
+    expect(c.waitForData(60_000, 2)).toBe(true)
+  })
 })
 
 describe('stats', () => {

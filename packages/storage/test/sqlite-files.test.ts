@@ -117,7 +117,7 @@ describe('SqliteStore.open', () => {
     const rw = await createStore({ kind: 'sqlite', path })
     await rw.storeEvents(run(RING_A, 0, 5))
     const ro = await createStore({ kind: 'sqlite', path, readOnly: true })
-    expect(await ro.countByRing!(RING_A)).toEqual({ events: 5, deadLetters: 0 })
+    expect(await ro.countByRing!(RING_A)).toEqual({ events: 5, deadLetters: 0, prunedEvents: 0, prunedDeadLetters: 0 })
     await expect(ro.storeEvents(run(RING_A, 5, 1))).rejects.toMatchObject({ code: 'read_only', transient: false })
     await ro.close()
     await rw.close()
