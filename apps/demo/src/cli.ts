@@ -153,7 +153,8 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
 npx tsx bench/store-query.ts --events 1000000 --reps 21 [--demo-db <file>], queries and bytes per
 event on a store of a million events; node bench/fixtures/memory-child.mjs <seconds> <dir> then
 npx tsx bench/memory.ts --from <run.jsonl>, one pipeline's RSS over time; npx tsx bench/sampling.ts
---reps 40, the price of the ring's sampling policy.)
+--reps 40, the price of the ring's sampling policy; npx tsx bench/wal-latency.ts [--pages 50000,4000,1000]
+[--rate 10000] [--seconds 20] [--writers 2], latency and rate by WAL checkpoint size.)
 
   --quick              shorter runs, for a smoke check (the report says so)
   --reuse <sections>   comma-separated sections to keep from their last run

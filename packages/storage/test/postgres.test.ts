@@ -67,8 +67,8 @@ describe('PostgresStore.open', () => {
     expect(await second.stats()).toMatchObject({ totalEvents: 50, oldestCapturedAt: 1_000, newestCapturedAt: 1_049, deadLetters: 1 })
     expect(await second.getEvent(`${RING_A}:49`)).toEqual(run(RING_A, 49, 1)[0])
     expect(await second.storeEvents(run(RING_A, 45, 10))).toEqual({ inserted: 5, duplicates: 5 })
-    expect(await second.countByRing(RING_A)).toEqual({ events: 55, deadLetters: 0 })
-    expect(await second.countByRing(RING_B)).toEqual({ events: 0, deadLetters: 1 })
+    expect(await second.countByRing(RING_A)).toEqual({ events: 55, deadLetters: 0, prunedEvents: 0, prunedDeadLetters: 0 })
+    expect(await second.countByRing(RING_B)).toEqual({ events: 0, deadLetters: 1, prunedEvents: 0, prunedDeadLetters: 0 })
     await second.close()
   })
 

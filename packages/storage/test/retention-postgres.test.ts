@@ -73,6 +73,9 @@ describe('PostgresStore.applyRetention', () => {
       expect(left).toHaveLength(150)
       expect(left.every((r) => r.ringId === RING_B && r.seq >= 50)).toBe(true)
       expect((await store.stats()).totalEvents).toBe(150)
+      // What was removed is counted per ring, so an accounting can tell it from lost events.
+      expect(await store.countByRing(RING_A)).toEqual({ events: 0, deadLetters: 0, prunedEvents: 200, prunedDeadLetters: 0 })
+      expect(await store.countByRing(RING_B)).toEqual({ events: 150, deadLetters: 0, prunedEvents: 50, prunedDeadLetters: 0 })
     } finally {
       await store.close()
     }
@@ -90,6 +93,7 @@ describe('PostgresStore.applyRetention', () => {
       expect(chunks.every((c) => c <= 3)).toBe(true)
       expect((await store.listDeadLetters()).map((d) => d.error)).toEqual(['e5', 'e6'])
       expect((await store.stats()).totalEvents).toBe(5)
+      expect(await store.countByRing(RING_B)).toMatchObject({ deadLetters: 2, prunedDeadLetters: 5 })
     } finally {
       await store.close()
     }

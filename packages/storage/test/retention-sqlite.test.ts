@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SqliteStore, StoreError, StoreSpecError, createStore, type RetentionPolicy } from '../src/index.js'
-import { MIGRATIONS } from '../src/sqlite/schema.js'
 import { RING_A, RING_B, record, run } from './fixtures/records.js'
+import { createV2File } from './fixtures/v2-file.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ringside-retention-'))
 let n = 0
@@ -186,12 +186,7 @@ describe('applyRetention', () => {
   it('reuses free pages but returns none on a file without auto_vacuum', async () => {
     // A store made before auto_vacuum was set on new files: schema version 2, auto_vacuum NONE.
     const path = freshPath()
-    const raw = new Database(path)
-    raw.pragma('journal_mode = WAL')
-    raw.exec(MIGRATIONS[0] as string)
-    raw.exec(MIGRATIONS[1] as string)
-    raw.pragma('user_version = 2')
-    raw.close()
+    createV2File(path).close()
     const store = open({ maxEvents: 100 }, path)
     await store.storeEvents(run(RING_A, 0, 2000))
     let vacuumed = 0

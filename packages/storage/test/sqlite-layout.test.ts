@@ -9,8 +9,8 @@ import Database from 'better-sqlite3'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SCHEMA_VERSION, SqliteStore, type EventRecord } from '../src/index.js'
-import { MIGRATIONS } from '../src/sqlite/schema.js'
 import { RING_A, RING_B, record } from './fixtures/records.js'
+import { createV2File } from './fixtures/v2-file.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ringside-sqlite-layout-'))
 let n = 0
@@ -126,11 +126,7 @@ describe('SqliteStore.prepareEvents', () => {
 describe('SqliteStore migration to schema 3', () => {
   it('migrates a version-2 file with events, keeping every event readable and queryable by every field', async () => {
     const path = freshPath()
-    const raw = new Database(path)
-    raw.pragma('journal_mode = WAL')
-    raw.exec(MIGRATIONS[0] as string)
-    raw.exec(MIGRATIONS[1] as string)
-    raw.pragma('user_version = 2')
+    const raw = createV2File(path)
     raw.prepare('INSERT INTO rings (ring_no, ring_id) VALUES (1, ?), (2, ?)').run(RING_A, RING_B)
     const ins = raw.prepare(
       `INSERT INTO events (ring_no, seq, captured_at, type, pid, module, function, arity, correlation_id, ast_node_id, body)
@@ -172,11 +168,7 @@ describe('SqliteStore migration to schema 3', () => {
 
   it('refuses to open a version-2 file read-only, since reading it needs the migration', async () => {
     const path = freshPath()
-    const raw = new Database(path)
-    raw.exec(MIGRATIONS[0] as string)
-    raw.exec(MIGRATIONS[1] as string)
-    raw.pragma('user_version = 2')
-    raw.close()
+    createV2File(path).close()
     expect(() => SqliteStore.open({ path, readOnly: true })).toThrow(expect.objectContaining({ code: 'open_failed' }))
   })
 })

@@ -12,7 +12,7 @@ import { redactUrl, resolvePostgresOptions, type PostgresStoreOptions, type Reso
 import { toStoreError } from './pg-errors.js'
 import { RECORD_COLUMNS, querySql } from './query-sql.js'
 import { migrate } from './schema.js'
-import { applyPostgresRetention } from './retention.js'
+import { applyPostgresRetention, countedDeleteSql } from './retention.js'
 import { hasLimits, resolveRetentionBudget, type RetentionBudget, type RetentionResult } from '../retention.js'
 
 interface RecordRow { ring_id: string; seq: string; captured_at: number; body: Record<string, unknown> }
@@ -174,15 +174,17 @@ export class PostgresStore implements EventStore {
     return s.oldest === null || s.newest === null ? base : { ...base, oldestCapturedAt: s.oldest, newestCapturedAt: s.newest }
   }
 
-  async countByRing(ringId: string): Promise<{ events: number; deadLetters: number }> {
-    const res = await this.#run<{ events: string; dead: string }>(
+  async countByRing(ringId: string): Promise<{ events: number; deadLetters: number; prunedEvents: number; prunedDeadLetters: number }> {
+    const res = await this.#run<{ events: string; dead: string; pe: string; pd: string }>(
       'countByRing',
       `SELECT (SELECT count(*) FROM ${this.#s}.events WHERE ring_id = $1) AS events,
-              (SELECT count(*) FROM ${this.#s}.dead_letters WHERE ring_id = $1) AS dead`,
+              (SELECT count(*) FROM ${this.#s}.dead_letters WHERE ring_id = $1) AS dead,
+              coalesce((SELECT events FROM ${this.#s}.pruned WHERE ring_id = $1), 0) AS pe,
+              coalesce((SELECT dead_letters FROM ${this.#s}.pruned WHERE ring_id = $1), 0) AS pd`,
       [ringId],
     )
-    const row = res.rows[0] as { events: string; dead: string }
-    return { events: Number(row.events), deadLetters: Number(row.dead) }
+    const row = res.rows[0] as { events: string; dead: string; pe: string; pd: string }
+    return { events: Number(row.events), deadLetters: Number(row.dead), prunedEvents: Number(row.pe), prunedDeadLetters: Number(row.pd) }
   }
 
   /**
@@ -204,8 +206,9 @@ export class PostgresStore implements EventStore {
   async deleteOlderThan(time: number): Promise<number> {
     this.#open()
     const t = checkTime(time)
-    const res = await this.#run('deleteOlderThan', `DELETE FROM ${this.#s}.events WHERE captured_at < $1::float8`, [t])
-    return res.rowCount ?? 0
+    const sql = countedDeleteSql(this.#s, 'events', `DELETE FROM ${this.#s}.events WHERE captured_at < $1::float8 RETURNING ring_id`)
+    const res = await this.#run<{ n: string }>('deleteOlderThan', sql, [t])
+    return Number(res.rows[0]?.n ?? 0)
   }
 
   /** One chunk of retention (see postgres/retention.ts): deletes past `options.retention`. */

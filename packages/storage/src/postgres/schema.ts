@@ -57,6 +57,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX dead_letters_stored_at ON $S.dead_letters (stored_at, no);
   CREATE INDEX dead_letters_ring ON $S.dead_letters (ring_id);
   `,
+  // 3: what retention removed, per ring, counted by the statement that removes it, so a running
+  // pipeline's accounting tells events removed on purpose from events lost.
+  `
+  CREATE TABLE $S.pruned (
+    ring_id text PRIMARY KEY,
+    events bigint NOT NULL DEFAULT 0,
+    dead_letters bigint NOT NULL DEFAULT 0
+  );
+  `,
 ]
 
 /** The schema version this code writes. */
