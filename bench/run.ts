@@ -44,7 +44,7 @@ const sections = [
       'retention.ts',
       quick
         ? ['--seconds', '3', '--runs', '1', '--limit', '20000', '--rate', '1000', '--sustained-minutes', '0.5', '--sustained-rate', '1000', '--sustained-limit', '10000']
-        : ['--seconds', '10', '--runs', '5', '--limit', '200000', '--rate', '1000', '--sustained-minutes', '10', '--sustained-rate', '1500', '--sustained-limit', '200000'],
+        : ['--seconds', '10', '--runs', '5', '--limit', '200000', '--rate', '1000', '--sustained-minutes', '10', '--sustained-rate', '12000', '--sustained-limit', '1000000'],
     ),
   ],
 ] as const

@@ -146,7 +146,7 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                import of an entry and a 2-writer start in a plain node process: time and RSS
                (--node-arg=<flag> passes a flag to each measured node process)
   retention    npx tsx bench/retention.ts --seconds 10 --runs 5 --limit 200000 --rate 1000
-               --sustained-minutes 10 --sustained-rate 1500 --sustained-limit 200000
+               --sustained-minutes 10 --sustained-rate 12000 --sustained-limit 1000000
                SQLite writers with and without retention at the store's limit, side by side;
                the file's size over a sustained run with maxEvents (also --chart <path>)
 (Not in the suite: npx tsx packages/storage/bench/postgres.ts, the PostgreSQL store alone;
@@ -154,7 +154,9 @@ npx tsx bench/store-query.ts --events 1000000 --reps 21 [--demo-db <file>], quer
 event on a store of a million events; node bench/fixtures/memory-child.mjs <seconds> <dir> then
 npx tsx bench/memory.ts --from <run.jsonl>, one pipeline's RSS over time; npx tsx bench/sampling.ts
 --reps 40, the price of the ring's sampling policy; npx tsx bench/wal-latency.ts [--pages 50000,4000,1000]
-[--rate 10000] [--seconds 20] [--writers 2], latency and rate by WAL checkpoint size.)
+[--rate 10000] [--seconds 20] [--writers 2], latency and rate by WAL checkpoint size;
+npx tsx bench/retention-cpu.ts [--profile writer|varied] [--limit 200000] [--batches 100] [--chunk 1000],
+CPU time per removed event and its parts.)
 
   --quick              shorter runs, for a smoke check (the report says so)
   --reuse <sections>   comma-separated sections to keep from their last run
