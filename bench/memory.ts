@@ -4,8 +4,8 @@
 // of the start and its final breakdown, and writes SVGs of RSS and of the rate over time and a
 // Markdown summary into bench/results.
 // Usage: npx tsx bench/memory.ts [--seconds 600] [--from recorded.jsonl] [--out bench/results/memory]
-//        [--ring <size>] [--cache <KiB>] [--writers <n>] [--producer thread|main]
-// (the last four go to the child; without them it runs the library's defaults. --from renders a
+//        [--ring <size>] [--cache <KiB>] [--writers <n>] [--producer thread|main] [--writer-max-heap <MB>]
+// (the last five go to the child; without them it runs the library's defaults. --from renders a
 // run of the child recorded earlier: `node bench/fixtures/memory-child.mjs 600 DIR > run.jsonl`.)
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -20,7 +20,7 @@ const argOf = (name: string): string | undefined => {
 const SECONDS = Number(argOf('seconds') ?? 600)
 const FROM = argOf('from')
 const OUT = argOf('out') ?? 'bench/results/memory'
-const childFlags = ['ring', 'cache', 'writers', 'producer'].flatMap((f) => (argOf(f) === undefined ? [] : [`--${f}`, argOf(f)!]))
+const childFlags = ['ring', 'cache', 'writers', 'producer', 'writer-max-heap'].flatMap((f) => (argOf(f) === undefined ? [] : [`--${f}`, argOf(f)!]))
 const loadAtStart = loadavg()
 
 async function record(): Promise<string> {

@@ -10,7 +10,7 @@ export interface RingBufferOptions {
   /**
    * Capacity in events; a power of two from 1 to 2^24. Defaults to 16384 (8 MiB of shared memory
    * with the default `maxEventBytes`): about a third of a second of two SQLite writers' drain at
-   * full speed, the time a writer takes to restart (see the package README on choosing a size).
+   * full speed, more than a writer's restart takes (see the package README, "Choosing a size").
    */
   size?: number
   /**
