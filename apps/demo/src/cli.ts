@@ -151,8 +151,10 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                the file's size over a sustained run with maxEvents (also --chart <path>)
 (Not in the suite: npx tsx packages/storage/bench/postgres.ts, the PostgreSQL store alone;
 npx tsx bench/store-query.ts --events 1000000 --reps 21 [--demo-db <file>], queries and bytes per
-event on a store of a million events; node bench/fixtures/memory-child.mjs <seconds> <dir> then
-npx tsx bench/memory.ts --from <run.jsonl>, one pipeline's RSS over time; npx tsx bench/sampling.ts
+event on a store of a million events; npx tsx bench/memory.ts --seconds 600 (or node
+bench/fixtures/memory-child.mjs <seconds> <dir> then --from <run.jsonl>), one pipeline's RSS and
+rate over time and where its memory goes (also --out <prefix>, and for the child --ring <size>,
+--cache <KiB>, --writers <n>, --producer thread|main, --writer-max-heap <MB>); npx tsx bench/sampling.ts
 --reps 40, the price of the ring's sampling policy; npx tsx bench/wal-latency.ts [--pages 50000,4000,1000]
 [--rate 10000] [--seconds 20] [--writers 2], latency and rate by WAL checkpoint size;
 npx tsx bench/retention-cpu.ts [--profile writer|varied] [--limit 200000] [--batches 100] [--chunk 1000],

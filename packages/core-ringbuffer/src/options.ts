@@ -7,7 +7,11 @@ import { resolveSampling, type SamplingPolicy } from './sampling.js'
 
 /** Options of `RingBuffer.create`. */
 export interface RingBufferOptions {
-  /** Capacity in events; a power of two from 1 to 2^24. Defaults to 65536. */
+  /**
+   * Capacity in events; a power of two from 1 to 2^24. Defaults to 16384 (8 MiB of shared memory
+   * with the default `maxEventBytes`): about a third of a second of two SQLite writers' drain at
+   * full speed, more than a writer's restart takes (see the package README, "Choosing a size").
+   */
   size?: number
   /**
    * What a write does when the ring is full: `drop_newest` refuses the new event, `drop_oldest`
@@ -44,7 +48,7 @@ export interface ResolvedRingOptions {
 
 /** Defaults of every ring option. */
 export const RING_DEFAULTS: ResolvedRingOptions = Object.freeze({
-  size: 65536,
+  size: 16384,
   overflowStrategy: 'drop_newest',
   maxEventBytes: 512,
   blockTimeoutMs: 10,

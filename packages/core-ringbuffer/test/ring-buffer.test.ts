@@ -45,7 +45,7 @@ describe('RingBuffer.create', () => {
   it('accepts every power of two from 1 and applies the defaults', () => {
     for (const size of [1, 2, 4, 1024]) expect(RingBuffer.create({ size }).options.size).toBe(size)
     expect(RingBuffer.create().options).toEqual({
-      size: 65536,
+      size: 16384,
       overflowStrategy: 'drop_newest',
       maxEventBytes: 512,
       blockTimeoutMs: 10,

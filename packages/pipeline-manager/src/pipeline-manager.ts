@@ -15,7 +15,7 @@ import { ExitJournal } from './exit-journal.js'
 import { heldOpen, joinExitHooks } from './exit-hooks.js'
 import { checkStoreAtStart } from './store-checks.js'
 import { evaluateHealth, type HealthReport } from './health.js'
-import { HttpServer, type HttpAddress } from './http/server.js'
+import type { HttpAddress, HttpServer } from './http/server.js'
 import { LatencyWindow, latencyOf, offeredOf, RateWindow, StageWindow, stageViews, sumRows, writerViews, type PipelineMetrics, type StageRows } from './metrics.js'
 import { buildReport, type AccountingReport } from './report.js'
 import { registerRestart } from './supervisor/restart-policy.js'
@@ -24,7 +24,7 @@ import { LocalStore } from './local-store.js'
 import { AsyncWriterPool, type WriterIntrospection } from './writer-pool.js'
 import { StatsLog } from './stats-log.js'
 import { History, type HistoryMarker, type HistorySample, type RecentDeadLetter } from './history.js'
-import { OtelPublisher } from './otel.js'
+import type { OtelPublisher } from './otel.js'
 import { storeLockFor } from './supervisor/store-locks.js'
 import { PressureWatch, type PressureReason } from './pressure.js'
 
@@ -195,6 +195,9 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     }
     if (config.http) {
       try {
+        // Loaded only when asked for: the HTTP server (with prom-client) and OpenTelemetry cost
+        // the application's thread several MB of heap it should not pay without them.
+        const { HttpServer } = await import('./http/server.js')
         manager.#http = await HttpServer.start({ pipeline: manager, rows: () => sumRows(metricsBuffer).rows, store: { spec: store, hosted } }, config.http, logger)
       } catch (err) {
         // Nothing outlives a failed start: the writers stop; the ring stays open for the caller.
@@ -205,7 +208,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     }
     manager.#statsLog.every(config.statsLogIntervalMs)
     manager.#pressure.start()
-    if (config.otel) manager.#otel = new OtelPublisher(manager, config.otel === true ? undefined : config.otel.meterProvider, VERSION)
+    if (config.otel) manager.#otel = new (await import('./otel.js')).OtelPublisher(manager, config.otel === true ? undefined : config.otel.meterProvider, VERSION)
     manager.#sampler = setInterval(() => manager.#sample(), 1_000)
     manager.#sampler.unref()
     manager.#sample()

@@ -40,7 +40,7 @@ describe('SqliteStore.open', () => {
   it('applies the documented defaults and puts the file in WAL mode at the current schema version', async () => {
     const path = freshPath()
     const store = SqliteStore.open({ path })
-    expect(store.options).toEqual({ path, synchronous: 'NORMAL', busyTimeoutMs: 30_000, cacheSizeKiB: 65_536, walAutocheckpointPages: 50_000, readOnly: false })
+    expect(store.options).toEqual({ path, synchronous: 'NORMAL', busyTimeoutMs: 30_000, cacheSizeKiB: 4_096, walAutocheckpointPages: 50_000, readOnly: false })
     const raw = new Database(path, { readonly: true })
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal')
     expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)

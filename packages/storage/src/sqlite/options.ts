@@ -26,9 +26,11 @@ export interface SqliteStoreOptions {
    */
   readonly busyTimeoutMs?: number
   /**
-   * Page cache of this connection, in KiB; an integer from 128 to 16 GiB. Large enough to hold
-   * the hot index pages, or writes slow down as the file grows (see bench/STORE-RESULTS.md).
-   * Defaults to 65536 (64 MiB).
+   * Page cache of this connection, in KiB; an integer from 128 to 16 GiB. It should hold the hot
+   * index pages, or writes slow down as the file grows (see bench/STORE-RESULTS.md); a connection
+   * fills it as the file grows and keeps it for its life, so it is memory the process holds.
+   * Defaults to 4096 (4 MiB): a larger cache measured no faster with one or two writers at full
+   * load, and at 64 MiB one writer's process grew by 70 MB in a minute (BENCHMARKS.md, memory).
    */
   readonly cacheSizeKiB?: number
   /**
@@ -65,7 +67,7 @@ export interface ResolvedSqliteOptions {
 export const SQLITE_DEFAULTS: Omit<ResolvedSqliteOptions, 'path'> = Object.freeze({
   synchronous: 'NORMAL',
   busyTimeoutMs: 30_000,
-  cacheSizeKiB: 65_536,
+  cacheSizeKiB: 4_096,
   walAutocheckpointPages: 50_000,
   readOnly: false,
 })
