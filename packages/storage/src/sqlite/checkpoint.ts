@@ -21,6 +21,13 @@ interface WalRow {
 const PASSES = 4
 /** Turns in which a connection catches up after its checkpoint before it leaves that to the next one. */
 const CATCH_UP = 4
+/**
+ * The catch-up syncs the WAL and the database in a writer's turn (SQLite must, before the WAL may
+ * start over), and a sync can take 10-100 ms on a busy disk. So the WAL is made to start over only
+ * once it holds this many times `pages`; between, the copies outside the turn keep it copied and
+ * it grows, bounded. (A WAL that starts over by itself, no writer committing meanwhile, costs nothing.)
+ */
+export const RESTART_AFTER_CHECKPOINTS = 4
 
 /** `PRAGMA wal_checkpoint(NOOP)` reads the WAL's size without copying (SQLite 3.51.0 and later). */
 export function hasNoopCheckpoint(db: Database.Database): boolean {
@@ -41,11 +48,18 @@ export class WalCheckpointer {
   #catchUp = 0
   #copiedAt = 0
 
-  /** `pages`: WAL pages not yet copied past which `outsideTurn` copies; 0 turns it off. */
-  constructor(db: Database.Database, pages: number) {
+  readonly #restartPages: number
+
+  /**
+   * `pages`: WAL pages not yet copied past which `outsideTurn` copies; 0 turns it off.
+   * `autocheckpointPages`: SQLite's own threshold (0: none); the WAL is made to start over well before it.
+   */
+  constructor(db: Database.Database, pages: number, autocheckpointPages: number) {
     this.#noop = db.prepare('PRAGMA wal_checkpoint(NOOP)')
     this.#passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
     this.#pages = pages
+    const restart = pages * RESTART_AFTER_CHECKPOINTS
+    this.#restartPages = autocheckpointPages > 0 ? Math.max(pages, Math.min(restart, Math.floor(autocheckpointPages / 2))) : restart
   }
 
   /**
@@ -69,9 +83,12 @@ export class WalCheckpointer {
     if (r === s) return { walPages: s.log, copiedPages: 0 }
     // The WAL starts over at the commit of a write transaction that began with every frame copied
     // and finds no reader in the WAL. Another writer committing during the last pass, or beginning
-    // its transaction before it ended, keeps that from happening: catch up in this one's turns.
-    this.#catchUp = CATCH_UP
-    this.#copiedAt = r.log
+    // its transaction before it ended, keeps that from happening: once the WAL is long enough,
+    // catch up in this connection's turns.
+    if (r.log >= this.#restartPages) {
+      this.#catchUp = CATCH_UP
+      this.#copiedAt = r.log
+    }
     // A WAL that started over meanwhile reports fewer pages than before: count from zero.
     return { walPages: r.log, copiedPages: r.checkpointed >= s.checkpointed ? r.checkpointed - s.checkpointed : r.checkpointed }
   }

@@ -80,7 +80,7 @@ export class SqliteStore implements EventStore {
     this.#db = db
     this.#watch = StoreFileWatch.capture(options.path)
     const wal = !options.readOnly && !db.memory && options.walCheckpointPages > 0 && hasNoopCheckpoint(db)
-    this.#checkpointer = wal ? new WalCheckpointer(db, options.walCheckpointPages) : undefined
+    this.#checkpointer = wal ? new WalCheckpointer(db, options.walCheckpointPages, options.walAutocheckpointPages) : undefined
     this.#strings = new StringInterner(db)
     this.#insertOne = db.prepare(insertSql(1))
     this.#insertChunk = db.prepare(insertSql(CHUNK))
