@@ -1,8 +1,8 @@
 // WAL checkpoints outside the writers' turns on the file. SQLite's own autocheckpoint runs inside
 // the commit that crosses its threshold, so one writer's batch (and every writer queued behind the
 // file's write lock) waits for the whole copy. Here a writer copies the WAL after its turn, while
-// another writer commits (a PASSIVE checkpoint takes no write lock); a short catch-up in its next
-// turn then lets the WAL start over from its beginning, so the file stays bounded.
+// another writer commits (a PASSIVE checkpoint takes no write lock); every few checkpoints a short
+// catch-up in its next turn lets the WAL start over from its beginning, so the file stays bounded.
 
 import type Database from 'better-sqlite3'
 import type { CheckpointResult } from '../event-store.js'
@@ -47,7 +47,7 @@ export class WalCheckpointer {
    */
   #catchUp = 0
   #copiedAt = 0
-
+  /** WAL size from which a checkpoint is followed by catch-ups (see RESTART_AFTER_CHECKPOINTS). */
   readonly #restartPages: number
 
   /**
