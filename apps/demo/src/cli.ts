@@ -126,7 +126,8 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                thread-stream (--only ring,pm,ts chooses the throughput contenders)
   store        npx tsx bench/store.ts --sustained adapter,raw,naive
                SQLite rows/s by batch size, and 60 s sustained (also --reps, --rows, --duration,
-               --window, --sustained-reps; contenders adapter, adapter-ckpt, raw, naive, v2)
+               --window, --sustained-reps, --skip-batches; contenders adapter, adapter-ckpt, raw,
+               naive, v2)
   pipeline     npx tsx bench/pipeline.ts --seconds 10 --runs 3 --sustained 60
                end to end into a store that keeps nothing and into SQLite, latency at a steady rate
                (also --chart <path>)
