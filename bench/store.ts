@@ -2,7 +2,7 @@
 // the same rows into the same schema, at batches of 100, 1000 and 10000, in one run; then
 // sustained runs at batch 1000 reporting rows/s per window, so any decay as the file grows shows.
 // Usage: npx tsx bench/store.ts [--reps 5] [--rows 300000] [--duration 60] [--window 5]
-//          [--sustained adapter,raw,naive] [--sustained-reps 1] [--variants] [--variant-duration 30]
+//          [--sustained adapter,adapter-ckpt,raw,naive,v2] [--sustained-reps 1] [--variants] [--variant-duration 30]
 //          [--skip-batches] [--index-stats]
 //          [--profile writer|uuid|uuid-v7|varied] [--db file|memory] [--checkpoint PAGES]
 // (STORE_BENCH_DURATION=<s> also sets --duration.) Prints a Markdown report.
@@ -60,6 +60,23 @@ function openAdapter(path: string): Writer {
   return SqliteStore.open({ path, walAutocheckpointPages: CHECKPOINT })
 }
 
+/**
+ * The adapter called as a pipeline's writer calls it: `checkpoint()` after every batch, its time
+ * counted with the batch's (one connection: nothing overlaps it here, as another writer's commit
+ * does in a pipeline), so the WAL is copied every walCheckpointPages pages instead of in the commit
+ * that crosses walAutocheckpointPages.
+ */
+function openAdapterCheckpointing(path: string): Writer {
+  const store = SqliteStore.open({ path, walAutocheckpointPages: CHECKPOINT })
+  return {
+    storeEvents: async (b) => {
+      await store.storeEvents(b)
+      await store.checkpoint()
+    },
+    close: () => store.close(),
+  }
+}
+
 async function openRawWriter(path: string, ringId: string): Promise<Writer> {
   return openRaw(path, ringId, { scratchPath: freshPath(), walAutocheckpointPages: CHECKPOINT })
 }
@@ -69,9 +86,10 @@ function openNaiveWriter(path: string, fixes: NaiveFixes = {}): Writer {
   return { storeEvents: (b) => n.storeEvents(b), close: () => n.close() }
 }
 
-type Kind = 'adapter' | 'raw' | 'naive' | 'v2'
+type Kind = 'adapter' | 'adapter-ckpt' | 'raw' | 'naive' | 'v2'
 async function open(kind: Kind, path: string, ringId: string): Promise<Writer> {
   if (kind === 'adapter') return openAdapter(path)
+  if (kind === 'adapter-ckpt') return openAdapterCheckpointing(path)
   if (kind === 'v2') {
     const v2 = openV2(path, CHECKPOINT)
     return { storeEvents: (b) => v2.storeEvents(b), close: () => v2.close() }

@@ -126,7 +126,8 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                thread-stream (--only ring,pm,ts chooses the throughput contenders)
   store        npx tsx bench/store.ts --sustained adapter,raw,naive
                SQLite rows/s by batch size, and 60 s sustained (also --reps, --rows, --duration,
-               --window, --sustained-reps; contenders adapter, raw, naive, v2)
+               --window, --sustained-reps, --skip-batches; contenders adapter, adapter-ckpt, raw,
+               naive, v2)
   pipeline     npx tsx bench/pipeline.ts --seconds 10 --runs 3 --sustained 60
                end to end into a store that keeps nothing and into SQLite, latency at a steady rate
                (also --chart <path>)
@@ -156,7 +157,8 @@ bench/fixtures/memory-child.mjs <seconds> <dir> then --from <run.jsonl>), one pi
 rate over time and where its memory goes (also --out <prefix>, and for the child --ring <size>,
 --cache <KiB>, --writers <n>, --producer thread|main, --writer-max-heap <MB>); npx tsx bench/sampling.ts
 --reps 40, the price of the ring's sampling policy; npx tsx bench/wal-latency.ts [--pages 50000,4000,1000]
-[--rate 10000] [--seconds 20] [--writers 2], latency and rate by WAL checkpoint size;
+[--outside 1000,4000] [--rate 10000] [--seconds 20] [--writers 2] [--full-seconds 10] [--half] [--reps 3],
+latency and rate by WAL checkpoint size, in the commit or outside the writers' turn;
 npx tsx bench/retention-cpu.ts [--profile writer|varied] [--limit 200000] [--batches 100] [--chunk 1000],
 CPU time per removed event and its parts.)
 

@@ -171,6 +171,7 @@ export class AsyncWriter {
       }
       const claims = await this.#fill(first)
       await this.#handle(claims)
+      await this.#checkpoint()
       // A synchronous store (SQLite) resolves in microtasks only: without this turn of the event
       // loop, control messages (config, stop, faults) and timers would starve while data flows.
       await yieldToEventLoop()
@@ -193,6 +194,23 @@ export class AsyncWriter {
       this.#retentionAt = r.more ? 0 : now() + RETENTION_INTERVAL_MS
     } catch {
       this.#retentionAt = now() + 5 * RETENTION_INTERVAL_MS
+    }
+    this.#d.metrics.set('heartbeatAt', now())
+  }
+
+  /**
+   * After a batch is committed, holding no claim and not the store's write lock: the store's
+   * checkpoint (SQLite copies its WAL into the database once it is past walCheckpointPages), so
+   * the copy overlaps another writer's commit instead of lengthening one. Mostly a look at the
+   * WAL's size. A failure is not the batch's: the store's own autocheckpoint still bounds the WAL.
+   */
+  async #checkpoint(): Promise<void> {
+    const store = this.#d.store
+    if (store.checkpoint === undefined || this.#stopping) return
+    try {
+      await this.#timed(store.checkpoint(), 'checkpoint')
+    } catch {
+      this.#d.metrics.add('errors')
     }
     this.#d.metrics.set('heartbeatAt', now())
   }

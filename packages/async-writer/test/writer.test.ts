@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { RingBuffer } from '@ringside/core-ringbuffer'
 import { MemoryStore, type EventStore } from '@ringside/storage'
 import { FaultyStoreControl, createFaultyStore } from '@ringside/storage/testing'
-import { AsyncWriter, WRITER_DEFAULTS, WriterMetrics, createMetricsBuffer, loadStages, readWriterMetrics, type Stage } from '../src/protocol.js'
+import { AsyncWriter, StoreLock, WRITER_DEFAULTS, WriterMetrics, createMetricsBuffer, createStoreLockBuffer, loadStages, readStoreLock, readWriterMetrics, type Stage } from '../src/protocol.js'
 
 // The writer actor in this thread, against a real ring and a real memory store.
 
@@ -20,7 +20,7 @@ afterEach(async () => {
   running = []
 })
 
-function setup(opts: { store?: EventStore; stages?: Stage[]; config?: Partial<typeof WRITER_DEFAULTS>; size?: number } = {}) {
+function setup(opts: { store?: EventStore; stages?: Stage[]; config?: Partial<typeof WRITER_DEFAULTS>; size?: number; storeLock?: StoreLock } = {}) {
   const ring = RingBuffer.create({ size: opts.size ?? 4096 })
   const store = opts.store ?? new MemoryStore()
   const buffer = createMetricsBuffer(1)
@@ -31,6 +31,7 @@ function setup(opts: { store?: EventStore; stages?: Stage[]; config?: Partial<ty
     stages: opts.stages ?? [],
     metrics: new WriterMetrics(buffer, 0),
     config: { ...WRITER_DEFAULTS, lingerMs: 5, pollIntervalMs: 5, ...opts.config },
+    ...(opts.storeLock ? { storeLock: opts.storeLock } : {}),
   })
   running.push(writer)
   void writer.start()
@@ -192,5 +193,59 @@ describe('AsyncWriter.swapStages', () => {
     expect(events.map((e) => [e.event.wait ?? false, e.event.by]).sort()).toEqual([[false, 'new'], [true, 'old']])
     expect(metrics()).toMatchObject({ deferred: 0, retriedLater: 1, eventsStored: 2 })
     expect(ring.stats()).toMatchObject({ ready: 0, claimed: 0 })
+  })
+})
+
+describe('AsyncWriter and store.checkpoint', () => {
+  /** A memory store with a checkpoint that notes, each time, what the writer held then. */
+  function checkpointingStore(lockBuffer: SharedArrayBuffer, ring: () => RingBuffer, fail = false) {
+    const seen: { claimed: number; lockOwner: number; stored: number }[] = []
+    const inner = new MemoryStore()
+    const store: EventStore = {
+      storeEvents: (b) => inner.storeEvents(b),
+      getEvent: (k) => inner.getEvent(k),
+      query: (f) => inner.query(f),
+      stats: () => inner.stats(),
+      deleteOlderThan: (t) => inner.deleteOlderThan(t),
+      storeDeadLetters: (d) => inner.storeDeadLetters(d),
+      listDeadLetters: (o) => inner.listDeadLetters(o),
+      close: () => inner.close(),
+      async checkpoint() {
+        seen.push({ claimed: ring().stats().claimed, lockOwner: readStoreLock(lockBuffer).owner, stored: (await inner.stats()).totalEvents })
+        if (fail) throw new Error('checkpoint failed')
+        return { walPages: 0, copiedPages: 0 }
+      },
+    }
+    return { store, seen }
+  }
+
+  it('checkpoints after each batch, once it is committed to the ring and the store lock is free', async () => {
+    const lockBuffer = createStoreLockBuffer()
+    let ringRef: RingBuffer | undefined
+    const { store, seen } = checkpointingStore(lockBuffer, () => ringRef!)
+    const { ring, metrics } = setup({ store, storeLock: new StoreLock(lockBuffer, 7), config: { batchSize: 100 } })
+    ringRef = ring
+    for (let n = 0; n < 300; n++) ring.write({ type: 'call', n })
+    await until(() => ring.stats().totalCommitted === 300)
+    await until(() => seen.length >= metrics().batches)
+    expect(seen.length).toBeGreaterThanOrEqual(3)
+    for (const s of seen) expect(s).toMatchObject({ claimed: 0, lockOwner: 0 })
+    // Each call came after its batch was stored: the store held more events each time.
+    expect(seen.map((s) => s.stored)).toEqual([...seen.map((s) => s.stored)].sort((a, b) => a - b))
+    expect(seen.at(-1)!.stored).toBe(300)
+  })
+
+  it('counts a failed checkpoint as an error and loses no batch for it', async () => {
+    const lockBuffer = createStoreLockBuffer()
+    let ringRef: RingBuffer | undefined
+    const { store, seen } = checkpointingStore(lockBuffer, () => ringRef!, true)
+    const { ring, metrics } = setup({ store, storeLock: new StoreLock(lockBuffer, 7), config: { batchSize: 100 } })
+    ringRef = ring
+    for (let n = 0; n < 250; n++) ring.write({ type: 'call', n })
+    await until(() => ring.stats().totalCommitted === 250)
+    await until(() => seen.length >= 3)
+    expect((await store.stats()).totalEvents).toBe(250)
+    expect(metrics()).toMatchObject({ eventsStored: 250, poisoned: 0 })
+    expect(metrics().errors).toBeGreaterThanOrEqual(3)
   })
 })

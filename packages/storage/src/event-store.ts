@@ -82,6 +82,14 @@ export interface RingCount {
   readonly prunedDeadLetters?: number
 }
 
+/** What `checkpoint` reports. */
+export interface CheckpointResult {
+  /** Pages in the store's write-ahead log (SQLite: the WAL since it last started over) when the call returned; 0 for a store without one. */
+  readonly walPages: number
+  /** Pages this call copied from the log into the database. */
+  readonly copiedPages: number
+}
+
 /** The contract of every event store. */
 export interface EventStore {
   /**
@@ -126,6 +134,13 @@ export interface EventStore {
    * limits removes nothing.
    */
   applyRetention?(budget?: RetentionBudget): Promise<RetentionResult>
+  /**
+   * Optional: moves the store's write-ahead log into the database when it has grown past the
+   * store's threshold (SQLite: `walCheckpointPages`), and otherwise does next to nothing. Writers
+   * that take turns on one file call it after a batch is committed and their turn is over, so the
+   * copy overlaps another writer's transaction instead of lengthening one.
+   */
+  checkpoint?(): Promise<CheckpointResult>
   /** Releases the store; later calls fail with `store_closed`. Closing twice is harmless. */
   close(): Promise<void>
 }

@@ -12,6 +12,7 @@ export {
   type DeadLetterInput,
   type EventStore,
   type RingCount,
+  type CheckpointResult,
   type ListDeadLettersOptions,
   type StoreResult,
   type StoreHealth,

@@ -62,7 +62,7 @@ describe('resolveStoreSpec', () => {
   it('fills in the sqlite defaults', () => {
     expect(resolveStoreSpec({ kind: 'sqlite', path: 'a.db', synchronous: 'FULL' })).toEqual({
       kind: 'sqlite',
-      options: { path: 'a.db', synchronous: 'FULL', busyTimeoutMs: 30_000, cacheSizeKiB: 4_096, walAutocheckpointPages: 50_000, readOnly: false },
+      options: { path: 'a.db', synchronous: 'FULL', busyTimeoutMs: 30_000, cacheSizeKiB: 4_096, walAutocheckpointPages: 50_000, walCheckpointPages: 4_000, readOnly: false },
     })
   })
 

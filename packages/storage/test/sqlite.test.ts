@@ -29,6 +29,7 @@ runStoreContract('sqlite', () => createStore({ kind: 'sqlite', path: freshPath()
     { spec: { kind: 'sqlite', path: 'x.db', busyTimeoutMs: '5s' }, field: 'busyTimeoutMs' },
     { spec: { kind: 'sqlite', path: 'x.db', cacheSizeKiB: 1.5 }, field: 'cacheSizeKiB' },
     { spec: { kind: 'sqlite', path: 'x.db', walAutocheckpointPages: null }, field: 'walAutocheckpointPages' },
+    { spec: { kind: 'sqlite', path: 'x.db', walCheckpointPages: -1 }, field: 'walCheckpointPages' },
     { spec: { kind: 'sqlite', path: 'x.db', journal: 'DELETE' }, field: 'journal' },
     { spec: { kind: 'sqlite', path: 'x.db', readOnly: 'yes' }, field: 'readOnly' },
   ],
@@ -40,7 +41,7 @@ describe('SqliteStore.open', () => {
   it('applies the documented defaults and puts the file in WAL mode at the current schema version', async () => {
     const path = freshPath()
     const store = SqliteStore.open({ path })
-    expect(store.options).toEqual({ path, synchronous: 'NORMAL', busyTimeoutMs: 30_000, cacheSizeKiB: 4_096, walAutocheckpointPages: 50_000, readOnly: false })
+    expect(store.options).toEqual({ path, synchronous: 'NORMAL', busyTimeoutMs: 30_000, cacheSizeKiB: 4_096, walAutocheckpointPages: 50_000, walCheckpointPages: 4_000, readOnly: false })
     const raw = new Database(path, { readonly: true })
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal')
     expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)

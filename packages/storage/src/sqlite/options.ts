@@ -35,9 +35,18 @@ export interface SqliteStoreOptions {
   readonly cacheSizeKiB?: number
   /**
    * WAL pages after which a commit checkpoints the WAL into the database (`wal_autocheckpoint`);
-   * an integer from 0 (never) to 2^31-1. Defaults to 50000 (about 200 MiB of WAL with 4 KiB pages).
+   * an integer from 0 (never) to 2^31-1. With `walCheckpointPages` the writers copy the WAL long
+   * before this, outside their turns: it is then the bound for a WAL they cannot keep small (a
+   * reader holding an old snapshot). Defaults to 50000 (about 200 MiB of WAL with 4 KiB pages).
    */
   readonly walAutocheckpointPages?: number
+  /**
+   * WAL pages not yet in the database past which a pipeline's writer copies them, after its turn on
+   * the file and while another writer commits (`checkpoint()`, a PASSIVE checkpoint), instead of
+   * inside a commit; an integer from 0 (off: only `walAutocheckpointPages`) to 2^31-1. Takes effect
+   * below `walAutocheckpointPages` and with SQLite 3.51 or later. Defaults to 4000 (16 MiB).
+   */
+  readonly walCheckpointPages?: number
   /**
    * Open an existing Ringside store for reading only: nothing is created, migrated or marked, and
    * a missing file is an `open_failed` error instead of a new database. For readers (queries,
@@ -59,6 +68,7 @@ export interface ResolvedSqliteOptions {
   readonly busyTimeoutMs: number
   readonly cacheSizeKiB: number
   readonly walAutocheckpointPages: number
+  readonly walCheckpointPages: number
   readonly readOnly: boolean
   readonly retention?: ResolvedRetention
 }
@@ -69,6 +79,7 @@ export const SQLITE_DEFAULTS: Omit<ResolvedSqliteOptions, 'path'> = Object.freez
   busyTimeoutMs: 30_000,
   cacheSizeKiB: 4_096,
   walAutocheckpointPages: 50_000,
+  walCheckpointPages: 4_000,
   readOnly: false,
 })
 
@@ -76,7 +87,7 @@ const SYNC_LEVELS: readonly SqliteSynchronous[] = ['OFF', 'NORMAL', 'FULL']
 const KNOWN = new Set(['kind', 'path', 'retention', ...Object.keys(SQLITE_DEFAULTS)])
 const INT31 = 2 ** 31 - 1
 
-function integerIn(o: Record<string, unknown>, name: 'busyTimeoutMs' | 'cacheSizeKiB' | 'walAutocheckpointPages', min: number, max: number): number {
+function integerIn(o: Record<string, unknown>, name: 'busyTimeoutMs' | 'cacheSizeKiB' | 'walAutocheckpointPages' | 'walCheckpointPages', min: number, max: number): number {
   const v = o[name]
   if (v === undefined) return SQLITE_DEFAULTS[name] as number
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -113,6 +124,7 @@ export function resolveSqliteOptions(spec: Record<string, unknown>): ResolvedSql
     busyTimeoutMs: integerIn(spec, 'busyTimeoutMs', 0, INT31),
     cacheSizeKiB: integerIn(spec, 'cacheSizeKiB', 128, 16 * 1024 * 1024),
     walAutocheckpointPages: integerIn(spec, 'walAutocheckpointPages', 0, INT31),
+    walCheckpointPages: integerIn(spec, 'walCheckpointPages', 0, INT31),
     readOnly,
     ...(retention === undefined ? {} : { retention }),
   })

@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3'
 import { StoreError, StoreFilterError, StoreRecordError, describeValue } from '../errors.js'
 import { checkRecordFields, parseKey, serializeEvent, type EventRecord } from '../event-record.js'
 import { checkDeadLetters, deadLetterOf, type CheckedDeadLetter } from '../dead-letter.js'
-import type { DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreHealth, StoreResult, StoreStats } from '../event-store.js'
+import type { CheckpointResult, DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreHealth, StoreResult, StoreStats } from '../event-store.js'
 import { checkTime, resolveListLimit, resolveQueryFilter, type QueryFilter } from '../query-filter.js'
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js'
 import { FROM_EVENTS, RECORD_COLUMNS, querySql } from './query-sql.js'
@@ -17,6 +17,7 @@ import { StringInterner } from './interner.js'
 import { ID_COLUMNS, OWN_KEY, OWN_KEY_ID, joinEvent, splitEvent, type Row, type SplitEvent } from './row-codec.js'
 import { StoreFileWatch } from './file-watch.js'
 import { openDatabase } from './open.js'
+import { WalCheckpointer, hasNoopCheckpoint } from './checkpoint.js'
 import { toStoreError } from './sqlite-errors.js'
 import { hasLimits, resolveRetentionBudget, type RetentionBudget, type RetentionResult } from '../retention.js'
 import { PRUNE_EVENTS, PRUNE_EVENTS_END, applySqliteRetention, vacuumFile, vacuumStep } from './retention.js'
@@ -59,6 +60,8 @@ export class SqliteStore implements EventStore {
   readonly #countAdd: Statement
   readonly #writeBatch: (batch: readonly EventRecord[], split: readonly SplitEvent[], fresh: Map<string, number>) => number
   readonly #watch: StoreFileWatch | undefined
+  /** Checkpoints outside the writers' turns; absent for read-only, `:memory:` or walCheckpointPages 0. */
+  readonly #checkpointer: WalCheckpointer | undefined
   /** Batches split by prepareEvents ahead of their storeEvents (outside the writers' turn-taking). */
   readonly #prepared = new WeakMap<readonly EventRecord[], SplitEvent[]>()
 
@@ -76,6 +79,8 @@ export class SqliteStore implements EventStore {
     const db = openDatabase(options)
     this.#db = db
     this.#watch = StoreFileWatch.capture(options.path)
+    const wal = !options.readOnly && !db.memory && options.walCheckpointPages > 0 && hasNoopCheckpoint(db)
+    this.#checkpointer = wal ? new WalCheckpointer(db, options.walCheckpointPages, options.walAutocheckpointPages) : undefined
     this.#strings = new StringInterner(db)
     this.#insertOne = db.prepare(insertSql(1))
     this.#insertChunk = db.prepare(insertSql(CHUNK))
@@ -187,6 +192,7 @@ export class SqliteStore implements EventStore {
       const fresh = new Map<string, number>()
       let inserted: number
       try {
+        this.#checkpointer?.beforeWrite()
         inserted = this.#writeBatch(batch, split, fresh)
       } catch (err) {
         this.#strings.rollback()
@@ -199,6 +205,23 @@ export class SqliteStore implements EventStore {
       return { inserted, duplicates: batch.length - inserted }
     } catch (err) {
       throw toStoreError(err, 'storeEvents')
+    }
+  }
+
+  /**
+   * Copies the WAL into the database once it holds `walCheckpointPages` pages not yet there (a
+   * PASSIVE checkpoint: it never waits for a lock and blocks no writer); otherwise only reads the
+   * WAL's size. Writers call it after their turn on the file, so the copy overlaps another
+   * writer's commit instead of lengthening one (see sqlite/checkpoint.ts).
+   */
+  async checkpoint(): Promise<CheckpointResult> {
+    this.#open()
+    if (this.#checkpointer === undefined) return { walPages: 0, copiedPages: 0 }
+    this.#checkWritable('checkpoint')
+    try {
+      return this.#checkpointer.outsideTurn()
+    } catch (err) {
+      throw toStoreError(err, 'checkpoint')
     }
   }
 
