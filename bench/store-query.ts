@@ -146,7 +146,7 @@ if (!SKIP_QUERIES) {
     return rows.map((r) => ({ key: r.key, ringId: r.ringId, seq: r.seq, capturedAt: r.capturedAt, event: JSON.parse(r.body) as Record<string, unknown> }))
   }
 
-  const batches = generated('varied', EVENTS)
+  let batches: EventRecord[][] = generated('varied', EVENTS)
   const mid = batches[Math.floor(batches.length / 2)]?.[500] as EventRecord
   const t0 = mid.capturedAt
   const e = mid.event as Record<string, string | number>
@@ -170,6 +170,9 @@ if (!SKIP_QUERIES) {
 
   const paths = new Map<Layout, string>()
   for (const layout of LAYOUTS) paths.set(layout, await build(layout, batches))
+  // Let the million generated events go: kept alive, they made every contender's queries pay for
+  // collecting a heap of a gigabyte (process CPU time counts V8's marking threads too).
+  batches = []
   const store = SqliteStore.open({ path: paths.get('store') as string })
   const base: SqliteStore | undefined =
     BASE === '' ? undefined : ((await import(pathToFileURL(resolvePath(BASE)).href)) as { SqliteStore: typeof SqliteStore }).SqliteStore.open({ path: paths.get('store') as string, readOnly: true })
