@@ -150,7 +150,7 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                SQLite writers with and without retention at the store's limit, side by side;
                the file's size over a sustained run with maxEvents (also --chart <path>)
 (Not in the suite: npx tsx packages/storage/bench/postgres.ts, the PostgreSQL store alone;
-npx tsx bench/store-query.ts --events 1000000 --reps 21 [--demo-db <file>] [--base <dist/index.js>],
+npx tsx bench/store-query.ts --events 1000000 --reps 21 [--size-events <n>] [--demo-db <file>] [--base <dist/index.js>],
 queries and bytes per event on a store of a million events (--base: another build of the store
 read alongside, for before/after ratios); node bench/fixtures/memory-child.mjs <seconds> <dir> then
 npx tsx bench/memory.ts --from <run.jsonl>, one pipeline's RSS over time; npx tsx bench/sampling.ts
