@@ -3,12 +3,16 @@
 // checkpoint, indexes included) for the reference event as the writer enriches it, for the
 // `varied` mix, and for the events of a demo store if one is given. (2) Query latency on a store
 // of --events events of the `varied` profile: 10,000 events by pid, by time range, by
-// module/function/arity, by AST node, by correlation id, stats() and getEvent; median of --reps.
+// module/function/arity, by AST node, by correlation id, stats() and getEvent; median of --reps,
+// as wall time and as the process's CPU time (which the machine's load inflates far less).
+// --base names another build of @ringside/storage (its dist/index.js, e.g. one of the main branch):
+// it reads the same store file, interleaved with this one, for before/after ratios in one run.
 // Usage: npx tsx bench/store-query.ts [--events 1000000] [--reps 21] [--size-events 200000]
-//          [--demo-db path/to/ringside-events.db] [--skip-queries]
+//          [--demo-db path/to/ringside-events.db] [--skip-queries] [--base path/to/dist/index.js]
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve as resolvePath } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import { SqliteStore, type EventRecord } from '@ringside/storage'
 import { recordSource, type Profile } from './store-data.js'
@@ -25,6 +29,7 @@ const REPS = Number(opt('reps', '21'))
 const SIZE_EVENTS = Number(opt('size-events', '200000'))
 const DEMO_DB = opt('demo-db', '')
 const SKIP_QUERIES = argv.includes('--skip-queries')
+const BASE = opt('base', '')
 
 const dir = mkdtempSync(join(tmpdir(), 'ringside-store-query-'))
 let fileNo = 0
@@ -141,7 +146,7 @@ if (!SKIP_QUERIES) {
     return rows.map((r) => ({ key: r.key, ringId: r.ringId, seq: r.seq, capturedAt: r.capturedAt, event: JSON.parse(r.body) as Record<string, unknown> }))
   }
 
-  const batches = generated('varied', EVENTS)
+  let batches: EventRecord[][] = generated('varied', EVENTS)
   const mid = batches[Math.floor(batches.length / 2)]?.[500] as EventRecord
   const t0 = mid.capturedAt
   const e = mid.event as Record<string, string | number>
@@ -163,48 +168,81 @@ if (!SKIP_QUERIES) {
     { name: 'by correlation id', store: (s) => s.query({ correlationId: e.correlationId as string, limit: LIMIT }), sql: ['e.correlation_id = ?', [e.correlationId]] },
   ]
 
-  console.log(`\n### queries on ${fmt(EVENTS)} events (profile varied; ${REPS} runs each after 2 warm-up runs; ms, median (min-max))\n`)
   const paths = new Map<Layout, string>()
   for (const layout of LAYOUTS) paths.set(layout, await build(layout, batches))
+  // Let the million generated events go: kept alive, they made every contender's queries pay for
+  // collecting a heap of a gigabyte (process CPU time counts V8's marking threads too).
+  batches = []
   const store = SqliteStore.open({ path: paths.get('store') as string })
+  const base: SqliteStore | undefined =
+    BASE === '' ? undefined : ((await import(pathToFileURL(resolvePath(BASE)).href)) as { SqliteStore: typeof SqliteStore }).SqliteStore.open({ path: paths.get('store') as string, readOnly: true })
   const v2 = new Database(paths.get('v2') as string, { readonly: true })
   const naive = new Database(paths.get('naive') as string, { readonly: true })
   for (const db of [v2, naive]) {
     db.pragma('cache_size = -65536')
     db.pragma('temp_store = MEMORY')
   }
-  const time = async (f: () => unknown): Promise<{ ms: number[]; n: number }> => {
-    const ms: number[] = []
-    let n = 0
-    for (let rep = 0; rep < REPS + 2; rep++) {
-      const t = performance.now()
-      const out = await f()
-      const took = performance.now() - t
-      if (rep >= 2) ms.push(took)
-      n = Array.isArray(out) ? out.length : 1
-    }
-    return { ms, n }
+  console.log(`\n### queries on ${fmt(EVENTS)} events (profile varied; ${REPS} runs each after 2 warm-up runs; ms, median (min-max); CPU: ms of process CPU time, median)${base === undefined ? '' : `; base = ${BASE}`}\n`)
+  type Timed = { ms: number[]; cpu: number[]; n: number }
+  const timeOnce = async (f: () => unknown): Promise<{ ms: number; cpu: number; n: number }> => {
+    const c = process.cpuUsage()
+    const t = performance.now()
+    const out = await f()
+    const ms = performance.now() - t
+    const used = process.cpuUsage(c)
+    return { ms, cpu: (used.user + used.system) / 1000, n: Array.isArray(out) ? out.length : 1 }
   }
+  /** Runs each of `fs` REPS + 2 times, rep by rep in turn (first one, then the other), so they meet the same load; the first 2 reps are warm-up. */
+  const timeEach = async (...fs: (() => unknown)[]): Promise<Timed[]> => {
+    const out = fs.map((): Timed => ({ ms: [], cpu: [], n: 0 }))
+    for (let rep = 0; rep < REPS + 2; rep++) {
+      for (let k = 0; k < fs.length; k++) {
+        const i = rep % 2 === 0 ? k : fs.length - 1 - k
+        const one = await timeOnce(fs[i] as () => unknown)
+        const into = out[i] as Timed
+        if (rep >= 2) {
+          into.ms.push(one.ms)
+          into.cpu.push(one.cpu)
+        }
+        into.n = one.n
+      }
+    }
+    return out
+  }
+  const time = async (f: () => unknown): Promise<Timed> => (await timeEach(f))[0] as Timed
+  const NONE: Timed = { ms: [NaN], cpu: [NaN], n: 0 }
+  const timePair = async (f: () => unknown, g: () => unknown): Promise<[Timed, Timed]> =>
+    base === undefined ? [await time(f), NONE] : ((await timeEach(f, g)) as [Timed, Timed])
   const cell = (r: { ms: number[] }): string => `${fmt(median(r.ms), 2)} (${fmt(Math.min(...r.ms), 2)}-${fmt(Math.max(...r.ms), 2)})`
-  console.log('| query | events returned | store | v2 | naive | store / v2 |')
-  console.log('|---|---:|---:|---:|---:|---:|')
+  const cpuCell = (r: { cpu: number[] }): string => fmt(median(r.cpu), 2)
+  const baseCells = (a: Timed, b: Timed): string =>
+    base === undefined ? '' : ` ${cell(b)} | ${cpuCell(b)} | ${(median(a.ms) / median(b.ms)).toFixed(2)} | ${(median(a.cpu) / median(b.cpu)).toFixed(2)} |`
+  console.log(`| query | events returned | store | store CPU |${base === undefined ? '' : ' base | base CPU | store / base | store / base, CPU |'} v2 | naive | store / v2 |`)
+  console.log(`|---|---:|---:|---:|${base === undefined ? '' : '---:|---:|---:|---:|'}---:|---:|---:|`)
   for (const q of qs) {
-    const a = await time(() => q.store(store))
+    const [a, ab] = await timePair(() => q.store(store), () => q.store(base as SqliteStore))
     const b = await time(() => readV2(v2, q.sql[0], q.sql[1], LIMIT))
     const c = await time(() => readNaive(naive, q.sql[0], q.sql[1], LIMIT))
-    console.log(`| ${q.name} | ${fmt(a.n)} | ${cell(a)} | ${cell(b)} | ${cell(c)} | ${(median(a.ms) / median(b.ms)).toFixed(2)} |`)
+    console.log(`| ${q.name} | ${fmt(a.n)} | ${cell(a)} | ${cpuCell(a)} |${baseCells(a, ab)} ${cell(b)} | ${cell(c)} | ${(median(a.ms) / median(b.ms)).toFixed(2)} |`)
   }
   const statsV2 = (db: Database.Database): unknown =>
     db.prepare(`SELECT (SELECT value FROM counters WHERE name = 'events') AS total, (SELECT min(captured_at) FROM events) AS oldest, (SELECT max(captured_at) FROM events) AS newest`).get()
-  const st = await time(() => store.stats())
+  const [st, stB] = await timePair(() => store.stats(), () => (base as SqliteStore).stats())
   const st2 = await time(() => statsV2(v2))
   const stN = await time(() => naive.prepare('SELECT count(*), min(captured_at), max(captured_at) FROM events').get())
-  console.log(`| stats() (naive: count(*)) | - | ${cell(st)} | ${cell(st2)} | ${cell(stN)} | ${(median(st.ms) / median(st2.ms)).toFixed(2)} |`)
+  console.log(`| stats() (naive: count(*)) | - | ${cell(st)} | ${cpuCell(st)} |${baseCells(st, stB)} ${cell(st2)} | ${cell(stN)} | ${(median(st.ms) / median(st2.ms)).toFixed(2)} |`)
   const key = mid.key
-  const g = await time(() => store.getEvent(key))
+  const [g, gB] = await timePair(() => store.getEvent(key), () => (base as SqliteStore).getEvent(key))
   const g2 = await time(() => readV2(v2, 'e.ring_no = (SELECT ring_no FROM rings WHERE ring_id = ?) AND e.seq = ?', [mid.ringId, mid.seq], 1))
   const gN = await time(() => readNaive(naive, 'key = ?', [key], 1))
-  console.log(`| getEvent | 1 | ${cell(g)} | ${cell(g2)} | ${cell(gN)} | ${(median(g.ms) / median(g2.ms)).toFixed(2)} |`)
+  console.log(`| getEvent | 1 | ${cell(g)} | ${cpuCell(g)} |${baseCells(g, gB)} ${cell(g2)} | ${cell(gN)} | ${(median(g.ms) / median(g2.ms)).toFixed(2)} |`)
+  if (base !== undefined) {
+    // The same events, in the same order, from both builds.
+    for (const q of qs) {
+      if (JSON.stringify(await q.store(store)) !== JSON.stringify(await q.store(base))) throw new Error(`${q.name}: this build and --base return different events`)
+    }
+    await base.close()
+  }
   await store.close()
   v2.close()
   naive.close()

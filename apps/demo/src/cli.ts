@@ -151,8 +151,9 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                SQLite writers with and without retention at the store's limit, side by side;
                the file's size over a sustained run with maxEvents (also --chart <path>)
 (Not in the suite: npx tsx packages/storage/bench/postgres.ts, the PostgreSQL store alone;
-npx tsx bench/store-query.ts --events 1000000 --reps 21 [--demo-db <file>], queries and bytes per
-event on a store of a million events; npx tsx bench/memory.ts --seconds 600 (or node
+npx tsx bench/store-query.ts --events 1000000 --reps 21 [--size-events <n>] [--demo-db <file>] [--base <dist/index.js>],
+queries and bytes per event on a store of a million events (--base: another build of the store
+read alongside, for before/after ratios); npx tsx bench/memory.ts --seconds 600 (or node
 bench/fixtures/memory-child.mjs <seconds> <dir> then --from <run.jsonl>), one pipeline's RSS and
 rate over time and where its memory goes (also --out <prefix>, and for the child --ring <size>,
 --cache <KiB>, --writers <n>, --producer thread|main, --writer-max-heap <MB>); npx tsx bench/sampling.ts

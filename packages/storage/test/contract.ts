@@ -14,7 +14,7 @@ import {
   type EventStore,
   type QueryFilter,
 } from '../src/index.js'
-import { RING_A, RING_B, record, run } from './fixtures/records.js'
+import { RING_A, RING_B, record, ringIdOf, run } from './fixtures/records.js'
 
 /** A spec the adapter must refuse, and the field the StoreSpecError must name. */
 export interface BadSpec {
@@ -246,6 +246,35 @@ export function runStoreContract(name: string, makeStore: () => Promise<EventSto
         await store.storeEvents(ties)
         expect(keys(await store.query({ since: 9_000 }))).toEqual([`${RING_A}:100`, `${RING_A}:101`, `${RING_B}:100`])
         expect(keys(await store.query({ since: 9_000, order: 'desc' }))).toEqual([`${RING_B}:100`, `${RING_A}:101`, `${RING_A}:100`])
+      })
+
+      it('keeps that order when many events share capture times, whatever the filter, order and limit', async () => {
+        // Four capture times over three rings, written in an order that is neither ring-id nor seq
+        // order, so neither the insertion order nor any index order happens to be the answer.
+        const rings = [ringIdOf('cc'), RING_B, ringIdOf('0f'), RING_A]
+        const ties: EventRecord[] = []
+        for (let i = 0; i < 60; i++) {
+          const j = (i * 37) % 60
+          ties.push(record(rings[j % 4] as string, 300 + j, 9_000 + ((j * 7) % 4), { pid: `<0.${j % 2}.0>` }))
+        }
+        for (let i = 0; i < ties.length; i += 15) await store.storeEvents(ties.slice(i, i + 15))
+        const all = [...data, ...ties]
+        const filterArb = fc.record(
+          {
+            pid: fc.constantFrom('<0.0.0>', '<0.1.0>'),
+            since: fc.integer({ min: 8_999, max: 9_004 }),
+            until: fc.integer({ min: 8_999, max: 9_004 }),
+            limit: fc.integer({ min: 0, max: 40 }),
+            order: fc.constantFrom('asc' as const, 'desc' as const),
+          },
+          { requiredKeys: ['since'] },
+        )
+        await fc.assert(
+          fc.asyncProperty(filterArb, async (filter) => {
+            expect(keys(await store.query(filter))).toEqual(keys(oracle(all, filter)))
+          }),
+          { numRuns: options.propertyRuns ?? 30 },
+        )
       })
 
       it('treats an indexed field of the wrong type as absent', async () => {

@@ -88,6 +88,27 @@ describe('SqliteStore row layout', () => {
     db.close()
   })
 
+  it('names every string a read meets, whatever its id, in a fresh connection and in the one that wrote it', async () => {
+    // 70,000 distinct strings: ids past the 65,536 a connection names from an array, so reads
+    // name ids from both of its caches, and from the table when a cache lacks them.
+    const path = freshPath()
+    const store = SqliteStore.open({ path })
+    const events: EventRecord[] = []
+    for (let i = 0; i < 70_000; i++) events.push(record(RING_A, i, i, { correlationId: `c-${i}`, pid: `<0.${i % 3}.0>`, module: i % 1000 === 0 ? `M${i}` : 'M' }))
+    for (let i = 0; i < events.length; i += 5_000) await store.storeEvents(events.slice(i, i + 5_000))
+    const reader = SqliteStore.open({ path, readOnly: true })
+    for (const s of [store, reader]) {
+      const late = await s.query({ since: 69_000 })
+      expect(late.map((r) => asJson(r.event))).toEqual(events.slice(69_000).map((r) => asJson(r.event)))
+      expect((await s.getEvent(`${RING_A}:69999`))?.event).toEqual(events[69_999]?.event)
+      expect((await s.query({ module: 'M68000' })).map((r) => r.event.correlationId)).toEqual(['c-68000'])
+      const early = await s.query({ until: 999, order: 'desc', limit: 10 })
+      expect(early.map((r) => asJson(r.event))).toEqual(events.slice(990, 1_000).reverse().map((r) => asJson(r.event)))
+    }
+    await reader.close()
+    await store.close()
+  })
+
   it('creates new files with incremental auto-vacuum and keeps the events table and its counter', async () => {
     const path = freshPath()
     const store = SqliteStore.open({ path })

@@ -24,12 +24,11 @@ const INTERNED: readonly [keyof ResolvedQueryFilter, string][] = [
 const ID_OF = '(SELECT id FROM strings WHERE s = ?)'
 
 /**
- * The events table first, then its ring (CROSS JOIN keeps that order: SQLite never reorders
- * it), so the planner always starts from an events index and `rings` is a primary-key lookup.
- * Strings come back as ids, named from the connection's cache: joining `strings` per field cost
- * more than twice the whole query without it (bench/store-query.ts).
+ * Reads name no other table: ring numbers and string ids are named from the connection's caches
+ * (joining `strings` per field cost more than twice the whole query without it, and joining
+ * `rings` per row only served the ORDER BY's ring id, see querySql).
  */
-export const FROM_EVENTS = 'FROM events AS e CROSS JOIN rings AS r ON r.ring_no = e.ring_no'
+export const FROM_EVENTS = 'FROM events AS e'
 
 /** Columns every read selects (raw rows in row-codec's Row order). */
 export const RECORD_COLUMNS = ROW_COLUMNS
@@ -48,7 +47,14 @@ function correlationWhere(id: string, params: (string | number)[]): string {
   return `(${byId} OR (e.correlation = 0 AND e.ring_no = (SELECT ring_no FROM rings WHERE ring_id = ?) AND e.seq = ?))`
 }
 
-/** The query for a filter: every given field ANDed, ordered by capture time, then ring id, then seq. */
+/**
+ * The query for a filter, ordered by capture time only: every index has `captured_at` right after
+ * its equality columns, so the rows come in index order with no sort. The contract breaks ties by
+ * ring id, then seq; ordering by `r.ring_id` in SQL needed a join with `rings` and a temporary
+ * B-tree over every row (a quarter of the SQL time of a 10,000-row range, bench/store-query.ts),
+ * while ties are rare: the store orders runs of equal capture times itself (orderTies), and a
+ * limit that cuts through such a run has the run read whole (tieQuery).
+ */
 export function querySql(f: ResolvedQueryFilter): QuerySql {
   const where: string[] = []
   const params: (string | number)[] = []
@@ -72,13 +78,17 @@ export function querySql(f: ResolvedQueryFilter): QuerySql {
     where.push('e.captured_at <= ?')
     params.push(f.until)
   }
-  const dir = f.order === 'asc' ? 'ASC' : 'DESC'
   let sql = `SELECT ${RECORD_COLUMNS} ${FROM_EVENTS}`
   if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`
-  sql += ` ORDER BY e.captured_at ${dir}, r.ring_id ${dir}, e.seq ${dir}`
+  sql += ` ORDER BY e.captured_at ${f.order === 'asc' ? 'ASC' : 'DESC'}`
   if (f.limit !== undefined) {
     sql += ' LIMIT ?'
     params.push(f.limit)
   }
   return { sql, params }
+}
+
+/** Every event of the filter captured exactly at `capturedAt` (a time the filter's range holds). */
+export function tieQuery(f: ResolvedQueryFilter, capturedAt: number): QuerySql {
+  return querySql({ ...f, since: capturedAt, until: capturedAt, limit: undefined })
 }

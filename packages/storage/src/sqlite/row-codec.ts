@@ -171,10 +171,14 @@ export type Row = [
   body: string | null,
 ]
 
-/** Where each key of a shape is read from: a Row column index, or BODY. */
+/** Rebuilds the event of a row of one shape from the row, its parsed body and its key. */
+type BuildFn = (row: Row, rest: Record<string, unknown>, key: string, names: Names) => Record<string, unknown>
+
+/** Where each key of a shape is read from (a Row column index, or BODY), and its builder. */
 export interface Shape {
   readonly keys: readonly string[]
   readonly sources: Int8Array
+  readonly build: BuildFn
 }
 
 const BODY = -1
@@ -186,9 +190,14 @@ const COLUMN_OF = new Map<string, number>([
 // Columns holding dictionary ids (correlation aside: 0 there means the event's own key).
 const NAMED = [false, false, false, true, true, true, true, false, false, true, true, false, false]
 
+/** Shapes with more keys than this are assembled key by key instead of by a generated builder. */
+const MAX_GENERATED = 64
+let codegen = true
+
 /** The read plan of a shape's key list, made once per shape and connection. */
 export function shapeOf(keys: readonly string[]): Shape {
-  return { keys, sources: Int8Array.from(keys, (k) => COLUMN_OF.get(k) ?? BODY) }
+  const sources = Int8Array.from(keys, (k) => COLUMN_OF.get(k) ?? BODY)
+  return { keys, sources, build: makeBuild(keys, sources) }
 }
 
 /** Dictionary lookups a reader needs: id to string, and id to a shape. */
@@ -204,7 +213,11 @@ export function joinEvent(row: Row, key: string, names: Names): Record<string, u
   const body = row[14]
   if (row[13] === null) return JSON.parse(body as string) as Record<string, unknown>
   const rest = body === null ? EMPTY : (JSON.parse(body) as Record<string, unknown>)
-  const { keys, sources } = names.shapeOf(row[13])
+  return names.shapeOf(row[13]).build(row, rest, key, names)
+}
+
+/** The event of a row, one key at a time: for shapes without a generated builder. */
+function assemble(keys: readonly string[], sources: Int8Array, row: Row, rest: Record<string, unknown>, key: string, names: Names): Record<string, unknown> {
   const event: Record<string, unknown> = {}
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i] as string
@@ -220,4 +233,30 @@ export function joinEvent(row: Row, key: string, names: Names): Record<string, u
     event[k] = src === CORRELATION ? (v === OWN_KEY_ID ? key : names.nameOf(v)) : NAMED[src] === true ? names.nameOf(v) : v
   }
   return event
+}
+
+/**
+ * A shape's builder: one object literal with the keys in the shape's order, so V8 allocates the
+ * event at its final layout from a boilerplate instead of adding its properties one by one (as
+ * the ring codec's decoder does, core-ringbuffer/src/codec/decode-shapes.ts). A column field
+ * takes the body's value when the body has one, as assemble() does.
+ */
+function makeBuild(keys: readonly string[], sources: Int8Array): BuildFn {
+  const assembled: BuildFn = (row, rest, key, names) => assemble(keys, sources, row, rest, key, names)
+  if (!codegen || keys.length > MAX_GENERATED || keys.includes('__proto__')) return assembled
+  const members = keys.map((k, i) => {
+    // JSON.stringify makes a safe string literal of any key; "__proto__" never gets here.
+    const q = JSON.stringify(k)
+    const src = sources[i] as number
+    if (src === BODY) return `${q}: b[${q}]`
+    const column =
+      src === CORRELATION ? `r[${src}] === ${OWN_KEY_ID} ? key : names.nameOf(r[${src}])` : NAMED[src] === true ? `names.nameOf(r[${src}])` : `r[${src}]`
+    return `${q}: (v = b[${q}]) !== undefined ? v : ${column}`
+  })
+  try {
+    return new Function(`return function build(r, b, key, names) { let v; return { ${members.join(', ')} } }`)() as BuildFn
+  } catch {
+    codegen = false // code generation from strings is disallowed in this process
+    return assembled
+  }
 }

@@ -10,9 +10,10 @@ import { StoreError, StoreFilterError, StoreRecordError, describeValue } from '.
 import { checkRecordFields, parseKey, serializeEvent, type EventRecord } from '../event-record.js'
 import { checkDeadLetters, deadLetterOf, type CheckedDeadLetter } from '../dead-letter.js'
 import type { CheckpointResult, DeadLetter, DeadLetterInput, EventStore, ListDeadLettersOptions, StoreHealth, StoreResult, StoreStats } from '../event-store.js'
-import { checkTime, resolveListLimit, resolveQueryFilter, type QueryFilter } from '../query-filter.js'
+import { checkTime, resolveListLimit, resolveQueryFilter, type QueryFilter, type ResolvedQueryFilter } from '../query-filter.js'
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js'
-import { FROM_EVENTS, RECORD_COLUMNS, querySql } from './query-sql.js'
+import { FROM_EVENTS, RECORD_COLUMNS, querySql, tieQuery } from './query-sql.js'
+import { orderTies, type RingOrder } from './tie-order.js'
 import { StringInterner } from './interner.js'
 import { ID_COLUMNS, OWN_KEY, OWN_KEY_ID, joinEvent, splitEvent, type Row, type SplitEvent } from './row-codec.js'
 import { StoreFileWatch } from './file-watch.js'
@@ -241,9 +242,10 @@ export class SqliteStore implements EventStore {
 
   async query(filter?: QueryFilter): Promise<EventRecord[]> {
     this.#open()
-    const { sql, params } = querySql(resolveQueryFilter(filter))
+    const f = resolveQueryFilter(filter)
     try {
-      const rows = this.#prepare(sql).all(...params) as Row[]
+      const rows = f.limit === undefined ? this.#rowsOf(f) : this.#limitedRows(f)
+      orderTies(rows, f.order === 'asc' ? 1 : -1, this.#ringOrder)
       this.#strings.prefetch(rows, ID_COLUMNS)
       const out = new Array<EventRecord>(rows.length)
       for (let i = 0; i < rows.length; i++) out[i] = this.#recordOf(rows[i] as Row)
@@ -251,6 +253,46 @@ export class SqliteStore implements EventStore {
     } catch (err) {
       throw toStoreError(err, 'query')
     }
+  }
+
+  #rowsOf(f: ResolvedQueryFilter, at?: number): Row[] {
+    const { sql, params } = at === undefined ? querySql(f) : tieQuery(f, at)
+    return this.#prepare(sql).all(...params) as Row[]
+  }
+
+  /**
+   * The rows of a filter with a limit. When the limit cuts through a run of equal capture times,
+   * SQL (ordering by capture time only) chose which of the run to keep by index order, so the run
+   * is read whole and the first of it in ring-id, seq order kept. One read transaction, so both
+   * statements see the same snapshot.
+   */
+  #limitedRows(f: ResolvedQueryFilter): Row[] {
+    this.#readTx ??= this.#open().transaction((g: ResolvedQueryFilter): Row[] => {
+      const rows = this.#rowsOf(g)
+      const limit = g.limit as number
+      if (limit === 0 || rows.length < limit) return rows
+      const t = (rows[limit - 1] as Row)[2]
+      let start = limit - 1
+      while (start > 0 && (rows[start - 1] as Row)[2] === t) start--
+      const run = this.#rowsOf(g, t)
+      // The run's rows already read are some of `run`: as many means all of it.
+      if (run.length === limit - start) return rows
+      orderTies(run, g.order === 'asc' ? 1 : -1, this.#ringOrder)
+      return rows.slice(0, start).concat(run.slice(0, limit - start))
+    })
+    return this.#readTx(f)
+  }
+
+  #readTx: ((f: ResolvedQueryFilter) => Row[]) | undefined
+
+  // ring_no -> place in ring-id order, for ordering ties; read again when a newer ring shows up.
+  #ringRanks = new Map<number, number>()
+  readonly #ringOrder: RingOrder = {
+    rankOf: (no) => this.#ringRanks.get(no),
+    reload: () => {
+      const nos = this.#prepare('SELECT ring_no FROM rings ORDER BY ring_id').pluck().all() as number[]
+      this.#ringRanks = new Map(nos.map((no, rank) => [no, rank]))
+    },
   }
 
   /** The query plan SQLite picks for a filter (EXPLAIN QUERY PLAN details); for tests and tuning. */
