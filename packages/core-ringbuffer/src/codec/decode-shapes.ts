@@ -67,6 +67,11 @@ const MAX_GENERATED = 64
 const CACHED_BYTES = 64
 let codegen = true
 
+/** False once code generation failed in this thread (disallowed, or a builder that did not compile): for tests. */
+export function decoderCodegen(): boolean {
+  return codegen
+}
+
 function sameBytes(b: Uint8Array, start: number, end: number, block: Uint8Array): boolean {
   const n = block.length
   if (start + n > end) return false
@@ -142,7 +147,9 @@ function makeBuild(keys: readonly string[]): BuildFn {
   const names = keys.map((_, i) => `a${i}`)
   const src: string[] = []
   keys.forEach((_, i) => src.push(`let s${i}, n${i} = 0, r${i}`, `const u${i} = new Uint8Array(${CACHED_BYTES}), w${i} = new Int32Array(${CACHED_BYTES / 4})`))
-  src.push('return function build(d, depth) {', 'const b = d.buf, dv = d.dv, end = d.end', `let p = d.pos, q, t, ${names.join(', ')}`)
+  // (with no members, a trailing comma here would declare the next line's `d`: that turned code
+  // generation off for the whole thread the first time a record of no keys was decoded twice)
+  src.push('return function build(d, depth) {', 'const b = d.buf, dv = d.dv, end = d.end', `let ${['p = d.pos', 'q', 't', ...names].join(', ')}`)
   keys.forEach((_, i) => {
     src.push(
       `t = b[p]`,

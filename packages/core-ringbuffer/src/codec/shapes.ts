@@ -117,6 +117,11 @@ interface Entry {
 const registry = new Map<string, Entry>()
 let codegen = true
 
+/** False once code generation failed in this thread (disallowed, or an encoder that did not compile): for tests. */
+export function encoderCodegen(): boolean {
+  return codegen
+}
+
 /** The shape of `o`'s key list once that list has been met twice (a one-off is not worth generating code for). */
 function shapeOf(o: Record<string, unknown>): Shape | undefined {
   if (!codegen) return undefined
