@@ -169,7 +169,9 @@ export class RingBuffer {
    */
   write(event: unknown): WriteResult {
     const v = this.#v
-    if (Atomics.load(v.hdr, H_CLOSED) !== 0) return this.#refuse('closed')
+    // A plain read (an Atomics.load costs about as much as the rest of these checks): close() is an
+    // Atomics.store, so a write ordered after it (same thread, or after a message) sees it.
+    if (v.hdr[H_CLOSED] !== 0) return this.#refuse('closed')
     if (event === null || typeof event !== 'object' || Array.isArray(event)) return this.#refuse('invalid_event')
     if (this.#sampler.skips(event)) return this.#refuse('sampled') // before encoding: a sampled-out event costs no encode
     const level = encoding
@@ -329,18 +331,24 @@ export class RingBuffer {
 /** One compare-and-swap on HEAD if the slot is free for this lap; FULL if the slot is still in use. */
 function reserve(v: Views): number {
   const hdr = v.hdr
+  // HEAD is first read plainly: the compare-and-swap checks it, and a failed one returns the
+  // current HEAD. A stale HEAD is never taken for a full ring: its slot was reserved already, so
+  // its state is above zero for that position.
+  let h = hdr[H_HEAD] as number
   for (;;) {
-    const h = Atomics.load(hdr, H_HEAD)
     const s = stateAt(Atomics.load(v.turn, h & v.mask), h)
     if (s === 0) {
-      if (Atomics.compareExchange(hdr, H_HEAD, h, (h + 1) | 0) === h) {
+      const seen = Atomics.compareExchange(hdr, H_HEAD, h, (h + 1) | 0)
+      if (seen === h) {
         if (h === -1) Atomics.add(hdr, H_HEAD_WRAPS, 1)
         return h
       }
+      h = seen
     } else if (s < 0) {
       return FULL
+    } else {
+      h = Atomics.load(hdr, H_HEAD) // another producer took h
     }
-    // s > 0: another producer took h; read HEAD again.
   }
 }
 

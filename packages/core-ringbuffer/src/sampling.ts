@@ -113,7 +113,8 @@ export class Sampler {
    * not sampled here (encoding then refuses the event with its own reason).
    */
   skips(event: object): boolean {
-    if (Atomics.load(this.#v.policy, P_SEQ) !== this.#seq) this.#refresh()
+    // A plain read of the sequence word on every write; #refresh reads the policy with Atomics.
+    if (this.#v.policy[P_SEQ] !== this.#seq) this.#refresh()
     if (this.#every <= 1 || usedSlots(this.#v) < this.#aboveSlots) return false
     let type: unknown
     try {

@@ -1,6 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeEvent, encodeEvent, ENC_INVALID_EVENT, ENC_NOT_SERIALIZABLE, ENC_TOO_LARGE } from '../src/codec.js'
+import { decodeEvent, encodeEvent, ENC_INVALID_EVENT, ENC_NOT_SERIALIZABLE, ENC_TOO_LARGE, MAX_DEPTH } from '../src/codec.js'
+import { decoderCodegen } from '../src/codec/decode-shapes.js'
+import { encoderCodegen } from '../src/codec/shapes.js'
 import { RingDecodeError, RingError } from '../src/errors.js'
 
 const buf = new Uint8Array(1 << 16)
@@ -273,5 +275,87 @@ describe('encodeEvent / decodeEvent (repeated shapes)', () => {
       }
     }
     expect(decodeEvent(valid, 0, len)).toStrictEqual({ type: 'call', n: 7, s: 'é€' })
+  })
+
+  // Shape code handles object members inline (toJSON, plain objects by their own shapes, arrays,
+  // boxed values, null prototypes) and the decoder's builders read int32 members in place and build
+  // a member's record by the shape it had last time: the same member meets every kind of value.
+  /** Encodes `event` until it is written as a record: a site that met many one-off key lists (earlier tests) looks again after at most 4096 objects. */
+  const asRecord = (event: object): void => {
+    buf[0] = 0
+    for (let k = 0; k < 5000 && buf[0] !== 10; k++) encodeEvent(event, buf, 0, buf.length)
+    expect(buf[0]).toBe(10) // T_REC
+  }
+
+  it('decodes a repeated shape whose members change kind from event to event (records, ints, strings, toJSON, arrays) to what JSON gives', () => {
+    asRecord({ type: 'call', a: 1, data: { k: 'v', n: 2 }, flag: true })
+    asRecord({ k: 'v', n: 2 })
+    const member = fc.oneof(
+      jsonish,
+      fc.integer(),
+      fc.constantFrom(-0, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 0.5, NaN, -Infinity),
+      fc.string({ unit: 'binary', maxLength: 70 }), // past the strings a member remembers (64 bytes)
+      fc.record({ k: jsonish, n: fc.integer() }), // a nested shape
+      fc.record({ n: fc.integer(), k: jsonish }), // the same keys in another order: another shape
+      fc.record({ k: jsonish }),
+      fc.constant(Object.assign(Object.create(null) as object, { k: 1, n: 2 })),
+      fc.constant([{ k: 1, n: 2 }, { k: 'v', n: 3 }]),
+    )
+    fc.assert(
+      fc.property(fc.array(fc.tuple(member, member, fc.boolean()), { minLength: 1, maxLength: 12 }), (rows) => {
+        for (const [a, data, flag] of rows) {
+          const event = { type: 'call', a, data, flag }
+          expect(roundTrip(event)).toStrictEqual(JSON.parse(JSON.stringify(event)))
+        }
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  it('refuses objects nested deeper than MAX_DEPTH through repeated shapes, as through the generic walk, and decodes the deepest it accepts', () => {
+    const nest = (levels: number): Record<string, unknown> => {
+      let o: Record<string, unknown> = { type: 'leaf', n: 1 }
+      for (let k = 0; k < levels; k++) o = { type: 'node', o }
+      return o
+    }
+    asRecord(nest(1))
+    for (let round = 0; round < 3; round++) {
+      const deepest = nest(MAX_DEPTH - 1) // the event and MAX_DEPTH - 1 objects inside it
+      expect(roundTrip(deepest)).toStrictEqual(JSON.parse(JSON.stringify(deepest)))
+      expect(encodeEvent(nest(MAX_DEPTH), buf, 0, buf.length)).toBe(ENC_NOT_SERIALIZABLE)
+    }
+  })
+
+  it('decodes the last shape of a member only when the bytes are that shape: another record of the same key count, truncation and corruption are never taken for it', () => {
+    // key lists no other test uses, so their shapes and sites start fresh
+    const a = { lastKind: 'call', lastData: { p: 'v', q: 42 } }
+    const b = { lastKind: 'call', lastData: { r: 'v', q: 42 } }
+    asRecord(a)
+    for (let k = 0; k < 8; k++) {
+      expect(roundTrip(a)).toStrictEqual(a)
+      expect(roundTrip(b)).toStrictEqual(b)
+    }
+    const len = encodeEvent(a, buf, 0, buf.length)
+    const bytes = buf.slice(0, len)
+    for (let cut = 0; cut < len; cut++) expect(() => decodeEvent(bytes, 0, cut)).toThrow(RingDecodeError)
+    for (let i = 0; i < len; i++) {
+      const bad = bytes.slice()
+      bad[i] = (bad[i] as number) ^ 0x21
+      try {
+        const got = decodeEvent(bad, 0, len)
+        expect(typeof got).toBe('object')
+      } catch (e) {
+        expect(e).toBeInstanceOf(RingDecodeError)
+      }
+      expect(decodeEvent(bytes, 0, len)).toStrictEqual(a)
+    }
+  })
+
+  it('keeps generating shape code after records of no keys and of every other key list the tests met', () => {
+    for (let k = 0; k < 5; k++) expect(roundTrip({ empty: {}, list: [{}, {}] })).toStrictEqual({ empty: {}, list: [{}, {}] })
+    asRecord({})
+    for (let k = 0; k < 3; k++) expect(roundTrip({})).toStrictEqual({})
+    expect(encoderCodegen()).toBe(true)
+    expect(decoderCodegen()).toBe(true)
   })
 })

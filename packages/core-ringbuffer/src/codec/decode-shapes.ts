@@ -3,6 +3,8 @@
 // instead of a key decode and a property store per member. Found by the block's hash and always
 // checked byte for byte, so a corrupted hash or a collision only costs a miss.
 
+import { MAX_DEPTH, T_INT, T_REC } from './tags.js'
+
 /** What Decoder.field returns for T_SKIP: the member is absent. */
 export const SKIP: unknown = Object.freeze({ skip: true })
 
@@ -11,6 +13,8 @@ interface FieldReader {
   readonly dv: DataView
   pos: number
   readonly end: number
+  /** The shape that built the last record this reader finished (undefined when none did). */
+  lastShape: KnownShape | undefined
   field(depth: number): unknown
 }
 
@@ -32,7 +36,10 @@ type BuildFn = (d: FieldReader, depth: number) => Record<string, unknown>
 /** A shape with its builder: the key block's length to skip, and the builder reading the values. */
 export interface KnownShape {
   readonly blockLength: number
+  readonly count: number
   readonly build: BuildFn
+  /** True when the key block at `b[p]` (within `end`) is this shape's. */
+  readonly match: MatchFn
 }
 
 type MatchFn = (b: Uint8Array, dv: DataView, p: number, end: number) => boolean
@@ -59,6 +66,11 @@ const MAX_GENERATED = 64
 /** Longest encoded string (tag and length included) a member of a generated builder keeps for reuse. */
 const CACHED_BYTES = 64
 let codegen = true
+
+/** False once code generation failed in this thread (disallowed, or a builder that did not compile): for tests. */
+export function decoderCodegen(): boolean {
+  return codegen
+}
 
 function sameBytes(b: Uint8Array, start: number, end: number, block: Uint8Array): boolean {
   const n = block.length
@@ -125,19 +137,32 @@ function makeMatch(block: Uint8Array): MatchFn | undefined {
 /**
  * The builder: reads the values in order and returns one object literal. Each member remembers the
  * bytes of the last string it decoded (events repeat their type, module and function names), so a
- * repeated string is a few word comparisons instead of a hash and a string-cache probe.
+ * repeated string is a few word comparisons instead of a hash and a string-cache probe; an int32
+ * is read in place; a member that held a record remembers that record's shape and builds the
+ * next one of the same key block directly.
  */
 function makeBuild(keys: readonly string[]): BuildFn {
   const assembled: BuildFn = (d, depth) => assemble(keys, d, depth - 1)
   if (!codegen || keys.length > MAX_GENERATED || keys.includes('__proto__')) return assembled
   const names = keys.map((_, i) => `a${i}`)
   const src: string[] = []
-  keys.forEach((_, i) => src.push(`let s${i}, n${i} = 0`, `const u${i} = new Uint8Array(${CACHED_BYTES}), w${i} = new Int32Array(${CACHED_BYTES / 4})`))
-  src.push('return function build(d, depth) {', 'const b = d.buf, dv = d.dv, end = d.end', `let p = d.pos, q, ${names.join(', ')}`)
+  keys.forEach((_, i) => src.push(`let s${i}, n${i} = 0, r${i}`, `const u${i} = new Uint8Array(${CACHED_BYTES}), w${i} = new Int32Array(${CACHED_BYTES / 4})`))
+  // (with no members, a trailing comma here would declare the next line's `d`: that turned code
+  // generation off for the whole thread the first time a record of no keys was decoded twice)
+  src.push('return function build(d, depth) {', 'const b = d.buf, dv = d.dv, end = d.end', `let ${['p = d.pos', 'q', 't', ...names].join(', ')}`)
   keys.forEach((_, i) => {
     src.push(
-      `if (cachedAt(b, dv, p, end, n${i}, w${i}, u${i})) { a${i} = s${i}; p += n${i} }`,
-      `else { d.pos = p; a${i} = d.field(depth); q = d.pos; if (typeof a${i} === 'string' && q - p <= ${CACHED_BYTES}) { n${i} = cache(b, p, q, w${i}, u${i}); s${i} = a${i} } p = q }`,
+      `t = b[p]`,
+      `if (t === ${T_INT} && p + 5 <= end) { a${i} = b[p + 1] | (b[p + 2] << 8) | (b[p + 3] << 16) | (b[p + 4] << 24); p += 5 }`,
+      `else if (cachedAt(b, dv, p, end, n${i}, w${i}, u${i})) { a${i} = s${i}; p += n${i} }`,
+      `else if (t === ${T_REC} && r${i} !== undefined && depth < ${MAX_DEPTH} && p + 6 <= end && b[p + 5] === r${i}.count && r${i}.match(b, dv, p + 6, end)) {`,
+      `  d.pos = p + 6 + r${i}.blockLength; a${i} = r${i}.build(d, depth + 1); d.lastShape = r${i}; p = d.pos`,
+      `} else {`,
+      `  d.pos = p; a${i} = d.field(depth); q = d.pos`,
+      `  if (typeof a${i} === 'string') { if (q - p <= ${CACHED_BYTES}) { n${i} = cache(b, p, q, w${i}, u${i}); s${i} = a${i} } }`,
+      `  else if (t === ${T_REC}) r${i} = d.lastShape`,
+      `  p = q`,
+      `}`,
     )
   })
   src.push(

@@ -2,7 +2,7 @@
 // (a corrupted slot or journal frame) raise RingDecodeError, never anything else.
 
 import { RingDecodeError } from '../errors.js'
-import { assemble, recordShape, SKIP } from './decode-shapes.js'
+import { assemble, recordShape, SKIP, type KnownShape } from './decode-shapes.js'
 import { MAX_DEPTH, T_ARR, T_END, T_F64, T_FALSE, T_INT, T_NULL, T_OBJ, T_REC, T_SKIP, T_STR, T_TRUE, T_WSTR } from './tags.js'
 
 const f64 = new Float64Array(1)
@@ -67,7 +67,15 @@ export function decodeEvent(buf: Uint8Array, start: number, end: number): Record
   d.end = end
   let v: unknown
   try {
-    v = d.value(0)
+    // Events of one shape follow each other: the last event's shape is tried first.
+    const root = rootShape
+    if (root !== undefined && buf[start] === T_REC && start + 6 <= end && buf[start + 5] === root.count && root.match(buf, d.dv, start + 6, end)) {
+      d.pos = start + 6 + root.blockLength
+      v = root.build(d, 1)
+    } else {
+      v = d.value(0)
+      rootShape = buf[start] === T_REC ? d.lastShape : undefined
+    }
     if (d.pos !== end) throw new Malformed(`${end - d.pos} trailing bytes`)
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Malformed('not an object')
   } catch (e) {
@@ -83,6 +91,8 @@ export class Decoder {
   dv: DataView = new DataView(this.buf.buffer)
   pos = 0
   end = 0
+  /** The shape that built the last record finished (see decode-shapes.ts), or undefined. */
+  lastShape: KnownShape | undefined = undefined
 
   u8(): number {
     if (this.pos >= this.end) throw new Malformed('truncated')
@@ -175,9 +185,15 @@ export class Decoder {
         keys[k] = this.string(true, tag === T_WSTR)
       }
       shape = recordShape(b, this.dv, keysAt, this.pos, hash, count, keys)
-      if (shape === undefined) return assemble(keys, this, depth)
+      if (shape === undefined) {
+        const out = assemble(keys, this, depth)
+        this.lastShape = undefined
+        return out
+      }
     }
-    return shape.build(this, depth + 1)
+    const out = shape.build(this, depth + 1)
+    this.lastShape = shape
+    return out
   }
 
   string(key: boolean, wtf8: boolean): string {
@@ -228,3 +244,5 @@ function decodeWtf8(b: Uint8Array, start: number, end: number): string {
 }
 
 const shared = new Decoder()
+/** The shape of the last event decoded, if a shape built it. */
+let rootShape: KnownShape | undefined

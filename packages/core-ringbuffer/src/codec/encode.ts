@@ -6,7 +6,7 @@
 // more than the producer's budget.
 
 import { types } from 'node:util'
-import { OVERFLOW, putNumber, putString, type Sink } from './put.js'
+import { OVERFLOW, putNumber, putString, UNSERIALIZABLE, type Sink } from './put.js'
 import { ROOT_SITE, type Site } from './shapes.js'
 import { MAX_DEPTH, T_ARR, T_END, T_FALSE, T_NULL, T_OBJ, T_SKIP, T_TRUE } from './tags.js'
 
@@ -15,9 +15,6 @@ export const ENC_TOO_LARGE = -1
 export const ENC_NOT_SERIALIZABLE = -2
 export const ENC_INVALID_EVENT = -3
 
-class Unserializable {}
-/** Thrown (never escapes encodeEvent) for what JSON.stringify would throw on. */
-export const UNSERIALIZABLE = new Unserializable()
 
 const hasOwn = Object.prototype.hasOwnProperty
 
@@ -31,7 +28,7 @@ export function encodeEvent(event: unknown, buf: Uint8Array, start: number, end:
   // One encoder per thread, reused; a nested call (a toJSON that encodes) gets its own.
   const enc = shared.busy ? new Encoder() : shared
   enc.busy = true
-  if (enc.buf !== buf || dv !== undefined) {
+  if (enc.buf !== buf) {
     enc.buf = buf
     enc.dv = dv ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   }
@@ -183,6 +180,11 @@ export class Encoder implements Sink {
       const shape = site.find(rec)
       if (shape !== undefined) return shape.write(this, rec, depth)
     }
+    this.walk(rec, depth)
+  }
+
+  /** A plain object member by member (T_OBJ), for key lists without a shape; `depth` is checked already. */
+  walk(rec: Record<string, unknown>, depth: number): void {
     // for-in is the fast walk; the own check keeps out anything enumerable an application put on
     // Object.prototype (V8 folds it away for own keys).
     this.byte(T_OBJ)

@@ -16,6 +16,10 @@ export interface Sink {
 export class Overflow {}
 export const OVERFLOW = new Overflow()
 
+class Unserializable {}
+/** Thrown (never escapes encodeEvent) for what JSON.stringify would throw on. */
+export const UNSERIALIZABLE = new Unserializable()
+
 const f64 = new Float64Array(1)
 const f64Bytes = new Uint8Array(f64.buffer)
 

@@ -4,8 +4,8 @@
 // monomorphic inline cache and each member's type feedback its own site.
 
 import type { Encoder } from './encode.js'
-import { OVERFLOW, putNumber, putString } from './put.js'
-import { T_REC } from './tags.js'
+import { OVERFLOW, putNumber, putString, UNSERIALIZABLE } from './put.js'
+import { MAX_DEPTH, T_FALSE, T_REC, T_SKIP, T_TRUE } from './tags.js'
 
 /** Key lists longer than this are not given an encoder (the generic walk serves them). */
 const MAX_KEYS = 32
@@ -117,6 +117,11 @@ interface Entry {
 const registry = new Map<string, Entry>()
 let codegen = true
 
+/** False once code generation failed in this thread (disallowed, or an encoder that did not compile): for tests. */
+export function encoderCodegen(): boolean {
+  return codegen
+}
+
 /** The shape of `o`'s key list once that list has been met twice (a one-off is not worth generating code for). */
 function shapeOf(o: Record<string, unknown>): Shape | undefined {
   if (!codegen) return undefined
@@ -182,7 +187,8 @@ function makeShape(keys: readonly string[]): Shape | undefined {
   const words = (n: number): number => (n + 3) >>> 2
   const src: string[] = []
   keys.forEach((_, i) => src.push(`let s${i} = undefined, n${i} = 0`, `const w${i} = new Int32Array(${words(CACHED_BYTES)})`))
-  src.push('return function write(e, o, depth) {', 'const b = e.buf, dv = e.dv, lim = e.limit', 'let p = e.pos, v, q', `if (p + ${block.length} > lim) throw OVERFLOW`)
+  keys.forEach((_, i) => src.push(`const site${i} = sites[${i}]`))
+  src.push('return function write(e, o, depth) {', 'const b = e.buf, dv = e.dv, lim = e.limit', 'let p = e.pos, v, q, t, sh', `if (p + ${block.length} > lim) throw OVERFLOW`)
   const bdv = new DataView(block.buffer, block.byteOffset, block.byteLength)
   let k = 0
   for (; k + 4 <= block.length; k += 4) src.push(`dv.setInt32(p + ${k}, ${bdv.getInt32(k, true)}, true)`)
@@ -206,13 +212,39 @@ function makeShape(keys: readonly string[]): Shape | undefined {
       `    p = q`,
       `  }`,
       `} else if (typeof v === 'number') p = putNumber(e, p, v)`,
-      `else { e.pos = p; e.field(v, ${name}, depth, sites[${i}]); p = e.pos }`,
+      // An object member: JSON's steps (toJSON read once, then a plain object by its shape)
+      // inline, so this member's reads of toJSON and its shape lookups have their own caches.
+      `else if (typeof v === 'object' && v !== null) {`,
+      `  t = v.toJSON`,
+      `  e.pos = p`,
+      `  if (typeof t === 'function') { if (!e.resolved(t.call(v, ${name}), depth + 1)) e.byte(${T_SKIP}) }`,
+      `  else if (getPrototypeOf(v) === OBJECT_PROTO) {`,
+      `    if (depth + 1 >= ${MAX_DEPTH}) throw UNSERIALIZABLE`,
+      `    sh = site${i}.find(v)`,
+      `    if (sh !== undefined) sh.write(e, v, depth + 1); else e.walk(v, depth + 1)`,
+      `  } else e.object(v, depth + 1, site${i})`,
+      `  p = e.pos`,
+      `} else if (typeof v === 'boolean') {`,
+      `  if (p >= lim) throw OVERFLOW`,
+      `  b[p++] = v ? ${T_TRUE} : ${T_FALSE}`,
+      `} else if (v === undefined) {`,
+      `  if (p >= lim) throw OVERFLOW`,
+      `  b[p++] = ${T_SKIP}`,
+      `} else { e.pos = p; e.field(v, ${name}, depth, site${i}); p = e.pos }`,
     )
   })
   src.push('e.pos = p', '}')
   let write: WriteFn
   try {
-    write = new Function('OVERFLOW', 'putString', 'putNumber', 'sites', src.join('\n'))(OVERFLOW, putString, putNumber, sites) as WriteFn
+    write = new Function('OVERFLOW', 'UNSERIALIZABLE', 'putString', 'putNumber', 'getPrototypeOf', 'OBJECT_PROTO', 'sites', src.join('\n'))(
+      OVERFLOW,
+      UNSERIALIZABLE,
+      putString,
+      putNumber,
+      Object.getPrototypeOf,
+      Object.prototype,
+      sites,
+    ) as WriteFn
   } catch {
     codegen = false // code generation from strings is disallowed in this process: the generic walk serves
     return undefined

@@ -125,9 +125,16 @@ export function sweep(v: Views): number {
   const { hdr, turn, mask, size } = v
   const lap = size * TURN_SHIFT
   let moved = 0
+  // Three atomics per freed slot (its turn, its free, TAIL's move): TAIL's next value comes from
+  // the compare-and-swap that moves it, and HEAD is read again only when TAIL reaches the HEAD
+  // last read (read after TAIL, so never behind it; see lastLap).
+  let t = Atomics.load(hdr, H_TAIL)
+  let head = Atomics.load(hdr, H_HEAD)
   for (;;) {
-    const t = Atomics.load(hdr, H_TAIL)
-    if (t === Atomics.load(hdr, H_HEAD)) break
+    if (!precedes(t, head)) {
+      head = Atomics.load(hdr, H_HEAD)
+      if (!precedes(t, head)) break
+    }
     const i = t & mask
     const tv = Atomics.load(turn, i)
     const s = stateAt(tv, t)
@@ -137,7 +144,13 @@ export function sweep(v: Views): number {
     } else if (s < lap) {
       break // published, claimed, or reserved and not yet written: the tail stops here
     }
-    if (Atomics.compareExchange(hdr, H_TAIL, t, (t + 1) | 0) === t) moved++
+    const seen = Atomics.compareExchange(hdr, H_TAIL, t, (t + 1) | 0)
+    if (seen === t) {
+      moved++
+      t = (t + 1) | 0
+    } else {
+      t = seen // another sweep moved it
+    }
   }
   if (moved > 0 && Atomics.load(hdr, H_SPACE_WAITERS) !== 0) {
     Atomics.add(hdr, H_SPACE_SEQ, 1)
