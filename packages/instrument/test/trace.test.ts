@@ -20,6 +20,32 @@ describe('trace', () => {
     expect(c2.correlationId).toBe(c1.correlationId)
   })
 
+  it("stamps a call event with the call's start and its return event with its end: the capture times span durationMs", () => {
+    const { ring } = capture()
+    const consumer = ring.consumer(1)
+    const spin = (ms: number) => {
+      const until = performance.now() + ms
+      while (performance.now() < until);
+    }
+    const slow = trace((_order: object) => (spin(5), 1), { module: 'Shop.Clock', name: 'spin' })
+    // An argument whose summary takes a while: the call event's time is still the call's start.
+    const order = {
+      get lines() {
+        spin(3)
+        return 2
+      },
+    }
+    const before = performance.timeOrigin + performance.now()
+    slow(order)
+    const [call, ret] = consumer.claim(10)!.records
+    expect(call!.event).toMatchObject({ type: 'call', function: 'spin' })
+    expect(ret!.event).toMatchObject({ type: 'return', function: 'spin' })
+    expect(call!.capturedAt).toBeGreaterThanOrEqual(before)
+    // Capture times are epoch milliseconds: a double that large keeps about a quarter of a microsecond.
+    expect(ret!.capturedAt - call!.capturedAt).toBeCloseTo((ret!.event as Ev).durationMs as number, 2)
+    expect((ret!.event as Ev).durationMs as number).toBeGreaterThanOrEqual(5)
+  })
+
   it('records an exception with its name, message and stack head, and rethrows the same error', () => {
     const { drain } = capture()
     const boom = new RangeError('out of stock')
