@@ -140,8 +140,10 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
   instrument   npx tsx bench/instrument.ts --reps 400 --batch 200
                the price of a traced call (trace() and the load hook) beside the untraced call
   shop         node bench/shop.mjs --seconds 10 --runs 3
-               the demo shop's requests/s and p99 at full speed: no capture, an idle pipeline,
-               HTTP capture, every function traced, sampled
+               the demo shop's requests/s, p99 and CPU per request at full speed: no capture,
+               HTTP capture, exported functions traced, every function traced (--configs picks
+               among none, idle, context, http, exported, all; --writers and --linger set the
+               pipeline, by default the register hook's 1 writer and 50 ms)
   cold-start   node bench/cold-start.mjs --runs 11 --entry ringside
                import of an entry and a 2-writer start in a plain node process: time and RSS
                (--node-arg=<flag> passes a flag to each measured node process)
@@ -154,7 +156,9 @@ npx tsx bench/store-query.ts --events 1000000 --reps 21 [--demo-db <file>], quer
 event on a store of a million events; node bench/fixtures/memory-child.mjs <seconds> <dir> then
 npx tsx bench/memory.ts --from <run.jsonl>, one pipeline's RSS over time; npx tsx bench/sampling.ts
 --reps 40, the price of the ring's sampling policy; npx tsx bench/wal-latency.ts [--pages 50000,4000,1000]
-[--rate 10000] [--seconds 20] [--writers 2], latency and rate by WAL checkpoint size.)
+[--rate 10000] [--seconds 20] [--writers 2], latency and rate by WAL checkpoint size; node
+bench/capture-writers.mjs --rates 1000,10000 --settings 2x5,1x5,1x50 --seconds 5 --runs 3, the writers'
+CPU per event at an instrumented application's rates, by writers × lingerMs.)
 
   --quick              shorter runs, for a smoke check (the report says so)
   --reuse <sections>   comma-separated sections to keep from their last run

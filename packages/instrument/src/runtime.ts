@@ -30,6 +30,12 @@ export class Runtime {
   readonly counters = new Counters()
   #summary: Summarizer = summarizer(INSTRUMENT_DEFAULTS.summary)
   #seq = 0
+  /**
+   * Descriptions of thrown objects already described: an error that leaves several traced calls
+   * is recorded by each, and reading and cutting its stack once is enough (the stack is formatted
+   * when first read, and the result is the same object for each frame's event).
+   */
+  #described = new WeakMap<object, { from: unknown; out: { name: string; message: string; stack?: string } }>()
 
   /** Applies options (validated); a `ring` replaces the current one. */
   configure(o: InstrumentOptions): void {
@@ -37,6 +43,7 @@ export class Runtime {
     if (o.ring !== undefined) this.ring = o.ring
     if (resolved.summary !== this.options.summary) this.#summary = summarizer(resolved.summary)
     this.options = resolved
+    this.#described = new WeakMap()
   }
 
   /** A site for one function. */
@@ -159,11 +166,16 @@ export class Runtime {
         const err = e as Error
         const max = this.options.summary.maxStringLength * 4
         const out: { name: string; message: string; stack?: string } = { name: String(err.name ?? 'Error'), message: String(err.message).slice(0, max) }
-        if (typeof err.stack === 'string') {
-          const lines = err.stack.split('\n')
+        const stack = err.stack
+        // Described before with the same name, message and stack: the same description.
+        const known = this.#described.get(err)
+        if (known !== undefined && known.from === stack && known.out.name === out.name && known.out.message === out.message) return known.out
+        if (typeof stack === 'string') {
+          const lines = stack.split('\n')
           const first = lines.findIndex((l) => l.trimStart().startsWith('at '))
           if (first >= 0) out.stack = lines.slice(first, first + this.options.stackLines).map((l) => l.trim()).join('\n')
         }
+        this.#described.set(err, { from: stack, out })
         return out
       }
       return { name: typeof e, message: String(this.#summary.value(e)) }

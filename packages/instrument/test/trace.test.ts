@@ -46,6 +46,31 @@ describe('trace', () => {
     expect((ret!.event as Ev).durationMs as number).toBeGreaterThanOrEqual(5)
   })
 
+  it('gives an error leaving several traced calls the same description in each exception event, and describes it anew once its message changed', () => {
+    const { drain } = capture()
+    const err = new TypeError('no such cart')
+    const inner = trace(() => {
+      throw err
+    }, { module: 'Shop.Cart', name: 'find' })
+    const middle = trace(() => inner(), { module: 'Shop.Cart', name: 'load' })
+    const outer = trace(() => {
+      try {
+        middle()
+      } catch (e) {
+        ;(e as Error).message = `checkout: ${(e as Error).message}`
+        throw e
+      }
+    }, { module: 'Shop.Cart', name: 'checkout' })
+    expect(() => outer()).toThrow(err)
+    const ex = drain().filter((e) => e.type === 'exception')
+    expect(ex.map((e) => e.function)).toEqual(['find', 'load', 'checkout'])
+    const [find, load, checkout] = ex.map((e) => e.error as { name: string; message: string; stack: string })
+    expect(load).toEqual(find)
+    expect(find).toMatchObject({ name: 'TypeError', message: 'no such cart' })
+    expect(find!.stack).toMatch(/^at /)
+    expect(checkout).toEqual({ ...find, message: 'checkout: no such cart' })
+  })
+
   it('records an exception with its name, message and stack head, and rethrows the same error', () => {
     const { drain } = capture()
     const boom = new RangeError('out of stock')
