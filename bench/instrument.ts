@@ -2,9 +2,10 @@
 // written to a real ring) against the same call untraced, in the same run, for trace() and for the
 // load hook's rewrite; plus the paths that skip writing (sampled out, rate capped, a full ring).
 // Usage: npx tsx bench/instrument.ts [--reps N] [--batch N]   (prints a Markdown report)
+import dc from 'node:diagnostics_channel'
 import { cpus } from 'node:os'
 import { RingBuffer } from '@ringside/core-ringbuffer'
-import { instrument, instrumentSource, resetInstrumentStats, trace } from '@ringside/instrument'
+import { instrument, instrumentSource, resetInstrumentStats, trace, watchHttp } from '@ringside/instrument'
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`)
@@ -80,6 +81,30 @@ rows.push(['trace() wrapper, sampled out (sampleEvery 100)', perCall(traced)])
 instrument({ sampleEvery: 1, maxCallsPerSecond: 1 })
 rows.push(['trace() wrapper, over the rate cap', perCall(traced)])
 instrument({ maxCallsPerSecond: 0 })
+
+// The HTTP watcher's price per request on the application's thread: Node's two messages of a
+// request (start, finish) published as Node publishes them, with a traceparent, both events
+// written. Each "call" of perCall is one request. Node's own price for publishing to a channel
+// nobody watches is the untraced row's; AsyncLocalStorage's price for the rest of the request (its
+// async hooks) is not in here: bench/shop.mjs --configs none,context measures it.
+const requestStart = dc.channel('http.server.request.start')
+const responseFinish = dc.channel('http.server.response.finish')
+const requests = Array.from({ length: 8 }, (_, i) => ({
+  request: { method: 'POST', url: `/carts/c${i}/items`, headers: { traceparent: `00-${(0x4bf92f35 + i).toString(16).padStart(32, '0')}-00f067aa0ba902b7-01` } },
+  response: { statusCode: 200 },
+  server: {},
+}))
+const unwatch = watchHttp()
+rows.push([
+  'HTTP watcher, one request: request and response events written',
+  perCall((_s, k) => {
+    const m = requests[k]!
+    if (requestStart.hasSubscribers) requestStart.publish(m)
+    if (responseFinish.hasSubscribers) responseFinish.publish(m)
+    return 0
+  }),
+])
+unwatch()
 const full = RingBuffer.create({ size: 16, maxEventBytes: 512 })
 instrument({ ring: full })
 for (let i = 0; i < 16; i++) full.write({ type: 'filler' })
