@@ -11,7 +11,8 @@
 // Usage: node bench/shop.mjs [--seconds 10] [--runs 3] [--configs none,http,exported,all] [--writers 1] [--linger 50]
 //   (after the build; prints Markdown; --configs also takes idle: a pipeline started, nothing captured;
 //   --writers and --linger set the pipeline's writer threads and lingerMs, else the register hook's
-//   1 and 50; --configs also takes context: no capture, only an AsyncLocalStorage entered for each
+//   1 and 50, and --ring-size the ring's slots (default 65536); --configs also takes context: no
+//   capture, only an AsyncLocalStorage entered for each
 //   request as the HTTP watcher does, the price Node 20 charges for correlation alone)
 // With --child <capture> it is one measured run and prints JSON.
 import { spawnSync } from 'node:child_process'
@@ -92,7 +93,7 @@ if (argv.includes('--child')) {
     dc.subscribe('http.server.request.start', () => als.enterWith({ id: 0, corr: 'request' }))
   }
   if (capture !== 'none' && capture !== 'context') {
-    ring = RingBuffer.create({ size: 1 << 16, maxEventBytes: 1024, overflowStrategy: 'drop_newest' })
+    ring = RingBuffer.create({ size: flag('ring-size', 1 << 16), maxEventBytes: 1024, overflowStrategy: 'drop_newest' })
     const before = tids()
     pipeline = await PipelineManager.start({ ring, store: { kind: 'sqlite', path: join(dir, 'events.db') }, poolSize: writers, ...(lingerMs >= 0 ? { lingerMs } : {}) })
     for (const t of tids()) if (!before.has(t)) writerTids.add(t)
@@ -104,6 +105,7 @@ if (argv.includes('--child')) {
   await warm.stop()
   const load = startLoad(shop.url, 0, 16)
   const t0 = performance.now()
+  const ru0 = process.resourceUsage()
   const main0 = threadTicks(process.pid)
   const w0 = ticksOf(writerTids)
   const cpu0 = process.cpuUsage()
@@ -111,6 +113,7 @@ if (argv.includes('--child')) {
   await new Promise((r) => setTimeout(r, seconds * 1000))
   const counts = load.counts()
   const main1 = threadTicks(process.pid)
+  const ru1 = process.resourceUsage()
   const w1 = ticksOf(writerTids)
   const cpu1 = process.cpuUsage(cpu0)
   const m1 = machineTicks()
@@ -138,6 +141,9 @@ if (argv.includes('--child')) {
       procCpuUs: (procS / windowRequests) * 1e6,
       procCores: procS / elapsed,
       othersCores,
+      // Minor page faults of the whole process per request: memory touched for the first time
+      // (the ring's slots on its first lap, heaps growing).
+      faultsPerRequest: (ru1.minorPageFault - ru0.minorPageFault) / windowRequests,
     }),
   )
   process.exit(0)
@@ -153,7 +159,7 @@ for (let round = 0; round < runs; round++) {
   CONFIGS.forEach((_, k) => {
     const i = (k + round) % CONFIGS.length
     const [capture, sampleEvery] = CONFIGS[i]
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', capture, '--sample-every', String(sampleEvery), '--seconds', String(seconds), '--writers', String(writers), '--linger', String(lingerMs)], { encoding: 'utf8' })
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', capture, '--sample-every', String(sampleEvery), '--seconds', String(seconds), '--writers', String(writers), '--linger', String(lingerMs), '--ring-size', String(flag('ring-size', 1 << 16))], { encoding: 'utf8' })
     if (child.status !== 0) throw new Error(`run ${capture} failed: ${child.stderr}`)
     results[i].push(JSON.parse(child.stdout))
     process.stderr.write(`round ${round + 1}/${runs} ${capture}/${sampleEvery}: ${child.stdout}\n`)
@@ -162,7 +168,7 @@ for (let round = 0; round < runs; round++) {
 const base = median(results[0].map((r) => r.rps))
 const fmt = (x) => Math.round(x).toLocaleString('en-US')
 console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model.trim().split(' ').slice(0, 2).join(' ')}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`)
-const configsFlag = (argv.includes('--configs') ? ` --configs ${chosen.join(',')}` : '') + (argv.includes('--writers') ? ` --writers ${writers}` : '') + (argv.includes('--linger') ? ` --linger ${lingerMs}` : '')
+const configsFlag = (argv.includes('--configs') ? ` --configs ${chosen.join(',')}` : '') + (argv.includes('--writers') ? ` --writers ${writers}` : '') + (argv.includes('--linger') ? ` --linger ${lingerMs}` : '') + (argv.includes('--ring-size') ? ` --ring-size ${flag('ring-size', 1 << 16)}` : '')
 console.log(`Command: \`node bench/shop.mjs --seconds ${seconds} --runs ${runs}${configsFlag}\` (after \`npx -y pnpm@10.34.9 build\`); ${runs} rounds, medians; the load`)
 console.log(`generator keeps 16 keep-alive connections busy from its own thread; captured events go to SQLite through ${writers} writer${writers === 1 ? '' : 's'}${lingerMs >= 0 ? ` (lingerMs ${lingerMs})` : ''}.`)
 console.log('')

@@ -143,7 +143,7 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
                the demo shop's requests/s, p99 and CPU per request at full speed: no capture,
                HTTP capture, exported functions traced, every function traced (--configs picks
                among none, idle, context, http, exported, all; --writers and --linger set the
-               pipeline, by default the register hook's 1 writer and 50 ms)
+               pipeline, by default the register hook's 1 writer and 50 ms; --ring-size its ring)
   cold-start   node bench/cold-start.mjs --runs 11 --entry ringside
                import of an entry and a 2-writer start in a plain node process: time and RSS
                (--node-arg=<flag> passes a flag to each measured node process)
