@@ -141,8 +141,10 @@ commands BENCHMARKS.md cites; run.ts chooses them, or shorter ones with --quick)
   instrument   npx tsx bench/instrument.ts --reps 400 --batch 200
                the price of a traced call (trace() and the load hook) beside the untraced call
   shop         node bench/shop.mjs --seconds 10 --runs 3
-               the demo shop's requests/s and p99 at full speed: no capture, an idle pipeline,
-               HTTP capture, every function traced, sampled
+               the demo shop's requests/s, p99 and CPU per request at full speed: no capture,
+               HTTP capture, exported functions traced, every function traced (--configs picks
+               among none, idle, context, http, exported, all; --writers and --linger set the
+               pipeline, by default the register hook's 1 writer and 50 ms; --ring-size its ring)
   cold-start   node bench/cold-start.mjs --runs 11 --entry ringside
                import of an entry and a 2-writer start in a plain node process: time and RSS
                (--node-arg=<flag> passes a flag to each measured node process)
@@ -161,7 +163,9 @@ rate over time and where its memory goes (also --out <prefix>, and for the child
 [--outside 1000,4000] [--rate 10000] [--seconds 20] [--writers 2] [--full-seconds 10] [--half] [--reps 3],
 latency and rate by WAL checkpoint size, in the commit or outside the writers' turn;
 npx tsx bench/retention-cpu.ts [--profile writer|varied] [--limit 200000] [--batches 100] [--chunk 1000],
-CPU time per removed event and its parts.)
+CPU time per removed event and its parts; node
+bench/capture-writers.mjs --rates 1000,10000 --settings 2x5,1x5,1x50 --seconds 5 --runs 3, the writers'
+CPU per event at an instrumented application's rates, by writers × lingerMs.)
 
   --quick              shorter runs, for a smoke check (the report says so)
   --reuse <sections>   comma-separated sections to keep from their last run

@@ -165,9 +165,12 @@ export class RingBuffer {
 
   /**
    * Writes one event. Synchronous; never throws for a full ring or a bad event; waits only under
-   * `block`, and then at most `blockTimeoutMs`.
+   * `block`, and then at most `blockTimeoutMs`. `time`, a `performance.now()` reading of this
+   * thread taken just before, is stamped as the capture time instead of reading the clock again
+   * (a producer that has just read the clock for its own use spares the second read); anything
+   * but a finite number is ignored.
    */
-  write(event: unknown): WriteResult {
+  write(event: unknown, time?: number): WriteResult {
     const v = this.#v
     // A plain read (an Atomics.load costs about as much as the rest of these checks): close() is an
     // Atomics.store, so a write ordered after it (same thread, or after a message) sees it.
@@ -196,7 +199,7 @@ export class RingBuffer {
     if (len < 0) return this.#void(pos, i, len === ENC_TOO_LARGE ? 'too_large' : len === ENC_INVALID_EVENT ? 'invalid_event' : 'not_serializable')
     const seq = (v.seqs[i] as number) + v.size
     v.seqs[i] = seq
-    v.times[i] = EPOCH_OFFSET + performance.now()
+    v.times[i] = EPOCH_OFFSET + (typeof time === 'number' && Number.isFinite(time) ? time : performance.now())
     v.lens[i] = len
     v.owner[i] = 0
     const reserved = turnOf(pos, 0)

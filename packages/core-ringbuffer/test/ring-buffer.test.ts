@@ -89,6 +89,21 @@ describe('write', () => {
     }
   })
 
+  it('stamps the performance.now() reading it is given as the capture time, and reads the clock itself for anything but a finite number', () => {
+    const ring = RingBuffer.create({ size: 16 })
+    const given = performance.now() - 250
+    ring.write(ev(0), given)
+    const before = Date.now()
+    ring.write(ev(1), Number.NaN)
+    ring.write(ev(2), undefined)
+    const [r0, r1, r2] = ring.consumer(0).claim(10)!.records
+    expect(r0!.capturedAt).toBe(performance.timeOrigin + given)
+    for (const r of [r1!, r2!]) {
+      expect(r.capturedAt).toBeGreaterThanOrEqual(before - 1)
+      expect(r.capturedAt).toBeLessThanOrEqual(Date.now() + 1)
+    }
+  })
+
   it('refuses a full ring with full under drop_newest and counts it', () => {
     const ring = RingBuffer.create({ size: 4 })
     for (let n = 0; n < 4; n++) accepted(ring.write(ev(n)))

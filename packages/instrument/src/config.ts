@@ -25,6 +25,13 @@ export interface RegisterConfig {
   store: StoreSpec
   /** Writer threads. Env `RINGSIDE_POOL_SIZE`. Defaults to 1. */
   poolSize: number
+  /**
+   * Longest wait of a writer for its batch to fill, ms (the pipeline's `lingerMs`). Env
+   * `RINGSIDE_LINGER_MS`. Defaults to 50: an instrumented application writes a few thousand events
+   * a second, and each batch costs its writer a transaction and wake-ups whatever its size, CPU the
+   * application shares; events reach the store up to 50 ms later (stop drains at once).
+   */
+  lingerMs: number
   /** Ring capacity in events, a power of two. Env `RINGSIDE_RING_SIZE`. Defaults to 32768. */
   ringSize: number
   /** Byte budget of one event. Env `RINGSIDE_MAX_EVENT_BYTES`. Defaults to 1024. */
@@ -48,7 +55,7 @@ export interface RegisterConfig {
 }
 
 const WATCHES = ['http', 'fetch', 'workers', 'errors'] as const
-const KEYS = ['disable', 'root', 'include', 'exclude', 'nodeModules', 'functions', 'store', 'poolSize', 'ringSize', 'maxEventBytes', 'sampleEvery', 'maxCallsPerSecond', 'redact', 'sourceMaps', 'watch', 'journal', 'stopTimeoutMs', 'report'] as const
+const KEYS = ['disable', 'root', 'include', 'exclude', 'nodeModules', 'functions', 'store', 'poolSize', 'lingerMs', 'ringSize', 'maxEventBytes', 'sampleEvery', 'maxCallsPerSecond', 'redact', 'sourceMaps', 'watch', 'journal', 'stopTimeoutMs', 'report'] as const
 
 const ENV: Record<string, (typeof KEYS)[number]> = {
   RINGSIDE_DISABLE: 'disable',
@@ -59,6 +66,7 @@ const ENV: Record<string, (typeof KEYS)[number]> = {
   RINGSIDE_FUNCTIONS: 'functions',
   RINGSIDE_STORE: 'store',
   RINGSIDE_POOL_SIZE: 'poolSize',
+  RINGSIDE_LINGER_MS: 'lingerMs',
   RINGSIDE_RING_SIZE: 'ringSize',
   RINGSIDE_MAX_EVENT_BYTES: 'maxEventBytes',
   RINGSIDE_SAMPLE_EVERY: 'sampleEvery',
@@ -132,6 +140,7 @@ export function loadRegisterConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     functions: raw.functions === undefined ? 'all' : functionSelection(raw.functions),
     store: storeSpec(raw.store ?? 'ringside-events.db', root),
     poolSize: raw.poolSize === undefined ? 1 : int(raw.poolSize, 'poolSize', 1, 16),
+    lingerMs: raw.lingerMs === undefined ? 50 : int(raw.lingerMs, 'lingerMs', 0, 60_000),
     ringSize,
     maxEventBytes: raw.maxEventBytes === undefined ? 1024 : int(raw.maxEventBytes, 'maxEventBytes', 256, 1 << 20),
     sampleEvery: raw.sampleEvery === undefined ? 1 : int(raw.sampleEvery, 'sampleEvery', 1, 2 ** 31),

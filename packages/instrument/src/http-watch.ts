@@ -61,16 +61,19 @@ export function watchHttp(): Unsubscribe {
       // Node publishes this just before emitting 'request', in the same synchronous run: the
       // handler and everything it schedules inherit the frame.
       enterFrame({ id: 0, corr })
-      server.set(request, { t0: performance.now(), corr })
+      // One clock read per event: its time is also the event's capture time.
+      const t0 = performance.now()
+      server.set(request, { t0, corr })
       const event: Record<string, unknown> = { type: 'http_server_request', correlationId: corr, method: request.method, url: request.url }
       if (typeof traceparent === 'string') event.traceparent = traceparent
-      rt.emit(event)
+      rt.emit(event, undefined, t0)
     }),
     on('http.server.response.finish', (m) => {
       const { request, response, server: srv } = m as { request: IncomingLike; response: { statusCode: number }; server?: Record<symbol, unknown> }
       if (srv?.[INTERNAL] === true) return
       const s = server.get(request)
-      rt.emit({ type: 'http_server_response', correlationId: s?.corr, method: request.method, url: request.url, status: response.statusCode, durationMs: s ? performance.now() - s.t0 : undefined })
+      const t1 = performance.now()
+      rt.emit({ type: 'http_server_response', correlationId: s?.corr, method: request.method, url: request.url, status: response.statusCode, durationMs: s ? t1 - s.t0 : undefined }, undefined, t1)
     }),
     on('http.client.request.start', (m) => {
       const { request } = m as { request: ClientRequestLike }

@@ -56,7 +56,7 @@ export async function startRegistered(): Promise<Registered | undefined> {
   let pipeline: PipelineManager | undefined
   const known = new Set(activeHandles())
   try {
-    pipeline = await PipelineManager.start({ ring, store: config.store, poolSize: config.poolSize, ...(config.journal ? { journal: { path: config.journal } } : {}) })
+    pipeline = await PipelineManager.start({ ring, store: config.store, poolSize: config.poolSize, lingerMs: config.lingerMs, ...(config.journal ? { journal: { path: config.journal } } : {}) })
     unrefNewPorts(known)
     // A restarted writer gets new ports: take the ones that appear between its predecessor's exit and its start.
     pipeline.on('writer_exited', () => {

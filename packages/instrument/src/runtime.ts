@@ -30,6 +30,12 @@ export class Runtime {
   readonly counters = new Counters()
   #summary: Summarizer = summarizer(INSTRUMENT_DEFAULTS.summary)
   #seq = 0
+  /**
+   * Descriptions of thrown objects already described: an error that leaves several traced calls
+   * is recorded by each, and reading and cutting its stack once is enough (the stack is formatted
+   * when first read, and the result is the same object for each frame's event).
+   */
+  #described = new WeakMap<object, { from: unknown; out: { name: string; message: string; stack?: string } }>()
 
   /** Applies options (validated); a `ring` replaces the current one. */
   configure(o: InstrumentOptions): void {
@@ -37,6 +43,7 @@ export class Runtime {
     if (o.ring !== undefined) this.ring = o.ring
     if (resolved.summary !== this.options.summary) this.#summary = summarizer(resolved.summary)
     this.options = resolved
+    this.#described = new WeakMap()
   }
 
   /** A site for one function. */
@@ -101,7 +108,8 @@ export class Runtime {
     event.parentId = call.parentId
     event.correlationId = call.corr
     event.args = summary
-    this.write(event, 'args', s.ring)
+    // Stamped with the call's start: the clock read for its duration serves as its capture time.
+    this.write(event, 'args', s.ring, call.t0)
   }
 
   writeOutcome(call: Call, type: 'return', v: unknown): void {
@@ -121,15 +129,17 @@ export class Runtime {
     event.astNodeId = s.astNodeId
     event.callId = call.callId
     event.correlationId = call.corr
-    event.durationMs = performance.now() - call.t0
+    const t1 = performance.now()
+    event.durationMs = t1 - call.t0
     event.result = summary
-    this.write(event, 'result', s.ring)
+    this.write(event, 'result', s.ring, t1)
   }
 
   writeException(call: Call, e: unknown): void {
     // A call sampled out still gets its exception, preceded by its call event, so trees stay whole.
     if (!call.recorded) this.writeCall(call, call.args ?? [], true)
     const s = call.site
+    const t1 = performance.now()
     this.write(
       {
         type: 'exception',
@@ -140,11 +150,12 @@ export class Runtime {
         astNodeId: s.astNodeId,
         callId: call.callId,
         correlationId: call.corr,
-        durationMs: performance.now() - call.t0,
+        durationMs: t1 - call.t0,
         error: this.describeError(e),
       },
       'error',
       s.ring,
+      t1,
     )
   }
 
@@ -155,11 +166,16 @@ export class Runtime {
         const err = e as Error
         const max = this.options.summary.maxStringLength * 4
         const out: { name: string; message: string; stack?: string } = { name: String(err.name ?? 'Error'), message: String(err.message).slice(0, max) }
-        if (typeof err.stack === 'string') {
-          const lines = err.stack.split('\n')
+        const stack = err.stack
+        // Described before with the same name, message and stack: the same description.
+        const known = this.#described.get(err)
+        if (known !== undefined && known.from === stack && known.out.name === out.name && known.out.message === out.message) return known.out
+        if (typeof stack === 'string') {
+          const lines = stack.split('\n')
           const first = lines.findIndex((l) => l.trimStart().startsWith('at '))
           if (first >= 0) out.stack = lines.slice(first, first + this.options.stackLines).map((l) => l.trim()).join('\n')
         }
+        this.#described.set(err, { from: stack, out })
         return out
       }
       return { name: typeof e, message: String(this.#summary.value(e)) }
@@ -171,9 +187,10 @@ export class Runtime {
 
   /**
    * Writes one event and counts the outcome. An event too large for the ring is written again with
-   * its summary field (`field`) replaced by a marker, so the call itself is not lost.
+   * its summary field (`field`) replaced by a marker, so the call itself is not lost. `at` is a
+   * `performance.now()` reading just taken, stamped as the capture time (else the ring reads the clock).
    */
-  write(event: Record<string, unknown>, field?: string, own?: RingBuffer): boolean {
+  write(event: Record<string, unknown>, field?: string, own?: RingBuffer, at?: number): boolean {
     const c = this.counters
     c.attempted++
     const ring = own ?? this.ring
@@ -183,7 +200,7 @@ export class Runtime {
     }
     let r
     try {
-      r = ring.write(event)
+      r = ring.write(event, at)
     } catch {
       // The ring promises not to throw; if it ever does, the application must not notice.
       c.reject('invalid_event')
@@ -195,7 +212,7 @@ export class Runtime {
     }
     if (r.reason === 'too_large' && field !== undefined && event[field] !== TOO_LARGE) {
       event[field] = TOO_LARGE
-      const again = ring.write(event)
+      const again = ring.write(event, at)
       if (again.ok) {
         c.accepted++
         c.truncated++
@@ -209,14 +226,14 @@ export class Runtime {
   }
 
   /** Writes an event of a runtime watcher (HTTP, fetch, messages, process errors) with pid and correlation. */
-  emit(event: Record<string, unknown>, field?: string): boolean {
+  emit(event: Record<string, unknown>, field?: string, at?: number): boolean {
     this.counters.runtimeEvents++
     event.pid ??= PID
     if (event.correlationId === undefined) {
       const corr = currentFrame()?.corr
       if (corr !== undefined) event.correlationId = corr
     }
-    return this.write(event, field)
+    return this.write(event, field, undefined, at)
   }
 
   /** Summarises one value with the configured limits and redaction. */

@@ -16,13 +16,13 @@ describe('loadRegisterConfig', () => {
     const c = loadRegisterConfig({}, dir)
     expect(c.store).toEqual({ kind: 'sqlite', path: join(dir, 'ringside-events.db') })
     expect(c.include).toEqual(['**/*.js', '**/*.mjs', '**/*.cjs'])
-    expect(c).toMatchObject({ poolSize: 1, sampleEvery: 1, maxCallsPerSecond: 10_000, nodeModules: false, sourceMaps: true, watch: ['http', 'fetch', 'workers', 'errors'] })
+    expect(c).toMatchObject({ poolSize: 1, lingerMs: 50, sampleEvery: 1, maxCallsPerSecond: 10_000, nodeModules: false, sourceMaps: true, watch: ['http', 'fetch', 'workers', 'errors'] })
   })
 
   it('reads ringside.config.json, and RINGSIDE_* variables override it', () => {
     const dir = dirWith({ include: ['src/**/*.mjs'], poolSize: 2, store: 'data/e.db', sampleEvery: 5 })
-    const c = loadRegisterConfig({ RINGSIDE_SAMPLE_EVERY: '7', RINGSIDE_REDACT: 'ssn, pin' }, dir)
-    expect(c).toMatchObject({ include: ['src/**/*.mjs'], poolSize: 2, sampleEvery: 7, redact: ['ssn', 'pin'], store: { kind: 'sqlite', path: join(dir, 'data/e.db') } })
+    const c = loadRegisterConfig({ RINGSIDE_SAMPLE_EVERY: '7', RINGSIDE_REDACT: 'ssn, pin', RINGSIDE_LINGER_MS: '5' }, dir)
+    expect(c).toMatchObject({ include: ['src/**/*.mjs'], poolSize: 2, lingerMs: 5, sampleEvery: 7, redact: ['ssn', 'pin'], store: { kind: 'sqlite', path: join(dir, 'data/e.db') } })
     expect(loadRegisterConfig({ RINGSIDE_STORE: 'memory' }, dir).store).toEqual({ kind: 'memory' })
   })
 
@@ -30,6 +30,7 @@ describe('loadRegisterConfig', () => {
     const dir = dirWith()
     for (const [env, option] of [
       [{ RINGSIDE_POOL_SIZE: 'many' }, 'poolSize'],
+      [{ RINGSIDE_LINGER_MS: '-5' }, 'lingerMs'],
       [{ RINGSIDE_RING_SIZE: '1000' }, 'ringSize'],
       [{ RINGSIDE_WATCH: 'http,smoke' }, 'watch'],
       [{ RINGSIDE_NODE_MODULES: 'maybe' }, 'nodeModules'],

@@ -20,6 +20,57 @@ describe('trace', () => {
     expect(c2.correlationId).toBe(c1.correlationId)
   })
 
+  it("stamps a call event with the call's start and its return event with its end: the capture times span durationMs", () => {
+    const { ring } = capture()
+    const consumer = ring.consumer(1)
+    const spin = (ms: number) => {
+      const until = performance.now() + ms
+      while (performance.now() < until);
+    }
+    const slow = trace((_order: object) => (spin(5), 1), { module: 'Shop.Clock', name: 'spin' })
+    // An argument whose summary takes a while: the call event's time is still the call's start.
+    const order = {
+      get lines() {
+        spin(3)
+        return 2
+      },
+    }
+    const before = performance.timeOrigin + performance.now()
+    slow(order)
+    const [call, ret] = consumer.claim(10)!.records
+    expect(call!.event).toMatchObject({ type: 'call', function: 'spin' })
+    expect(ret!.event).toMatchObject({ type: 'return', function: 'spin' })
+    expect(call!.capturedAt).toBeGreaterThanOrEqual(before)
+    // Capture times are epoch milliseconds: a double that large keeps about a quarter of a microsecond.
+    expect(ret!.capturedAt - call!.capturedAt).toBeCloseTo((ret!.event as Ev).durationMs as number, 2)
+    expect((ret!.event as Ev).durationMs as number).toBeGreaterThanOrEqual(5)
+  })
+
+  it('gives an error leaving several traced calls the same description in each exception event, and describes it anew once its message changed', () => {
+    const { drain } = capture()
+    const err = new TypeError('no such cart')
+    const inner = trace(() => {
+      throw err
+    }, { module: 'Shop.Cart', name: 'find' })
+    const middle = trace(() => inner(), { module: 'Shop.Cart', name: 'load' })
+    const outer = trace(() => {
+      try {
+        middle()
+      } catch (e) {
+        ;(e as Error).message = `checkout: ${(e as Error).message}`
+        throw e
+      }
+    }, { module: 'Shop.Cart', name: 'checkout' })
+    expect(() => outer()).toThrow(err)
+    const ex = drain().filter((e) => e.type === 'exception')
+    expect(ex.map((e) => e.function)).toEqual(['find', 'load', 'checkout'])
+    const [find, load, checkout] = ex.map((e) => e.error as { name: string; message: string; stack: string })
+    expect(load).toEqual(find)
+    expect(find).toMatchObject({ name: 'TypeError', message: 'no such cart' })
+    expect(find!.stack).toMatch(/^at /)
+    expect(checkout).toEqual({ ...find, message: 'checkout: no such cart' })
+  })
+
   it('records an exception with its name, message and stack head, and rethrows the same error', () => {
     const { drain } = capture()
     const boom = new RangeError('out of stock')
