@@ -75,7 +75,7 @@ describe('Ledger.verify', () => {
       { record: rec(2, 2), error: 'x', attempts: 1, reason: 'permanent_error' },
       { record: rec(5, 5), error: 'x', attempts: 1, reason: 'stage_error' },
     ])
-    const v = await ledger.verify(store, ring.id, ['<0.1.0>'], () => undefined)
+    const v = await ledger.verify(store, { [ring.id]: 0 }, ['<0.1.0>'], () => undefined)
     expect(v).toMatchObject({ rows: 5, deadLetters: 2, lost: 1, duplicated: 1, phantom: 1, altered: 1, misrouted: 1, collateral: { permanent_error: 1 } })
     expect(v.quarantinedByReason).toEqual({ permanent_error: 1, stage_error: 1 })
     await store.close()
