@@ -88,7 +88,8 @@ const soakCommand: CliCommand = {
   --mix full adds the ways an event leaves on purpose, each counted: a priority ring (16,384
   events under drop_lowest; 10 % high, 30 % low, the rest normal, fault events high) whose low
   events are evicted when an outage fills it, sampling (1 in 4 of each type kept from half full:
-  \`sampled\` at the door), and the store's retention (maxEvents) pruning while it runs. The
+  \`sampled\` at the door; fault events are of a type always kept), and the store's retention
+  (maxEvents) pruning while it runs. The
   check then also holds each priority to its counts: the store lacks exactly the events its
   sub-ring evicted plus those the store pruned of it.
 

@@ -56,7 +56,7 @@ export interface SoakOptions {
 export type SoakMix = 'faults' | 'full'
 
 /** The full mix's ring: budget, and its sampling policy (1 in 4 of each type kept from half full). */
-const FULL_MIX_RING = { size: 1 << 14, overflowStrategy: 'drop_lowest', sampling: { above: 0.5, keepOneIn: 4 } } as const
+const FULL_MIX_RING = { size: 1 << 14, overflowStrategy: 'drop_lowest', sampling: { above: 0.5, keepOneIn: 4, alwaysKeep: ['drill'] } } as const
 /** The full mix's share of events per priority (the rest normal); fault events are high. */
 const HIGH_SHARE = 0.1
 const LOW_SHARE = 0.3
@@ -113,8 +113,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const r = rand()
     return r < HIGH_SHARE ? 'high' : r < HIGH_SHARE + LOW_SHARE ? 'low' : 'normal'
   }
-  /** Fault events are high: evicted last, so most of them do fire. */
+  /** Fault events are high (evicted last) and of a type sampling always keeps, so most of them do fire. */
   const faultPriority: Priority | undefined = full ? 'high' : undefined
+  const faultType = full ? 'drill' : 'call'
   const options: Record<string, unknown> = {
     ring,
     store: { target: FAULTY_STORE_TARGET, options: { inner, control: control.buffer } },
@@ -151,13 +152,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const pid = PIDS[k % PIDS.length]!
     if (kind !== 'reentrant') {
       const fault = kind.slice('stage_'.length) as StageFault
-      ledger.write(ring, { type: 'call', pid, n: k++, [STAGE_FAULT_FIELD]: fault }, STAGE_FATE[fault], faultPriority)
+      ledger.write(ring, { type: faultType, pid, n: k++, [STAGE_FAULT_FIELD]: fault }, STAGE_FATE[fault], faultPriority)
       return
     }
     // The application writes from inside a write: toJSON runs while the ring encodes the outer event.
     const inner = { type: 'call', pid: INNER_PID, n: k++ }
     const nested = { toJSON: () => ({ innerAccepted: tally(reentrant.inner, ledger.write(ring, inner)) }) }
-    tally(reentrant.outer, ledger.write(ring, { type: 'call', pid, n: k++, nested }, 'stored', faultPriority))
+    tally(reentrant.outer, ledger.write(ring, { type: faultType, pid, n: k++, nested }, 'stored', faultPriority))
   }
   const kinds = o.faultKinds ?? [...WRITER_FAULTS, ...STORE_FAULTS, ...FILE_FAULTS, ...(o.stageFaults ? STAGE_FAULTS : [])]
   // The writers created the file when they started: a connection of the soak's own can open it now.
@@ -170,7 +171,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   if (full) {
     say(
       `  full mix: a priority ring of ${n(FULL_MIX_RING.size)} events (drop_lowest; ${HIGH_SHARE * 100} % high, ${LOW_SHARE * 100} % low, the rest normal), ` +
-        `sampling 1 in ${FULL_MIX_RING.sampling.keepOneIn} from ${FULL_MIX_RING.sampling.above * 100} % full, retention maxEvents ${n(retainEvents)}`,
+        `sampling 1 in ${FULL_MIX_RING.sampling.keepOneIn} from ${FULL_MIX_RING.sampling.above * 100} % full (fault events, type drill, kept), retention maxEvents ${n(retainEvents)}`,
     )
   }
   if (!kinds.some((f) => (STAGE_FAULTS as readonly string[]).includes(f))) say('  (stage faults and re-entrant writes are off; --stage-faults turns them on)')
@@ -215,7 +216,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         } else if (r < 0.001) {
           ledger.write(ring, { pid: '<0.1.0>', note: 'no type', n: k++ }, 'invalid_event', faultPriority) // accepted, then quarantined by validation
         } else if (r < 0.0015) {
-          ledger.write(ring, { type: 'call', n: k++, poison: true }, 'permanent_error', faultPriority) // accepted, then refused for good by the store
+          ledger.write(ring, { type: faultType, n: k++, poison: true }, 'permanent_error', faultPriority) // accepted, then refused for good by the store
         } else {
           ledger.write(ring, { type: 'call', pid: PIDS[k % PIDS.length]!, module: 'Soak.Worker', function: 'run', arity: 1, n: k++ }, 'stored', pick())
         }
