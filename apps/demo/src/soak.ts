@@ -51,6 +51,8 @@ export interface SoakOptions {
   readonly mix?: SoakMix
   /** With the full mix: most events the store keeps (retention `maxEvents`). Defaults to 10 s of events at `rate`, at least 20,000. */
   readonly retainEvents?: number
+  /** With the full mix: the priority ring's budget, a power of two. Defaults to 16,384. */
+  readonly ringSize?: number
 }
 
 export type SoakMix = 'faults' | 'full'
@@ -104,7 +106,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const control = new FaultyStoreControl()
   control.rejectPoison = true
   const full = o.mix === 'full'
-  const ring = full ? PriorityRing.create(FULL_MIX_RING) : RingBuffer.create({ size: 1 << 16 })
+  const ring = full ? PriorityRing.create({ ...FULL_MIX_RING, size: o.ringSize ?? FULL_MIX_RING.size }) : RingBuffer.create({ size: 1 << 16 })
   const retainEvents = o.retainEvents ?? Math.max(20_000, o.rate * 10)
   const inner = full ? { kind: 'sqlite', path: o.dbPath, retention: { maxEvents: retainEvents } } : { kind: 'sqlite', path: o.dbPath }
   /** A regular event's priority in the full mix; undefined for a plain ring. */
@@ -170,7 +172,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   say(`soak: ${n(o.rate)} events/s for ${o.seconds} s, a random fault every ~${o.faultEverySec ?? 1.5} s (${kinds.join(', ')}), into ${o.dbPath}`)
   if (full) {
     say(
-      `  full mix: a priority ring of ${n(FULL_MIX_RING.size)} events (drop_lowest; ${HIGH_SHARE * 100} % high, ${LOW_SHARE * 100} % low, the rest normal), ` +
+      `  full mix: a priority ring of ${n(o.ringSize ?? FULL_MIX_RING.size)} events (drop_lowest; ${HIGH_SHARE * 100} % high, ${LOW_SHARE * 100} % low, the rest normal), ` +
         `sampling 1 in ${FULL_MIX_RING.sampling.keepOneIn} from ${FULL_MIX_RING.sampling.above * 100} % full (fault events, type drill, kept), retention maxEvents ${n(retainEvents)}`,
     )
   }
@@ -321,7 +323,7 @@ function printSummary(say: (s: string) => void, r: SoakResult, pipeline: Pipelin
   if (report) {
     say(
       `events: offered ${n(r.offeredByApp)}, accepted ${n(report.accepted)}, refused at the door ${n(Object.values(report.rejected).reduce((a, b) => a + b, 0))}, ` +
-        `stored ${n(r.storedRows)}, quarantined ${n(r.deadLetters)}, in flight ${report.inFlight}`,
+        `stored ${n(r.storedRows)}${report.pruned > 0 ? ` (held now; ${n(report.stored)} with those pruned since)` : ''}, quarantined ${n(r.deadLetters)}, in flight ${report.inFlight}`,
     )
   }
   if (report && (report.rejected.sampled > 0 || report.evicted > 0 || report.pruned > 0 || r.gone)) {
