@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { PRIORITIES, PriorityRing, type Priority } from '@ringside/core-ringbuffer'
 import { createStore, type EventRecord } from '@ringside/storage'
-import { PipelineManager, type AccountingReport } from '@ringside/pipeline-manager'
+import { FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage/testing'
+import { PipelineManager, RingBuffer, readJournal, type AccountingReport } from '@ringside/pipeline-manager'
 import { until } from './fixtures/until.js'
 
 // The pipeline draining a priority ring, with real writer threads and a real SQLite file: what
@@ -155,5 +156,28 @@ describe('a pipeline draining a priority ring', () => {
     expectPrioritiesAddUp(report)
     const rows = await rowsByPriority(path, ring)
     for (const p of PRIORITIES) expect(ns(rows[p])).toEqual(range(2 * PER))
+  }, 120_000)
+
+  it('journals what each sub-ring still holds at a stop past its deadline, and the next start stores all of it once', async () => {
+    const path = join(dir, 'journal.db')
+    const journal = join(dir, 'priority.journal')
+    const control = new FaultyStoreControl()
+    control.mode = 'offline'
+    const store = { target: FAULTY_STORE_TARGET, options: { inner: { kind: 'sqlite', path }, control: control.buffer } }
+    const ring = PriorityRing.create({ size: 1 << 12 })
+    const pipeline = await PipelineManager.start({ ring, store, poolSize: 1, shutdown: 200, journal: { path: journal } })
+    for (const p of PRIORITIES) for (let n = 0; n < 100; n++) expect(ring.write({ type: 'call', priority: p, n }, p).ok).toBe(true)
+    const report = await pipeline.stop({ timeoutMs: 500 })
+    expect(report).toMatchObject({ timedOut: true, stored: 0, inFlight: 300, journaled: 300, balanced: true })
+    for (const p of PRIORITIES) expect(report.priorities![p]).toMatchObject({ accepted: 100, inFlight: 100 })
+    const records = readJournal(journal).records
+    for (const p of PRIORITIES) expect(records.filter((r) => r.ringId === ring.rings[p].id)).toHaveLength(100)
+
+    control.mode = 'ok'
+    const next = await PipelineManager.start({ ring: RingBuffer.create({ size: 1 << 10 }), store, poolSize: 1, journal: { path: journal } })
+    expect(next.getState().journal?.replay).toMatchObject({ records: 300, stored: 300 })
+    await next.stop({ timeoutMs: 30_000 })
+    const rows = await rowsByPriority(path, ring)
+    for (const p of PRIORITIES) expect(ns(rows[p])).toEqual(range(100))
   }, 120_000)
 })
