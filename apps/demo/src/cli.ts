@@ -89,9 +89,8 @@ const soakCommand: CliCommand = {
   events under drop_lowest; 10 % high, 30 % low, the rest normal, fault events high) whose low
   events are evicted when an outage fills it, sampling (1 in 4 of each type kept from half full:
   \`sampled\` at the door; fault events are of a type always kept), and the store's retention
-  (maxEvents) pruning while it runs. The
-  check then also holds each priority to its counts: the store lacks exactly the events its
-  sub-ring evicted plus those the store pruned of it.
+  (maxEvents) pruning while it runs. The check then also holds each priority to its counts: the
+  store lacks exactly the events its sub-ring evicted plus those the store pruned of it.
 
   --minutes <n>       how long (default 10); or --seconds <n>
   --seconds <n>
