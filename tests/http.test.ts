@@ -179,7 +179,7 @@ describe('POST /ingest', () => {
     expect(res.status).toBe(200)
     const body = (await res.json()) as { accepted: number; rejected: number; keys: string[]; errors: unknown[] }
     expect(body).toMatchObject({ accepted: 1, rejected: 0, errors: [] })
-    expect(body.keys[0]).toMatch(new RegExp(`^${main.ring.id}:\\d+$`))
+    expect(body.keys[0]).toMatch(new RegExp(`^${(main.ring as RingBuffer).id}:\\d+$`))
     await until(async () => (await main.memoryStore!.query({ type: 'http_call' })).length === 1, 'the event stored')
     const [row] = await main.memoryStore!.query({ type: 'http_call' })
     expect(row).toMatchObject({ key: body.keys[0], event: { type: 'http_call', pid: '<0.9.0>' } })

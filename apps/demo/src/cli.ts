@@ -85,6 +85,13 @@ const soakCommand: CliCommand = {
   At the end the store is checked event by event: every accepted event once, as an event or a
   dead letter with the expected reason. Exit code 0 only when all of that holds.
 
+  --mix full adds the ways an event leaves on purpose, each counted: a priority ring (16,384
+  events under drop_lowest; 10 % high, 30 % low, the rest normal, fault events high) whose low
+  events are evicted when an outage fills it, sampling (1 in 4 of each type kept from half full:
+  \`sampled\` at the door; fault events are of a type always kept), and the store's retention
+  (maxEvents) pruning while it runs. The check then also holds each priority to its counts: the
+  store lacks exactly the events its sub-ring evicted plus those the store pruned of it.
+
   --minutes <n>       how long (default 10); or --seconds <n>
   --seconds <n>
   --rate <n>          events per second (default 20000)
@@ -93,17 +100,25 @@ const soakCommand: CliCommand = {
   --fresh             replace the Ringside store at --db (its events are deleted)
   --seed <n>          seed of the fault schedule (default 24301)
   --no-stage-faults   leave the stage faults and re-entrant writes out of the mix
+  --mix <faults|full> faults: the faults above (default); full: also priority drops, sampling
+                      and retention (above)
+  --retain <n>        with --mix full: most events the store keeps (default 10 s of --rate, at
+                      least 20000)
   -h, --help          this help`,
-  flags: { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, fresh: { type: 'boolean' }, seed: { type: 'string' }, 'no-stage-faults': { type: 'boolean' } },
+  flags: { minutes: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, db: { type: 'string' }, fresh: { type: 'boolean' }, seed: { type: 'string' }, 'no-stage-faults': { type: 'boolean' }, mix: { type: 'string' }, retain: { type: 'string' } },
   positionals: 0,
   async run({ values }, io) {
     const seconds =
       values.seconds !== undefined ? integerFlag('soak', 'seconds', values.seconds, 1, 86_400) : 60 * (values.minutes === undefined ? 10 : integerFlag('soak', 'minutes', values.minutes, 1, 1440))
     const rate = values.rate === undefined ? 20_000 : integerFlag('soak', 'rate', values.rate, 1, 1_000_000)
     const seed = values.seed === undefined ? 24_301 : integerFlag('soak', 'seed', values.seed, 1, 2 ** 31 - 1)
+    if (values.mix !== undefined && values.mix !== 'faults' && values.mix !== 'full') throw new UsageError('soak', `--mix must be faults or full, got ${String(values.mix)}`)
+    const mix = values.mix === 'full' ? 'full' : 'faults'
+    if (values.retain !== undefined && mix !== 'full') throw new UsageError('soak', '--retain needs --mix full')
+    const retainEvents = values.retain === undefined ? undefined : integerFlag('soak', 'retain', values.retain, 1, 2 ** 31 - 1)
     const dbPath = resolve(io.cwd ?? process.cwd(), typeof values.db === 'string' ? values.db : './ringside-soak.db')
     await usable('soak', () => prepareNewStore(dbPath, values.fresh === true))
-    const r = await runSoak({ seconds, rate, dbPath, seed, stageFaults: values['no-stage-faults'] !== true, out: io.out })
+    const r = await runSoak({ seconds, rate, dbPath, seed, stageFaults: values['no-stage-faults'] !== true, out: io.out, mix, ...(retainEvents === undefined ? {} : { retainEvents }) })
     // Writer threads that would not stop would keep the process alive: a failed soak must end.
     if (r.report === undefined) process.exit(1)
     return r.ok ? 0 : 1

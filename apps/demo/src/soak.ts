@@ -4,9 +4,13 @@
 // poison, invalid and unserializable events; with --stage-faults, a stage that throws, hangs or
 // exits and re-entrant writes. It never hangs: every wait is bounded, progress is printed, and a
 // wait past its limit fails the soak with a dump. At the end the store is checked event by event.
+// The full mix (`mix: 'full'`) adds the ways an event leaves on purpose: a priority ring under one
+// budget with drop_lowest (low events evicted when a store outage fills it), the ring's sampling
+// policy above half its fill, and the store's retention (`maxEvents`) pruning while it runs; each
+// is counted (by the ring, by the store per sub-ring) and checked against what the store lacks.
 
 import type { Writable } from 'node:stream'
-import { RingBuffer } from '@ringside/core-ringbuffer'
+import { PRIORITIES, PriorityRing, RingBuffer, type Priority, type WriteResult } from '@ringside/core-ringbuffer'
 import { createStore } from '@ringside/storage'
 import { FAULTY_STORE_TARGET, FaultyStoreControl } from '@ringside/storage/testing'
 import { PipelineConfigError, PipelineManager, type AccountingReport, type PipelineOptions } from '@ringside/pipeline-manager'
@@ -39,7 +43,25 @@ export interface SoakOptions {
   readonly progressEverySec?: number
   /** Pipeline options over the soak's own (for drills of the soak itself). */
   readonly pipeline?: Partial<PipelineOptions>
+  /**
+   * `faults` (the default): a plain ring, every event kept or quarantined. `full`: also a priority
+   * ring with drop_lowest (events high, normal, low), sampling above half its fill, and store
+   * retention: evicted, sampled and pruned events are counted, not lost.
+   */
+  readonly mix?: SoakMix
+  /** With the full mix: most events the store keeps (retention `maxEvents`). Defaults to 10 s of events at `rate`, at least 20,000. */
+  readonly retainEvents?: number
+  /** With the full mix: the priority ring's budget, a power of two. Defaults to 16,384. */
+  readonly ringSize?: number
 }
+
+export type SoakMix = 'faults' | 'full'
+
+/** The full mix's ring: budget, and its sampling policy (1 in 4 of each type kept from half full). */
+const FULL_MIX_RING = { size: 1 << 14, overflowStrategy: 'drop_lowest', sampling: { above: 0.5, keepOneIn: 4, alwaysKeep: ['drill'] } } as const
+/** The full mix's share of events per priority (the rest normal); fault events are high. */
+const HIGH_SHARE = 0.1
+const LOW_SHARE = 0.3
 
 export interface SoakResult {
   readonly report: AccountingReport | undefined
@@ -49,6 +71,8 @@ export interface SoakResult {
   readonly acceptedByFate: Record<Fate, number>
   readonly storedRows: number
   readonly deadLetters: number
+  /** With the full mix: accepted events gone on purpose, by priority (evicted by drop_lowest, pruned by retention). */
+  readonly gone?: Readonly<Record<Priority, { readonly evicted: number; readonly pruned: number }>>
   /** Accepted events the store does not hold (NaN when the store was not checked: the soak failed before). */
   readonly lost: number
   readonly duplicated: number
@@ -81,10 +105,22 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const stallMs = (o.stallAfterSec ?? 30) * 1000
   const control = new FaultyStoreControl()
   control.rejectPoison = true
-  const ring = RingBuffer.create({ size: 1 << 16 })
+  const full = o.mix === 'full'
+  const ring = full ? PriorityRing.create({ ...FULL_MIX_RING, size: o.ringSize ?? FULL_MIX_RING.size }) : RingBuffer.create({ size: 1 << 16 })
+  const retainEvents = o.retainEvents ?? Math.max(20_000, o.rate * 10)
+  const inner = full ? { kind: 'sqlite', path: o.dbPath, retention: { maxEvents: retainEvents } } : { kind: 'sqlite', path: o.dbPath }
+  /** A regular event's priority in the full mix; undefined for a plain ring. */
+  const pick = (): Priority | undefined => {
+    if (!full) return undefined
+    const r = rand()
+    return r < HIGH_SHARE ? 'high' : r < HIGH_SHARE + LOW_SHARE ? 'low' : 'normal'
+  }
+  /** Fault events are high (evicted last) and of a type sampling always keeps, so most of them do fire. */
+  const faultPriority: Priority | undefined = full ? 'high' : undefined
+  const faultType = full ? 'drill' : 'call'
   const options: Record<string, unknown> = {
     ring,
-    store: { target: FAULTY_STORE_TARGET, options: { inner: { kind: 'sqlite', path: o.dbPath }, control: control.buffer } },
+    store: { target: FAULTY_STORE_TARGET, options: { inner, control: control.buffer } },
     stages: [{ target: SOAK_STAGE_TARGET }],
     poolSize: 2,
     maxRestarts: 1000,
@@ -109,7 +145,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   let k = 0
   // What the ring answered to re-entrant writes, by outcome.
   const reentrant = { outer: {} as Record<string, number>, inner: {} as Record<string, number> }
-  const tally = (t: Record<string, number>, r: ReturnType<RingBuffer['write']>) => {
+  const tally = (t: Record<string, number>, r: WriteResult) => {
     const word = r.ok ? 'accepted' : r.reason
     t[word] = (t[word] ?? 0) + 1
     return r.ok
@@ -118,13 +154,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const pid = PIDS[k % PIDS.length]!
     if (kind !== 'reentrant') {
       const fault = kind.slice('stage_'.length) as StageFault
-      ledger.write(ring, { type: 'call', pid, n: k++, [STAGE_FAULT_FIELD]: fault }, STAGE_FATE[fault])
+      ledger.write(ring, { type: faultType, pid, n: k++, [STAGE_FAULT_FIELD]: fault }, STAGE_FATE[fault], faultPriority)
       return
     }
     // The application writes from inside a write: toJSON runs while the ring encodes the outer event.
     const inner = { type: 'call', pid: INNER_PID, n: k++ }
     const nested = { toJSON: () => ({ innerAccepted: tally(reentrant.inner, ledger.write(ring, inner)) }) }
-    tally(reentrant.outer, ledger.write(ring, { type: 'call', pid, n: k++, nested }))
+    tally(reentrant.outer, ledger.write(ring, { type: faultType, pid, n: k++, nested }, 'stored', faultPriority))
   }
   const kinds = o.faultKinds ?? [...WRITER_FAULTS, ...STORE_FAULTS, ...FILE_FAULTS, ...(o.stageFaults ? STAGE_FAULTS : [])]
   // The writers created the file when they started: a connection of the soak's own can open it now.
@@ -134,6 +170,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const faults = new FaultSchedule({ pipeline, control, watchdog, rand, kinds, writeFaultEvent, recoveryLimitMs: 4 * stallMs, ...(fileLock ? { fileLock } : {}) })
 
   say(`soak: ${n(o.rate)} events/s for ${o.seconds} s, a random fault every ~${o.faultEverySec ?? 1.5} s (${kinds.join(', ')}), into ${o.dbPath}`)
+  if (full) {
+    say(
+      `  full mix: a priority ring of ${n(o.ringSize ?? FULL_MIX_RING.size)} events (drop_lowest; ${HIGH_SHARE * 100} % high, ${LOW_SHARE * 100} % low, the rest normal), ` +
+        `sampling 1 in ${FULL_MIX_RING.sampling.keepOneIn} from ${FULL_MIX_RING.sampling.above * 100} % full (fault events, type drill, kept), retention maxEvents ${n(retainEvents)}`,
+    )
+  }
   if (!kinds.some((f) => (STAGE_FAULTS as readonly string[]).includes(f))) say('  (stage faults and re-entrant writes are off; --stage-faults turns them on)')
   const t0 = performance.now()
   let phase = 'traffic'
@@ -159,7 +201,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       const doing = faults.activity
       say(
         `  ${((now - t0) / 1000).toFixed(0)} s ${phase}: offered ${n(ledger.offered)}, stored ${n(m.totals.eventsStored)}, restarts ${pipeline.getState().restarts.total}, ` +
-          `breaker ${m.breaker.state} (${m.breaker.trips} trips), ring ${(m.ring.utilization * 100).toFixed(1)}%${doing ? `, ${doing}` : ''}`,
+          `breaker ${m.breaker.state} (${m.breaker.trips} trips), ring ${(m.ring.utilization * 100).toFixed(1)}%` +
+          `${full ? `, sampled ${n(m.ring.dropped.sampled)}, evicted ${n(m.ring.dropped.evicted)}` : ''}${doing ? `, ${doing}` : ''}`,
       )
     }
   }, 100)
@@ -171,13 +214,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       for (let due = pacer.due(); due > 0; due--) {
         const r = rand()
         if (r < 0.0005) {
-          ledger.write(ring, { type: 'call', bad: 10n }) // refused at the door: not_serializable
+          ledger.write(ring, { type: 'call', bad: 10n }, 'stored', faultPriority) // refused at the door: not_serializable
         } else if (r < 0.001) {
-          ledger.write(ring, { pid: '<0.1.0>', note: 'no type', n: k++ }, 'invalid_event') // accepted, then quarantined by validation
+          ledger.write(ring, { pid: '<0.1.0>', note: 'no type', n: k++ }, 'invalid_event', faultPriority) // accepted, then quarantined by validation
         } else if (r < 0.0015) {
-          ledger.write(ring, { type: 'call', n: k++, poison: true }, 'permanent_error') // accepted, then refused for good by the store
+          ledger.write(ring, { type: faultType, n: k++, poison: true }, 'permanent_error', faultPriority) // accepted, then refused for good by the store
         } else {
-          ledger.write(ring, { type: 'call', pid: PIDS[k % PIDS.length]!, module: 'Soak.Worker', function: 'run', arity: 1, n: k++ })
+          ledger.write(ring, { type: 'call', pid: PIDS[k % PIDS.length]!, module: 'Soak.Worker', function: 'run', arity: 1, n: k++ }, 'stored', pick())
         }
       }
       const now = performance.now()
@@ -218,7 +261,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const store = await createStore({ kind: 'sqlite', path: o.dbPath, readOnly: true })
     try {
       let lastSaid = performance.now()
-      v = await ledger.verify(store, ring.id, [...PIDS, INNER_PID], (done, total) => {
+      // What each ring may lack: nothing (a plain ring), or what a sub-ring evicted and the store pruned of it.
+      const expectedGone: Record<string, number> =
+        ring instanceof PriorityRing
+          ? Object.fromEntries(PRIORITIES.map((p) => [ring.rings[p].id, report.priorities![p].evicted + (report.priorities![p].pruned ?? Number.NaN)]))
+          : { [ring.id]: report.pruned }
+      v = await ledger.verify(store, expectedGone, [...PIDS, INNER_PID], (done, total) => {
         if (performance.now() - lastSaid < 2_000 && done < total) return
         lastSaid = performance.now()
         say(`  verifying the store against what was written: ${done}/${total} pids read`)
@@ -238,8 +286,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     report.inFlight === 0 &&
     report.offered === ledger.offered &&
     report.accepted === ledger.accepted &&
-    counted.events === report.stored &&
-    counted.deadLetters === report.quarantined &&
+    // Pruned events were stored (or quarantined) first: the report counts them there, the store no longer holds them.
+    (report.pruned === 0 ? counted.events === report.stored && counted.deadLetters === report.quarantined : counted.events + counted.deadLetters + report.pruned === report.stored + report.quarantined) &&
     lost === 0 &&
     duplicated === 0 &&
     v.phantom === 0 &&
@@ -253,6 +301,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     acceptedByFate: ledger.acceptedByFate,
     storedRows: counted.events,
     deadLetters: counted.deadLetters,
+    ...(report?.priorities ? { gone: Object.fromEntries(PRIORITIES.map((p) => [p, { evicted: report.priorities![p].evicted, pruned: report.priorities![p].pruned ?? 0 }])) as Record<Priority, { evicted: number; pruned: number }> } : {}),
     lost,
     duplicated,
     verification: v,
@@ -274,8 +323,18 @@ function printSummary(say: (s: string) => void, r: SoakResult, pipeline: Pipelin
   if (report) {
     say(
       `events: offered ${n(r.offeredByApp)}, accepted ${n(report.accepted)}, refused at the door ${n(Object.values(report.rejected).reduce((a, b) => a + b, 0))}, ` +
-        `stored ${n(r.storedRows)}, quarantined ${n(r.deadLetters)}, in flight ${report.inFlight}`,
+        `stored ${n(r.storedRows)}${report.pruned > 0 ? ` (held now; ${n(report.stored)} with those pruned since)` : ''}, quarantined ${n(r.deadLetters)}, in flight ${report.inFlight}`,
     )
+  }
+  if (report && (report.rejected.sampled > 0 || report.evicted > 0 || report.pruned > 0 || r.gone)) {
+    say(`sampled at the door ${n(report.rejected.sampled)}, evicted ${n(report.evicted)}, pruned by retention ${n(report.pruned)} (counted, not lost)`)
+    if (report.priorities) {
+      const by = (p: Priority) => {
+        const a = report.priorities![p]
+        return `${p}: offered ${n(a.offered)}, accepted ${n(a.accepted)}, sampled ${n(a.rejected.sampled)}, full ${n(a.rejected.full)}, evicted ${n(a.evicted)}, stored ${n(a.stored ?? Number.NaN)} (pruned since ${n(a.pruned ?? Number.NaN)}), quarantined ${n(a.quarantined ?? Number.NaN)}`
+      }
+      for (const p of [...PRIORITIES].reverse()) say(`  ${by(p)}`)
+    }
   }
   const faulty = Object.entries(r.acceptedByFate).filter(([f]) => f !== 'stored')
   say(`written to be quarantined: ${faulty.map(([f, c]) => `${f} ${n(c)}`).join(', ')}`)

@@ -3,7 +3,7 @@
 // API it exposes on its control port. Events never travel here: only through the ring.
 
 import type { MessagePort } from 'node:worker_threads'
-import type { RingHandle } from '@ringside/core-ringbuffer'
+import type { PriorityRingHandle, RingHandle } from '@ringside/core-ringbuffer'
 import type { StoreSpec } from '@ringside/storage'
 import type { WriterConfig } from './config.js'
 import type { SerializedError } from './errors.js'
@@ -22,7 +22,8 @@ export interface PortStoreSpec {
 export interface WriterInit {
   readonly writerId: string
   readonly consumerId: number
-  readonly ring: RingHandle
+  /** The ring to drain: a plain ring, or a priority ring (its three sub-rings, high claimed first). */
+  readonly ring: RingHandle | PriorityRingHandle
   readonly store: StoreSpec | PortStoreSpec
   readonly stages: readonly StageSpec[]
   readonly config: WriterConfig

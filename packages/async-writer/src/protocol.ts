@@ -5,7 +5,7 @@
 // comlink itself is in '@ringside/async-writer/comlink': its declarations need the DOM lib, and
 // these must type-check under an application's own settings.
 export * from './index.js'
-export { AsyncWriter, isTransient, type AsyncWriterDeps } from './writer.js'
+export { AsyncWriter, isTransient, type AsyncWriterDeps, type WriterConsumer } from './writer.js'
 export { SharedBreaker, createBreakerBuffer, nextBreakerState, probeDecision, type ProbeDecision, type ProbeView } from './circuit-breaker.js'
 export { applyWriterPatch } from './config.js'
 export { ClaimVerdicts, ISOLATE_AFTER_DEATHS, createVerdictBuffer } from './verdicts.js'

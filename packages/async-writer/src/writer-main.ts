@@ -4,7 +4,7 @@
 
 import { getHeapStatistics } from 'node:v8'
 import { parentPort, threadId, workerData } from 'node:worker_threads'
-import { RingBuffer } from '@ringside/core-ringbuffer'
+import { PRIORITIES, PriorityRing, RingBuffer, type PriorityRingHandle, type RingHandle, type RingRecord } from '@ringside/core-ringbuffer'
 import { connectStore, createStore, type EventStore } from '@ringside/storage'
 import { Comlink, nodeEndpoint } from './comlink.js'
 import { WriterError, serializeError } from './errors.js'
@@ -52,11 +52,17 @@ async function open(): Promise<{ store: EventStore; writer: AsyncWriter; metrics
     throw new WriterError('store_open_failed', `${init.writerId}: cannot open the store: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
   })
   const stages = await loadStages(init.stages)
-  const ring = RingBuffer.attach(init.ring)
-  const consumer = ring.consumer(init.consumerId, init.abandonAfterMs === undefined ? {} : { abandonAfterMs: init.abandonAfterMs })
+  const consumerOptions = init.abandonAfterMs === undefined ? {} : { abandonAfterMs: init.abandonAfterMs }
+  // A priority ring: one consumer id on its three sub-rings, claiming high first; its sub-rings
+  // number events each on their own, so the verdicts know a record by seq and priority together.
+  const prioritized = init.ring.kind === 'ringside.priority-ring' ? PriorityRing.attach(init.ring as PriorityRingHandle).consumer(init.consumerId, consumerOptions) : undefined
+  const consumer = prioritized ?? RingBuffer.attach(init.ring as RingHandle).consumer(init.consumerId, consumerOptions)
+  const ranks = new Map(PRIORITIES.map((p, rank) => [prioritized?.consumers[p].ringId, rank]))
+  const rank = (r: RingRecord) => ranks.get(r.ringId) ?? 0
   const writer = new AsyncWriter({
     writerId: init.writerId,
     consumer,
+    ...(prioritized ? { verdictSeq: (r: RingRecord) => r.seq * 4 + rank(r) } : {}),
     store,
     stages,
     metrics,

@@ -36,9 +36,21 @@ export interface BatchReport {
   readonly writeMs: number
 }
 
+/**
+ * What a writer drains: a RingConsumer, or a PriorityConsumer (one id on a priority ring's three
+ * sub-rings, claiming high priority first), which has the same shape.
+ */
+export type WriterConsumer = Pick<RingConsumer, 'id' | 'claim' | 'commit' | 'hasData' | 'waitForDataAsync'>
+
 export interface AsyncWriterDeps {
   readonly writerId: string
-  readonly consumer: RingConsumer
+  readonly consumer: WriterConsumer
+  /**
+   * The number a record is known by in the supervisor's verdicts (held ranges, killers): its `seq`
+   * by default. A priority ring's sub-rings number their events each on their own, so its writers
+   * give `seq * 4 + rank of the priority` (unique across the three sub-rings).
+   */
+  readonly verdictSeq?: (record: RingRecord) => number
   readonly store: EventStore
   readonly stages: readonly Stage[]
   readonly metrics: WriterMetrics
@@ -249,9 +261,11 @@ export class AsyncWriter {
     const { metrics } = this.#d
     let lo = metrics.get('heldFirstSeq')
     let hi = metrics.get('heldLastSeq')
+    const seqOf = this.#d.verdictSeq
     for (const r of c.records) {
-      if (lo < 0 || r.seq < lo) lo = r.seq
-      if (r.seq > hi) hi = r.seq
+      const seq = seqOf === undefined ? r.seq : seqOf(r)
+      if (lo < 0 || seq < lo) lo = seq
+      if (seq > hi) hi = seq
     }
     metrics.set('heldFirstSeq', lo)
     metrics.set('heldLastSeq', hi)
@@ -279,7 +293,7 @@ export class AsyncWriter {
       workAt = []
       for (let k = 0; k < records.length; k++) {
         const r = records[k]!
-        const reason = verdicts.killerReason(r.seq)
+        const reason = verdicts.killerReason(this.#d.verdictSeq === undefined ? r.seq : this.#d.verdictSeq(r))
         if (reason === undefined) {
           work.push(r)
           workAt.push(positions[k]!)
@@ -307,7 +321,7 @@ export class AsyncWriter {
     }
     for (let k = 0; k < work.length; k++) {
       const r = work[k]!
-      metrics.set('currentSeq', r.seq)
+      metrics.set('currentSeq', this.#d.verdictSeq === undefined ? r.seq : this.#d.verdictSeq(r))
       const deferred = await this.#write([r], [])
       if (deferred.length === 0) consumer.commit(claimOf([r], [workAt[k]!]))
       else this.#commitAllBut([r], [workAt[k]!], deferred)

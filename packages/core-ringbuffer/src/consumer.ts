@@ -142,6 +142,11 @@ export class RingConsumer {
     this.#keys = new KeyMaker(v.ringId)
   }
 
+  /** The id of the ring this consumer claims from (every record's `ringId`). */
+  get ringId(): string {
+    return this.#v.ringId
+  }
+
   /**
    * Claims up to `maxEvents` events and about `maxBytes` bytes (always at least one event when any
    * is ready). Claims handed over by takeOver come first. Returns null when nothing is ready.

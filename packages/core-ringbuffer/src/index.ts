@@ -6,4 +6,4 @@ export { RingDecodeError, RingError, RingOptionError, type RingErrorCode } from 
 export { RING_DEFAULTS, type RingBufferOptions, type ResolvedRingOptions } from './options.js'
 export { DROP_REASONS, type DropReason, type OverflowStrategy } from './layout.js'
 export { type ResolvedSamplingPolicy, type SamplingPolicy } from './sampling.js'
-export { PRIORITIES, PriorityRing, claimByPriority, victimOf, type Priority, type PriorityClaim, type PriorityOverflow, type PriorityRingHandle, type PriorityRingOptions } from './priority-ring.js'
+export { PRIORITIES, PriorityConsumer, PriorityRing, claimByPriority, victimOf, type Priority, type PriorityClaim, type PriorityOverflow, type PriorityRingHandle, type PriorityRingOptions, type PriorityRingStats } from './priority-ring.js'

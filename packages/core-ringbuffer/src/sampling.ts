@@ -4,7 +4,7 @@
 // own per-type counts, refreshed when the policy's sequence word moves.
 
 import { RingOptionError } from './errors.js'
-import { MAX_KEEP_BYTES, P_ABOVE, P_ABOVE_PPM, P_EVERY, P_KEEP_LEN, P_SEQ } from './layout.js'
+import { MAX_KEEP_BYTES, POLICY_WORDS, P_ABOVE, P_ABOVE_PPM, P_EVERY, P_KEEP_LEN, P_SEQ } from './layout.js'
 import { usedSlots } from './pressure.js'
 import type { Views } from './internal/views.js'
 
@@ -33,6 +33,17 @@ const SEQ_WAIT_MS = 100
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
+/** Where a policy lives: a ring's policy region, or a priority ring's own (its `size` is the budget). */
+export type PolicyViews = Pick<Views, 'policy' | 'keep' | 'size'>
+
+/** A policy region of its own (a priority ring's): the words and the always-kept list, in one buffer. */
+export function policyViewsOf(sab: SharedArrayBuffer, size: number): PolicyViews {
+  return { policy: new Int32Array(sab, 0, POLICY_WORDS), keep: new Uint8Array(sab, POLICY_WORDS * 4, MAX_KEEP_BYTES), size }
+}
+
+/** Bytes of a policy region of its own. */
+export const POLICY_BYTES = POLICY_WORDS * 4 + MAX_KEEP_BYTES
+
 function fail(option: string, message: string): never {
   throw new RingOptionError('invalid_option', option, `option '${option}' ${message}`)
 }
@@ -57,7 +68,7 @@ export function resolveSampling(value: unknown, name = 'sampling'): ResolvedSamp
 }
 
 /** Writes `policy` (null: off) into the ring's shared memory; every thread applies it from its next write. */
-export function storeSampling(v: Views, policy: ResolvedSamplingPolicy | null): void {
+export function storeSampling(v: PolicyViews, policy: ResolvedSamplingPolicy | null): void {
   const p = v.policy
   const deadline = performance.now() + SEQ_WAIT_MS
   let seq: number
@@ -88,7 +99,9 @@ export function storeSampling(v: Views, policy: ResolvedSamplingPolicy | null): 
 
 /** One thread's view of the policy and its per-type counts. */
 export class Sampler {
-  readonly #v: Views
+  readonly #v: PolicyViews
+  /** Slots in use, compared with the level: the ring's own, or a priority ring's whole budget. */
+  readonly #used: () => number
   #seq = -1
   #every = 0
   #aboveSlots = 0
@@ -97,8 +110,11 @@ export class Sampler {
   #counts = new Map<string, number>()
   #others = 0
 
-  constructor(v: Views) {
+  constructor(v: Views)
+  constructor(v: PolicyViews, used: () => number)
+  constructor(v: PolicyViews, used?: () => number) {
     this.#v = v
+    this.#used = used ?? (() => usedSlots(v as Views))
   }
 
   /** The policy in force (null: off). */
@@ -115,7 +131,7 @@ export class Sampler {
   skips(event: object): boolean {
     // A plain read of the sequence word on every write; #refresh reads the policy with Atomics.
     if (this.#v.policy[P_SEQ] !== this.#seq) this.#refresh()
-    if (this.#every <= 1 || usedSlots(this.#v) < this.#aboveSlots) return false
+    if (this.#every <= 1 || this.#used() < this.#aboveSlots) return false
     let type: unknown
     try {
       type = (event as { type?: unknown }).type

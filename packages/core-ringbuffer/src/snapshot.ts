@@ -30,9 +30,12 @@ export interface PendingRecord {
 
 /** A snapshot of the ring's counters. Positions are 64-bit (exact up to 2^53). */
 export interface RingStats {
+  /** The ring's id; for a priority ring, its sub-rings' ids, high + normal + low. */
   readonly id: string
+  /** Capacity in events (a priority ring: its budget). */
   readonly size: number
-  readonly overflowStrategy: OverflowStrategy
+  /** A priority ring's is `drop_lowest` or `drop_newest`. */
+  readonly overflowStrategy: OverflowStrategy | 'drop_lowest'
   readonly maxEventBytes: number
   /** Next position a producer will reserve; equals every reservation ever made. */
   readonly writePosition: number

@@ -2,7 +2,7 @@
 // defaults, and a resolve step that checks one field at a time and throws PipelineConfigError
 // naming the option path. updateConfig patches go through the same checks, plus "is it live".
 
-import { RingBuffer } from '@ringside/core-ringbuffer'
+import type { PriorityRing, RingBuffer } from '@ringside/core-ringbuffer'
 import { resolveStoreSpec, type StoreSpec } from '@ringside/storage'
 import { BREAKER_DEFAULTS, checkStageSpec, type BreakerConfig, type StageSpec, type WriterConfig } from '@ringside/async-writer'
 import type { Logger } from 'pino'
@@ -12,6 +12,7 @@ import { resolveRetry, type RetryOption } from './retry-option.js'
 import { bad, boolean, fraction, given, integer, oneOf, onlyKnownKeys, record } from './option-checks.js'
 import { PRESSURE_DEFAULTS, type PressureConfig } from './pressure.js'
 import { RESTART_TYPES, STRATEGIES, type RestartType, type Strategy } from './supervisor/restart-policy.js'
+import { isPipelineRing, subRingsOf, type PipelineRing } from './ring-set.js'
 
 export type Preset = 'throughput' | 'balanced' | 'debug'
 export const PRESETS: readonly Preset[] = ['throughput', 'balanced', 'debug']
@@ -76,8 +77,11 @@ export interface ResolvedHttpOptions {
 
 /** Everything `PipelineManager.start` takes. Only `ring` and `store` are required. */
 export interface PipelineOptions {
-  /** The ring the application writes to. */
-  ring: RingBuffer
+  /**
+   * The ring the application writes to: a RingBuffer, or a PriorityRing (writers claim its high
+   * events before normal before low; the report accounts each priority).
+   */
+  ring: RingBuffer | PriorityRing
   /** Where writers store events: `{ kind: 'sqlite', path }`, `{ kind: 'memory' }` or `{ target, options }`. */
   store: StoreSpec
   /** Sensible batch size, linger, poll interval and pool size; explicit options override it. Defaults to `balanced`. */
@@ -409,11 +413,12 @@ function pressureOf(pv: Record<string, unknown>, base: Readonly<PressureConfig>)
 }
 
 /** Resolves start options; throws PipelineConfigError naming the first bad option. */
-export function resolveOptions(options: unknown): { config: ResolvedConfig; ring: RingBuffer; store: StoreSpec; logger: Logger | undefined } {
+export function resolveOptions(options: unknown): { config: ResolvedConfig; ring: PipelineRing; store: StoreSpec; logger: Logger | undefined } {
   const o = record('options', options)
   onlyKnownKeys(o, OPTION_SET)
-  if (!Object.hasOwn(o, 'ring') || !(o.ring instanceof RingBuffer)) bad('ring', 'a RingBuffer (RingBuffer.create or RingBuffer.attach)', o.ring)
-  const ring = o.ring as RingBuffer
+  if (!Object.hasOwn(o, 'ring') || !isPipelineRing(o.ring)) bad('ring', 'a RingBuffer or a PriorityRing (create or attach)', o.ring)
+  const ring = o.ring as PipelineRing
+  const maxConsumers = subRingsOf(ring)[0]!.ring.options.maxConsumers
   try {
     resolveStoreSpec(Object.hasOwn(o, 'store') ? o.store : undefined)
   } catch (e) {
@@ -428,8 +433,8 @@ export function resolveOptions(options: unknown): { config: ResolvedConfig; ring
   const config = Object.freeze({ ...base, ...fields }) as ResolvedConfig
   if (config.poolSize > config.maxPoolSize) bad('poolSize', `at most maxPoolSize (${config.maxPoolSize})`, config.poolSize)
   if (config.poolSize + config.spares > config.maxPoolSize) bad('spares', `at most maxPoolSize - poolSize (${config.maxPoolSize - config.poolSize})`, config.spares)
-  if (config.maxPoolSize > ring.options.maxConsumers) {
-    bad('maxPoolSize', `at most the ring's maxConsumers (${ring.options.maxConsumers})`, config.maxPoolSize)
+  if (config.maxPoolSize > maxConsumers) {
+    bad('maxPoolSize', `at most the ring's maxConsumers (${maxConsumers})`, config.maxPoolSize)
   }
   if (config.retryMaxMs < config.retryBaseMs) bad('retryMaxMs', `at least retryBaseMs (${config.retryBaseMs})`, config.retryMaxMs)
   return { config, ring, store: o.store as StoreSpec, logger }

@@ -8,7 +8,6 @@ import { renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
-import type { RingBuffer } from '@ringside/core-ringbuffer'
 import type { StageSpec } from '@ringside/async-writer'
 import { createStore, type EventStore, type StoreSpec } from '@ringside/storage'
 import { JournalError } from './errors.js'
@@ -16,6 +15,7 @@ import { appendJournal, createJournal, holdsOnly, readJournal, type JournalHeade
 import { lockJournal, type JournalLock } from './journal-lock.js'
 import { replayJournal, type JournalReplay } from './journal-replay.js'
 import { sameFile, storeFiles, storeIdentity } from './store-identity.js'
+import { subRingsOf, type PipelineRing } from './ring-set.js'
 
 /** One write of the exit journal. */
 export interface JournalWrite {
@@ -39,7 +39,8 @@ export interface JournalState {
 export interface ExitJournalOptions {
   readonly path: string
   readonly store: StoreSpec
-  readonly ring: RingBuffer
+  /** A plain ring, or a priority ring: each sub-ring's records are appended under its own id. */
+  readonly ring: PipelineRing
   readonly stages: readonly StageSpec[]
   /** The store held by the manager's thread (memory), replayed into as is; others are opened for the replay. */
   readonly hosted: EventStore | undefined
@@ -110,7 +111,7 @@ export class ExitJournal {
           o.logger.info(replay, 'journal replayed')
         }
       }
-      const header: JournalHeader = { store: identity, ringId: o.ring.id, pid: process.pid, host: hostname(), createdAt: Date.now() }
+      const header: JournalHeader = { store: identity, ringId: subRingsOf(o.ring)[0]!.ring.id, pid: process.pid, host: hostname(), createdAt: Date.now() }
       try {
         createJournal(path, header)
       } catch (cause) {
@@ -132,13 +133,16 @@ export class ExitJournal {
     const t0 = performance.now()
     const ring = this.#o.ring
     ring.close()
-    const pending = ring.exportPending()
+    const subs = subRingsOf(ring)
+    const pending = subs.map((s) => s.ring.exportPending())
+    const events = pending.reduce((n, p) => n + p.length, 0)
     try {
-      const bytes = appendJournal(this.path, ring.id, pending, this.#header)
-      this.#written = { reason, events: pending.length, bytes, ms: performance.now() - t0 }
+      let bytes = 0
+      for (let k = 0; k < subs.length; k++) bytes += appendJournal(this.path, subs[k]!.ring.id, pending[k]!, this.#header)
+      this.#written = { reason, events, bytes, ms: performance.now() - t0 }
       this.#o.logger.warn(this.#written, 'unstored events written to the journal')
     } catch (cause) {
-      this.#error = `could not write ${pending.length} unstored events to the journal ${this.path} (${reason}): ${(cause as Error).message}`
+      this.#error = `could not write ${events} unstored events to the journal ${this.path} (${reason}): ${(cause as Error).message}`
       const err = new JournalError('journal_write_failed', this.path, this.#error, { cause })
       this.#o.logger.error({ err, reason }, 'could not write the journal')
       // At process exit the logger may be silent and nobody reads a report: say it on stderr.

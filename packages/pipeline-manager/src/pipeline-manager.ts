@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'eventemitter3'
 import { pino, type Logger } from 'pino'
-import type { RingBuffer } from '@ringside/core-ringbuffer'
+import type { PriorityRingStats, RingBuffer } from '@ringside/core-ringbuffer'
 import { MemoryStore, type EventStore, type StoreSpec } from '@ringside/storage'
 import { SharedBreaker, createBreakerBuffer, createMetricsBuffer, createStageMetricsBuffer, readStageMetrics, type FaultSwitch, type WriterConfig } from '@ringside/async-writer/protocol'
 import type { StageSpec } from '@ringside/async-writer'
@@ -17,7 +17,8 @@ import { checkStoreAtStart } from './store-checks.js'
 import { evaluateHealth, type HealthReport } from './health.js'
 import type { HttpAddress, HttpServer } from './http/server.js'
 import { LatencyWindow, latencyOf, offeredOf, RateWindow, StageWindow, stageViews, sumRows, writerViews, type PipelineMetrics, type StageRows } from './metrics.js'
-import { buildReport, type AccountingReport } from './report.js'
+import { addStoreCounts, addRouteCounts, buildReport, priorityAccounts, type AccountingReport, type StoreCount } from './report.js'
+import { subRingsOf, type PipelineRing } from './ring-set.js'
 import { registerRestart } from './supervisor/restart-policy.js'
 import type { PipelineEvents, PipelineState, PipelineStatus } from './state.js'
 import { LocalStore } from './local-store.js'
@@ -57,8 +58,12 @@ const storeLockOption = (spec: StoreSpec): { storeLock?: SharedArrayBuffer } => 
   return lock ? { storeLock: lock } : {}
 }
 
-export class PipelineManager extends EventEmitter<PipelineEvents> {
-  readonly #ring: RingBuffer
+/**
+ * The pipeline, typed by the ring it drains (`R`, from `start`'s `ring`: a RingBuffer unless a
+ * PriorityRing is given), so `pipeline.ring` is that ring.
+ */
+export class PipelineManager<R extends PipelineRing = PipelineRing> extends EventEmitter<PipelineEvents> {
+  readonly #ring: R
   readonly #pool: AsyncWriterPool
   readonly #metricsBuffer: SharedArrayBuffer
   readonly #logger: Logger
@@ -94,7 +99,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
   #control: Promise<unknown> = Promise.resolve()
 
   private constructor(
-    ring: RingBuffer,
+    ring: R,
     config: ResolvedConfig,
     pool: AsyncWriterPool,
     metricsBuffer: SharedArrayBuffer,
@@ -131,12 +136,12 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
    * codes), WriterStartError (a writer failed before ready) or PipelineError `http_listen_failed`
    * (the writers are stopped first).
    */
-  static start(options: PipelineOptions): Promise<PipelineManager> {
+  static start<R extends PipelineRing = RingBuffer>(options: PipelineOptions & { ring: R }): Promise<PipelineManager<R>> {
     // The writers' threads do not hold the process open; an application awaiting start does.
-    return heldOpen(PipelineManager.#start(options))
+    return heldOpen(PipelineManager.#start(options) as Promise<PipelineManager<R>>)
   }
 
-  static async #start(options: PipelineOptions): Promise<PipelineManager> {
+  static async #start(options: PipelineOptions): Promise<PipelineManager<PipelineRing>> {
     const { config, ring, store, logger: given } = resolveOptions(options)
     const logger =
       given ?? (config.preset === 'debug' ? pino({ name: 'ringside', level: 'debug' }, pino.destination(2)) : pino({ level: 'silent' }))
@@ -170,7 +175,7 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
       ...(config.storeWriteLock && !hosted ? storeLockOption(store) : {}),
       logger,
     })
-    const manager = new PipelineManager(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
+    const manager = new PipelineManager<PipelineRing>(ring, config, pool, metricsBuffer, logger, hosted, store, new SharedBreaker(breakerBuffer))
     manager.#stageMetricsBuffer = stageMetricsBuffer
     manager.#stageCount = config.stages.length
     // Refused here, typed, before any writer starts: a file that is not a Ringside store, a
@@ -249,8 +254,8 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     })
   }
 
-  /** The ring the pipeline drains. */
-  get ring(): RingBuffer {
+  /** The ring the pipeline drains (a RingBuffer or a PriorityRing, as given to start). */
+  get ring(): R {
     return this.#ring
   }
 
@@ -559,15 +564,26 @@ export class PipelineManager extends EventEmitter<PipelineEvents> {
     const journaled = !drained && this.#journal ? (this.#journal.write('stop deadline')?.events ?? 0) : 0
     this.#journal?.finish()
     this.#leaveExitHooks?.()
-    const counted = await this.#local?.count(this.#ring.id)
-    // Exact only with what of the ring's leftovers the store already holds; without it, the writers' counts.
-    const pendingHeld = counted && !('error' in counted) ? await this.#local?.pendingHeld(this.#ring, counted.deadLetters) : undefined
-    // A routed store: what each destination holds of the ring, beside what the routing sends there.
-    const destinations = await this.#local?.countPerRoute(this.#ring.id, ring.writePosition)
+    // Counted per ring id: the ring's, or each sub-ring's of a priority ring (then added up).
+    const subs = subRingsOf(this.#ring)
+    const perRing: (StoreCount | { error: string } | undefined)[] = []
+    const perRoute: Awaited<ReturnType<LocalStore['countPerRoute']>>[] = []
+    for (const sub of subs) {
+      const counted = await this.#local?.count(sub.ring.id)
+      // Exact only with what of the ring's leftovers the store already holds; without it, the writers' counts.
+      const pendingHeld = counted && !('error' in counted) ? await this.#local?.pendingHeld(sub.ring, counted.deadLetters) : undefined
+      // A failed count stays a failure (the report is then not balanced and says why).
+      perRing.push(counted === undefined ? undefined : 'error' in counted ? counted : pendingHeld !== undefined ? { ...counted, pendingHeld } : undefined)
+      // A routed store: what each destination holds of the ring, beside what the routing sends there.
+      const written = sub.priority === undefined ? ring.writePosition : (ring as PriorityRingStats).byPriority[sub.priority].writePosition
+      perRoute.push(await this.#local?.countPerRoute(sub.ring.id, written))
+    }
     await this.#local?.close()
-    // A failed count stays a failure (the report is then not balanced and says why).
-    const inStore = counted === undefined ? undefined : 'error' in counted ? counted : pendingHeld !== undefined ? { ...counted, pendingHeld } : undefined
-    const report = buildReport(ring, sumRows(this.#metricsBuffer).totals, inStore, !drained, Date.now() - t0, journaled, this.#journal?.state.error, destinations)
+    const inStore = addStoreCounts(perRing)
+    const destinations = addRouteCounts(perRoute)
+    const built = buildReport(ring, sumRows(this.#metricsBuffer).totals, inStore, !drained, Date.now() - t0, journaled, this.#journal?.state.error, destinations)
+    const byPriority = (ring as Partial<PriorityRingStats>).byPriority
+    const report = byPriority === undefined ? built : { ...built, priorities: priorityAccounts(byPriority, subs.map((sub, k) => [sub.priority!, perRing[k]] as const)) }
     this.#status = wasFailed ? 'failed' : 'stopped'
     this.#logger.info(report, 'pipeline stopped')
     this.emit('stopped', report)

@@ -2,7 +2,7 @@
 // offered = accepted + refused at the door (by reason); accepted = stored + quarantined + filtered
 // + evicted + in flight. `accountFor` is the rule that puts each accepted event in one bucket.
 
-import type { RingStats } from '@ringside/core-ringbuffer'
+import type { Priority, RingStats } from '@ringside/core-ringbuffer'
 import type { RouteCount } from '@ringside/storage'
 import { offeredOf, type Totals } from './metrics.js'
 
@@ -65,9 +65,95 @@ export interface AccountingReport {
    */
   readonly destinations?: readonly DestinationCount[]
   readonly destinationsError?: string
+  /**
+   * With a priority ring only: each priority's own buckets (its sub-ring's counters and what the
+   * store holds of it). The figures above are their sums, plus `filtered`, which is counted for
+   * the pipeline as a whole.
+   */
+  readonly priorities?: Readonly<Record<Priority, PriorityAccount>>
   /** stop() hit its deadline before the ring was drained. */
   readonly timedOut: boolean
   readonly durationMs: number
+}
+
+/**
+ * One priority of a priority ring in the stop report. `evicted` are its events a write of the same
+ * or a higher priority evicted under `drop_lowest`; `rejected.full` its writes that found the
+ * budget spent and nothing to evict. `stored`, `quarantined` and `pruned` are the store's count of
+ * its sub-ring (undefined when the store cannot count: the writers' counters are not kept per
+ * priority). Its accepted events = stored + quarantined + evicted + in flight + those of its
+ * events a user stage filtered (not counted per priority).
+ */
+export interface PriorityAccount {
+  readonly offered: number
+  readonly accepted: number
+  readonly rejected: AccountingReport['rejected']
+  readonly stored: number | undefined
+  readonly quarantined: number | undefined
+  readonly pruned: number | undefined
+  readonly evicted: number
+  readonly inFlight: number
+}
+
+/** Each priority's account from its sub-ring's stats and the store's count of that sub-ring. */
+export function priorityAccounts(byPriority: Readonly<Record<Priority, RingStats>>, counts: readonly (readonly [Priority, StoreCount | { error: string } | undefined])[]): Record<Priority, PriorityAccount> {
+  const out = {} as Record<Priority, PriorityAccount>
+  for (const [priority, count] of counts) {
+    const ring = byPriority[priority]
+    const d = ring.dropped
+    const c = count !== undefined && !('error' in count) ? count : undefined
+    const inRing = ring.ready + ring.claimed
+    out[priority] = {
+      offered: offeredOf(ring),
+      accepted: ring.totalWrites,
+      rejected: { full: d.full, too_large: d.too_large, not_serializable: d.not_serializable, invalid_event: d.invalid_event, closed: d.closed, timeout: d.timeout, sampled: d.sampled },
+      stored: c === undefined ? undefined : c.events + (c.prunedEvents ?? 0),
+      quarantined: c === undefined ? undefined : c.deadLetters + (c.prunedDeadLetters ?? 0),
+      pruned: c === undefined ? undefined : (c.prunedEvents ?? 0) + (c.prunedDeadLetters ?? 0),
+      evicted: d.evicted,
+      inFlight: c === undefined ? inRing : inRing - c.pendingHeld,
+    }
+  }
+  return out
+}
+
+/**
+ * The store's counts of several rings (a priority ring's sub-rings) as one: a failed count fails
+ * the whole, one that cannot be made (undefined) leaves the whole uncounted.
+ */
+export function addStoreCounts(counts: readonly (StoreCount | { error: string } | undefined)[]): StoreCount | { error: string } | undefined {
+  if (counts.length === 1) return counts[0]
+  const failed = counts.find((c): c is { error: string } => c !== undefined && 'error' in c)
+  if (failed) return failed
+  if (counts.some((c) => c === undefined)) return undefined
+  const cs = counts as StoreCount[]
+  const sum = (f: (c: StoreCount) => number | undefined) => cs.reduce<number | undefined>((a, c) => (f(c) === undefined ? a : (a ?? 0) + f(c)!), undefined)
+  const prunedEvents = sum((c) => c.prunedEvents)
+  const prunedDeadLetters = sum((c) => c.prunedDeadLetters)
+  return {
+    events: sum((c) => c.events) ?? 0,
+    deadLetters: sum((c) => c.deadLetters) ?? 0,
+    pendingHeld: sum((c) => c.pendingHeld) ?? 0,
+    ...(prunedEvents === undefined ? {} : { prunedEvents }),
+    ...(prunedDeadLetters === undefined ? {} : { prunedDeadLetters }),
+  }
+}
+
+/** A routed store's per-destination counts of several rings as one per destination (summed by name). */
+export function addRouteCounts(counts: readonly (readonly RouteCount[] | { error: string } | undefined)[]): readonly RouteCount[] | { error: string } | undefined {
+  if (counts.length === 1) return counts[0]
+  const failed = counts.find((c): c is { error: string } => c !== undefined && 'error' in c)
+  if (failed) return failed
+  if (counts.some((c) => c === undefined)) return undefined
+  const byName = new Map<string, { name: string; held: number | undefined; expected: number | undefined }>()
+  for (const list of counts as (readonly RouteCount[])[]) {
+    for (const r of list) {
+      const was = byName.get(r.name)
+      if (was === undefined) byName.set(r.name, { name: r.name, held: r.held, expected: r.expected })
+      else byName.set(r.name, { name: r.name, held: was.held === undefined || r.held === undefined ? undefined : was.held + r.held, expected: was.expected === undefined || r.expected === undefined ? undefined : was.expected + r.expected })
+    }
+  }
+  return [...byName.values()]
 }
 
 /** One destination of a routed store in the stop report. */

@@ -10,7 +10,6 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import { EventEmitter } from 'eventemitter3'
 import type { Remote } from 'comlink'
 import type { Logger } from 'pino'
-import type { RingBuffer } from '@ringside/core-ringbuffer'
 import { serveStore, type EventStore, type ServedPort, type StoreSpec } from '@ringside/storage'
 import { Comlink, nodeEndpoint } from '@ringside/async-writer/comlink'
 import {
@@ -34,6 +33,7 @@ import {
   writerEntry,
 } from '@ringside/async-writer/protocol'
 import { ControlCalls } from './control-calls.js'
+import type { PipelineRing } from './ring-set.js'
 import { writerId } from './writer-id.js'
 import { PipelineError, WriterStartError } from './errors.js'
 import {
@@ -59,7 +59,8 @@ export interface PoolSupervision {
 }
 
 export interface PoolOptions {
-  readonly ring: RingBuffer
+  /** A plain ring, or a priority ring: a dead writer's claims on each of its sub-rings go to the heir. */
+  readonly ring: PipelineRing
   readonly store: StoreSpec
   /** A store held in this thread and served to every writer over a port (the memory store). */
   readonly hostedStore?: EventStore

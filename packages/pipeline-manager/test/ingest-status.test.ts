@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { statusOf, type IngestReply } from '../src/http/ingest.js'
+import { PriorityRing } from '@ringside/core-ringbuffer'
+import { ingest, statusOf, type IngestReply } from '../src/http/ingest.js'
 
 // The status of a POST /ingest reply from what was accepted and why the rest was refused.
 
@@ -21,5 +22,16 @@ describe('statusOf', () => {
     ['a closed ring is 503', reply(0, { closed: 2 }), 503],
   ])('%s', (_rule, r, status) => {
     expect(statusOf(r).status).toBe(status)
+  })
+})
+
+describe('ingest into a priority ring', () => {
+  it('writes at normal priority, and the keys are the normal sub-ring\'s', () => {
+    const ring = PriorityRing.create({ size: 16 })
+    const { status, reply: r } = ingest(ring, [{ type: 'a' }, { type: 'b' }])
+    expect(status).toBe(200)
+    expect(r.keys).toEqual([`${ring.rings.normal.id}:0`, `${ring.rings.normal.id}:1`])
+    expect(ring.rings.normal.stats().ready).toBe(2)
+    expect(ring.rings.high.stats().ready + ring.rings.low.stats().ready).toBe(0)
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RingStats } from '@ringside/core-ringbuffer'
-import { accountFor, buildReport, type StoreCount } from '../src/report.js'
+import { accountFor, addRouteCounts, addStoreCounts, buildReport, priorityAccounts, type StoreCount } from '../src/report.js'
 import type { Totals } from '../src/metrics.js'
 
 // The accounting report as a pure function of the ring's, the writers' and the store's counts.
@@ -140,5 +140,34 @@ describe('buildReport (a routed store)', () => {
 
   it('has no destinations section for any other store', () => {
     expect('destinations' in buildReport(ring(), totals(), store(1_000), false, 5)).toBe(false)
+  })
+})
+
+describe('the counts of a priority ring (three sub-rings, each counted by its ring id)', () => {
+  it('adds the sub-rings\' store counts up, pruned ones included', () => {
+    expect(addStoreCounts([store(10, 1, 2), { ...store(20, 0, 0), prunedEvents: 5 }, store(3)])).toEqual({ events: 33, deadLetters: 1, pendingHeld: 2, prunedEvents: 5 })
+  })
+
+  it('fails the whole count when one sub-ring\'s count failed, and leaves it uncounted when one cannot be made', () => {
+    expect(addStoreCounts([store(1), { error: 'file gone' }, store(2)])).toEqual({ error: 'file gone' })
+    expect(addStoreCounts([store(1), undefined, store(2)])).toBeUndefined()
+    expect(addStoreCounts([store(7)])).toEqual(store(7))
+  })
+
+  it('adds a routed store\'s destinations up by name; a destination that cannot count stays uncounted', () => {
+    expect(addRouteCounts([[{ name: 'a', held: 2, expected: 2 }, { name: 'b', held: 1, expected: undefined }], [{ name: 'a', held: 3, expected: 3 }, { name: 'b', held: 4, expected: 4 }]])).toEqual([
+      { name: 'a', held: 5, expected: 5 },
+      { name: 'b', held: 5, expected: undefined },
+    ])
+  })
+
+  it('gives each priority its own buckets from its sub-ring and its store count', () => {
+    const high = ring({ totalWrites: 50, dropped: { ...dropped, full: 0 } })
+    const low = ring({ totalWrites: 100, ready: 4, dropped: { ...dropped, full: 1, evicted: 30, sampled: 7 } })
+    const normal = ring({ totalWrites: 0, dropped: { ...dropped, full: 0 } })
+    const got = priorityAccounts({ high, normal, low }, [['high', store(50)], ['normal', undefined], ['low', { ...store(60, 2, 1), prunedEvents: 5 }]])
+    expect(got.high).toMatchObject({ accepted: 50, stored: 50, evicted: 0, inFlight: 0 })
+    expect(got.normal).toMatchObject({ accepted: 0, stored: undefined, inFlight: 0 })
+    expect(got.low).toMatchObject({ offered: 108, accepted: 100, stored: 65, quarantined: 2, pruned: 5, evicted: 30, inFlight: 3, rejected: { full: 1, sampled: 7 } })
   })
 })

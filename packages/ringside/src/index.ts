@@ -5,5 +5,5 @@ export * from '@ringside/core-ringbuffer'
 export * from '@ringside/storage'
 export * from '@ringside/async-writer'
 export * from '@ringside/pipeline-manager'
-// Both the ring's package and the manager's export RingBuffer; name the one binding explicitly.
-export { RingBuffer } from '@ringside/core-ringbuffer'
+// Both the ring's package and the manager's export RingBuffer and PriorityRing; name the one binding explicitly.
+export { PriorityRing, RingBuffer } from '@ringside/core-ringbuffer'

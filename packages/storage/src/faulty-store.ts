@@ -106,6 +106,15 @@ export async function createFaultyStore(options: FaultyStoreOptions): Promise<Ev
     deleteOlderThan: (t) => inner.deleteOlderThan(t),
     listDeadLetters: (o) => inner.listDeadLetters(o),
     ...(inner.countByRing ? { countByRing: (id: string) => inner.countByRing!(id) } : {}),
+    // Retention writes to the store: an injected outage or failure fails it like a batch.
+    ...(inner.applyRetention
+      ? {
+          async applyRetention(budget?: Parameters<NonNullable<EventStore['applyRetention']>>[0]) {
+            await gate()
+            return inner.applyRetention!(budget)
+          },
+        }
+      : {}),
     // The drill's outage shows in health as a real one would; a probe does not count as a call.
     async health() {
       const mode = MODES[Atomics.load(w, W_MODE)]

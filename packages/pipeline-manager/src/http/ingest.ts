@@ -4,7 +4,7 @@
 // written. The work and the reply are bounded by the request's event count (maxEventsPerRequest):
 // refusals are counted by reason and only the first MAX_LISTED_ERRORS are listed by index.
 
-import type { RingBuffer } from '@ringside/core-ringbuffer'
+import { PriorityRing, type RingBuffer } from '@ringside/core-ringbuffer'
 import { validateEvent } from '@ringside/async-writer'
 import { HttpError } from './request.js'
 
@@ -88,7 +88,9 @@ export function normalizeEvent(e: unknown): { event: Record<string, unknown> } |
  * the first write, and the rest are refused as `full` (429), since a wait would hold the
  * application's event loop.
  */
-export function ingest(ring: RingBuffer, events: readonly unknown[]): IngestOutcome {
+export function ingest(ring: RingBuffer | PriorityRing, events: readonly unknown[]): IngestOutcome {
+  // A priority ring takes ingested events at its default priority, normal: their keys are that sub-ring's.
+  const keyed = ring instanceof PriorityRing ? ring.rings.normal : ring
   if (ring.closed) throw new HttpError(503, 'closed', MESSAGES.closed!)
   const keys: string[] = []
   const errors: EventError[] = []
@@ -97,7 +99,7 @@ export function ingest(ring: RingBuffer, events: readonly unknown[]): IngestOutc
     byReason[error] = (byReason[error] ?? 0) + 1
     if (errors.length < MAX_LISTED_ERRORS) errors.push({ index, error, message })
   }
-  let room = ring.options.overflowStrategy === 'block' ? ring.stats().available : Infinity
+  let room = keyed.options.overflowStrategy === 'block' ? keyed.stats().available : Infinity
   let pushedBack: string | undefined
   for (let index = 0; index < events.length; index++) {
     if (pushedBack) {
@@ -117,7 +119,7 @@ export function ingest(ring: RingBuffer, events: readonly unknown[]): IngestOutc
     const r = ring.write(n.event)
     if (r.ok) {
       room--
-      keys.push(`${ring.id}:${r.seq}`)
+      keys.push(`${keyed.id}:${r.seq}`)
       continue
     }
     refuse(index, r.reason, MESSAGES[r.reason] ?? r.reason)

@@ -3,7 +3,7 @@
 // /readyz and the Prometheus collectors are all built from it.
 
 import type { HistoryMarker, HistorySample, RecentDeadLetter } from '../history.js'
-import type { RingBuffer } from '@ringside/core-ringbuffer'
+import type { PipelineRing } from '../ring-set.js'
 import type { WriterMetricsSnapshot } from '@ringside/async-writer'
 import type { StoreSource } from './store-reader.js'
 import type { PipelineOptions, ResolvedConfig } from '../config.js'
@@ -13,7 +13,7 @@ import type { PipelineState } from '../state.js'
 
 /** What the server needs from the manager (PipelineManager has it all). */
 export interface HttpPipeline {
-  readonly ring: RingBuffer
+  readonly ring: PipelineRing
   getState(): PipelineState
   getMetrics(): PipelineMetrics
   healthCheck(): HealthReport
