@@ -87,12 +87,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         [0.3, async () => {
           progress.notice(`  ⚡ killing writer-1 (worker.terminate) while requests flow`)
           killedAt.set(0, performance.now())
+          // The drill is over once the supervisor has restarted the writer, however long that takes here.
+          const restarted = new Promise<void>((resolve) => pipeline.once('writer_restarted', () => resolve()))
           await pipeline.killWriter(0)
+          await restarted
         }],
         [0.5, () => pipeline.scalePool(o.poolSize + 2)],
         [0.7, () => pipeline.scalePool(o.poolSize)],
       ]
     : []
+  /** Drills under way: the demo waits for them before it stops, so a slow machine still shows each one's outcome. */
+  const running: Promise<void>[] = []
   const t0 = performance.now()
   let lastDraw = 0
   let lastAnswered = 0
@@ -109,7 +114,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const next = drills[0]
     if (next && elapsed >= next[0] * o.durationSec) {
       drills.shift()
-      void next[1]().catch((err: Error) => progress.notice(`  drill failed: ${err.message}`))
+      running.push(next[1]().catch((err: Error) => progress.notice(`  drill failed: ${err.message}`)))
     }
     if (performance.now() - lastDraw > 250) {
       lastDraw = performance.now()
@@ -136,6 +141,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       })
     }
     await sleep(20)
+  }
+  if (!interrupted && running.length > 0) {
+    // Requests keep flowing meanwhile; on a busy machine a restart may outlast a short demo.
+    let timer: NodeJS.Timeout | undefined
+    const settled = await Promise.race([Promise.all(running).then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), 60_000)))])
+    clearTimeout(timer)
+    if (!settled) progress.notice('  a drill is still under way after 60 s; stopping anyway')
   }
   progress.end()
   const served = await load.stop()

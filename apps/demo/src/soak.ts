@@ -27,6 +27,12 @@ export interface SoakOptions {
   readonly dbPath: string
   /** Mean seconds between injected faults. Defaults to 1.5. */
   readonly faultEverySec?: number
+  /**
+   * Keep writing past `seconds` until at least this many faults were injected (a fault is skipped
+   * while the last one's recovery runs, which takes longer on a busy machine), for at most
+   * 5 x `seconds` in all. Defaults to 0.
+   */
+  readonly minFaults?: number
   readonly seed?: number
   readonly out: Writable
   /**
@@ -210,7 +216,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   try {
     const pacer = new Pacer(o.rate)
     let nextFault = t0 + 1000
-    while (performance.now() - t0 < o.seconds * 1000 && stall === undefined) {
+    const injected = () => Object.values(faults.injected).reduce((a, b) => a + b, 0)
+    const writing = (elapsed: number) => elapsed < o.seconds * 1000 || (injected() < (o.minFaults ?? 0) && elapsed < 5 * o.seconds * 1000)
+    while (writing(performance.now() - t0) && stall === undefined) {
       for (let due = pacer.due(); due > 0; due--) {
         const r = rand()
         if (r < 0.0005) {

@@ -22,7 +22,7 @@ function capture(): { out: PassThrough; text: () => string } {
 describe('runSoak (short)', () => {
   it('injects faults of every kind and ends with nothing lost, nothing doubled, the accounting exact', async () => {
     const { out, text } = capture()
-    const r = await runSoak({ seconds: 10, rate: 5_000, dbPath: join(dir, 'soak.db'), faultEverySec: 0.7, seed: 7, out })
+    const r = await runSoak({ seconds: 10, rate: 5_000, dbPath: join(dir, 'soak.db'), faultEverySec: 0.7, minFaults: 5, seed: 7, out })
     expect(Object.values(r.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5)
     expect(r.stall).toBeUndefined()
     expect(r.lost).toBe(0)
