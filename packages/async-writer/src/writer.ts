@@ -227,6 +227,12 @@ export class AsyncWriter {
     this.#d.metrics.set('heartbeatAt', now())
   }
 
+  /** The number the supervisor's verdicts know a record by (AsyncWriterDeps.verdictSeq; its seq by default). */
+  #verdictSeqOf(r: RingRecord): number {
+    const f = this.#d.verdictSeq
+    return f === undefined ? r.seq : f(r)
+  }
+
   /** Tops a partial batch up until it is full or its oldest event has waited `lingerMs`. */
   async #fill(first: Claim): Promise<Claim[]> {
     const { consumer, metrics } = this.#d
@@ -261,9 +267,8 @@ export class AsyncWriter {
     const { metrics } = this.#d
     let lo = metrics.get('heldFirstSeq')
     let hi = metrics.get('heldLastSeq')
-    const seqOf = this.#d.verdictSeq
     for (const r of c.records) {
-      const seq = seqOf === undefined ? r.seq : seqOf(r)
+      const seq = this.#verdictSeqOf(r)
       if (lo < 0 || seq < lo) lo = seq
       if (seq > hi) hi = seq
     }
@@ -293,7 +298,7 @@ export class AsyncWriter {
       workAt = []
       for (let k = 0; k < records.length; k++) {
         const r = records[k]!
-        const reason = verdicts.killerReason(this.#d.verdictSeq === undefined ? r.seq : this.#d.verdictSeq(r))
+        const reason = verdicts.killerReason(this.#verdictSeqOf(r))
         if (reason === undefined) {
           work.push(r)
           workAt.push(positions[k]!)
@@ -321,7 +326,7 @@ export class AsyncWriter {
     }
     for (let k = 0; k < work.length; k++) {
       const r = work[k]!
-      metrics.set('currentSeq', this.#d.verdictSeq === undefined ? r.seq : this.#d.verdictSeq(r))
+      metrics.set('currentSeq', this.#verdictSeqOf(r))
       const deferred = await this.#write([r], [])
       if (deferred.length === 0) consumer.commit(claimOf([r], [workAt[k]!]))
       else this.#commitAllBut([r], [workAt[k]!], deferred)
